@@ -1,0 +1,35 @@
+"""Port: storage of Task aggregates."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Protocol
+
+from domain.task import Task
+
+__all__ = ["TaskRepository"]
+
+
+class TaskRepository(Protocol):
+    """Stores and loads tasks; changes become durable only when the unit of work commits."""
+
+    async def add(self, task: Task) -> None:
+        """Stage a new task."""
+        ...
+
+    async def get(self, task_id: uuid.UUID, *, for_update: bool = False) -> Task | None:
+        """The task with this id, or None. `for_update` locks it until the unit of work ends."""
+        ...
+
+    async def save(self, task: Task) -> None:
+        """Stage the changes made to a task loaded from this repository."""
+        ...
+
+    async def pending_ids(self) -> list[uuid.UUID]:
+        """Ids of every task still waiting to be claimed, oldest first."""
+        ...
+
+    async def expired_leases(self, now: datetime, limit: int) -> list[Task]:
+        """Tasks still `processing` whose lease ended before `now` (a worker died)."""
+        ...

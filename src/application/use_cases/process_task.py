@@ -1,0 +1,125 @@
+"""Process one task: claim it, run the analysis, store the outcome.
+
+Delivery is at least once, so this use case is idempotent: a task that is already final, or
+held by another worker whose lease is still running, is left alone. A worker that lost its lease
+(another one re-claimed the task) does not overwrite the other's outcome: every write checks that
+the task is still on the attempt this worker claimed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from application.ports.analyzer import Analyzer
+from application.ports.clock import Clock
+from application.ports.unit_of_work import UnitOfWorkFactory
+from domain.errors import DomainError
+from domain.task import Progress, Task, TaskError, TaskStatus
+
+__all__ = ["ProcessOutcome", "ProcessTask", "ProcessTaskRequest"]
+
+log = logging.getLogger(__name__)
+
+ANALYSIS_FAILED = "analysis_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessTaskRequest:
+    task_id: uuid.UUID
+
+
+class ProcessOutcome(StrEnum):
+    COMPLETED = "completed"
+    FAILED = "failed"
+    ALREADY_FINAL = "already_final"
+    HELD_ELSEWHERE = "held_elsewhere"
+    LEASE_LOST = "lease_lost"
+    NOT_FOUND = "not_found"
+
+
+class _LeaseLost(Exception):
+    """Raised inside the analysis to stop it once another worker holds the task."""
+
+
+class ProcessTask:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        analyzer: Analyzer,
+        clock: Clock,
+        lease: timedelta = timedelta(minutes=15),
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._analyzer = analyzer
+        self._clock = clock
+        self._lease = lease
+
+    async def execute(self, request: ProcessTaskRequest) -> ProcessOutcome:
+        claimed = await self._claim(request.task_id)
+        if isinstance(claimed, ProcessOutcome):
+            return claimed
+        task = claimed
+        attempt = task.attempts
+
+        async def on_progress(progress: Progress) -> None:
+            if not await self._update(task.id, attempt, lambda t: self._progress(t, progress)):
+                raise _LeaseLost
+
+        try:
+            result = await self._analyzer.analyze(task.workload, on_progress)
+        except _LeaseLost:
+            log.warning("task %s: lease lost during analysis, outcome left to its holder", task.id)
+            return ProcessOutcome.LEASE_LOST
+        except (DomainError, ValueError) as exc:
+            # The engine answers every input; an error here is a bug or a workload it rejects.
+            # Retrying would fail the same way, so the task fails now with the reason.
+            error = TaskError(ANALYSIS_FAILED, str(exc) or type(exc).__name__)
+            log.warning("task %s failed: %s", task.id, error.message)
+            failed = await self._update(task.id, attempt, lambda t: t.fail(error, self._clock.now()))
+            return ProcessOutcome.FAILED if failed else ProcessOutcome.LEASE_LOST
+        completed = await self._update(
+            task.id, attempt, lambda t: t.complete(result, self._clock.now())
+        )
+        return ProcessOutcome.COMPLETED if completed else ProcessOutcome.LEASE_LOST
+
+    async def _claim(self, task_id: uuid.UUID) -> Task | ProcessOutcome:
+        async with self._uow_factory() as uow:
+            task = await uow.tasks.get(task_id, for_update=True)
+            if task is None:
+                return ProcessOutcome.NOT_FOUND
+            if task.status.is_final:
+                return ProcessOutcome.ALREADY_FINAL
+            now = self._clock.now()
+            if task.status is TaskStatus.PROCESSING:
+                if not task.lease_expired(now):
+                    return ProcessOutcome.HELD_ELSEWHERE
+                if task.expire_lease(now) is TaskStatus.FAILED:
+                    await uow.tasks.save(task)
+                    await uow.commit()
+                    return ProcessOutcome.FAILED
+            task.claim(now, self._lease)
+            await uow.tasks.save(task)
+            await uow.commit()
+            return task
+
+    def _progress(self, task: Task, progress: Progress) -> None:
+        now = self._clock.now()
+        task.report_progress(progress, now)
+        task.extend_lease(now, self._lease)
+
+    async def _update(self, task_id: uuid.UUID, attempt: int, change: Callable[[Task], None]) -> bool:
+        """Apply `change` if this worker still holds the task; False when it lost it."""
+        async with self._uow_factory() as uow:
+            task = await uow.tasks.get(task_id, for_update=True)
+            if task is None or task.status is not TaskStatus.PROCESSING or task.attempts != attempt:
+                return False
+            change(task)
+            await uow.tasks.save(task)
+            await uow.commit()
+            return True
+

@@ -1,0 +1,49 @@
+"""Submit a workload: store the task and its outbox message in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from application.ports.clock import Clock
+from application.ports.outbox import OutboxMessage
+from application.ports.unit_of_work import UnitOfWorkFactory
+from domain.task import DEFAULT_MAX_ATTEMPTS, Task, TaskStatus
+from domain.workload import Workload
+
+__all__ = ["SubmitTask", "SubmitTaskRequest", "SubmittedTask"]
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitTaskRequest:
+    workload: Workload
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedTask:
+    task_id: uuid.UUID
+    status: TaskStatus
+
+
+class SubmitTask:
+    """Accept a workload. Once this returns, the task is durable and will be processed even if
+    the queue is down right now: the outbox relay publishes it when the queue is back."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._max_attempts = max_attempts
+
+    async def execute(self, request: SubmitTaskRequest) -> SubmittedTask:
+        now = self._clock.now()
+        task = Task.submit(request.workload, now, max_attempts=self._max_attempts)
+        async with self._uow_factory() as uow:
+            await uow.tasks.add(task)
+            await uow.outbox.add(OutboxMessage(id=uuid.uuid4(), task_id=task.id, created_at=now))
+            await uow.commit()
+        return SubmittedTask(task.id, task.status)
