@@ -1,0 +1,31 @@
+# Sourced by `make test`: makes sure the integration tests have PostgreSQL and Apache Kafka.
+#
+# 1. Addresses given in the environment win (DBANALYSIS_TEST_DATABASE_URL,
+#    DBANALYSIS_TEST_KAFKA_BOOTSTRAP): nothing is started.
+# 2. Else, where a Docker engine answers, the test fixtures start testcontainers.
+# 3. Else the project's own scripts start native services on loopback (see scripts/services/).
+# shellcheck shell=bash
+
+_dbanalysis_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+if [[ -n "${DBANALYSIS_TEST_DATABASE_URL:-}" && -n "${DBANALYSIS_TEST_KAFKA_BOOTSTRAP:-}" ]]; then
+  echo "test services: using the addresses given in the environment"
+elif command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1; then
+  echo "test services: a Docker engine answers; the fixtures start testcontainers"
+  export DBANALYSIS_TEST_USE_TESTCONTAINERS=1
+else
+  echo "test services: no Docker engine; starting native PostgreSQL and Apache Kafka"
+  _started=$SECONDS
+  "$_dbanalysis_root/scripts/services/postgres.sh" start
+  "$_dbanalysis_root/scripts/services/kafka.sh" start
+  echo "test services: ready in $((SECONDS - _started)) s"
+  if [[ -z "${DBANALYSIS_TEST_DATABASE_URL:-}" ]]; then
+    DBANALYSIS_TEST_DATABASE_URL="$("$_dbanalysis_root/scripts/services/postgres.sh" url dbanalysis_test)"
+    export DBANALYSIS_TEST_DATABASE_URL
+  fi
+  if [[ -z "${DBANALYSIS_TEST_KAFKA_BOOTSTRAP:-}" ]]; then
+    DBANALYSIS_TEST_KAFKA_BOOTSTRAP="$("$_dbanalysis_root/scripts/services/kafka.sh" bootstrap)"
+    export DBANALYSIS_TEST_KAFKA_BOOTSTRAP
+  fi
+fi
+unset _dbanalysis_root _started
