@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 __all__ = [
     "DEFAULT_TARGET_SCHEMA",
@@ -35,7 +35,7 @@ _SAFE_PARAMETERS = frozenset(
 )
 
 
-def _parts(url: str) -> tuple[str, Any]:
+def _parts(url: str) -> tuple[str, SplitResult]:
     prefix = "jdbc:"
     if url.lower().startswith(prefix):
         return url[: len(prefix)], urlsplit(url[len(prefix) :])

@@ -1,0 +1,175 @@
+"""The baseline analysis engine: a pipeline of small pure passes over sqlglot trees.
+
+    stage       passes
+    parse       parse (the DDL) ▶ catalog ▶ parse + profile (each query, in turn)
+    profile     profile (the workload: weights, table usage, what the queries reveal)
+    recommend   layout ▶ migrate
+    rewrite     retarget
+    report      report
+
+Each statement is parsed once; names are looked up in dicts keyed by normalized table name, so
+the work grows with the size of the workload, not with tables × queries. Each query is
+profiled as soon as it is parsed and its tree dropped: the profile keeps the positions the
+rewrite needs, so no more than one query tree is alive at a time (thousands of live sqlglot
+trees, full of parent-child cycles, would make Python's garbage collector the bottleneck).
+
+The engine is pure (no I/O, no clock: the caller times it) and deterministic, and nothing a
+user sends makes it raise: what it cannot read is reported and returned unchanged.
+
+>>> from domain.workload import DdlStatement, Query, Workload
+>>> workload = Workload(
+...     url="jdbc:trino://host:8080/lake/sales",
+...     ddl=(DdlStatement("CREATE TABLE orders (id bigint, amount double)"),),
+...     queries=(Query("q1", "SELECT sum(amount) FROM orders"),),
+... )
+>>> result = analyze(workload)
+>>> [s.statement for s in result.ddl]  # doctest: +NORMALIZE_WHITESPACE
+['CREATE SCHEMA lake.optimized',
+ "CREATE TABLE lake.optimized.orders (id BIGINT, amount DOUBLE) WITH (format = 'PARQUET')"]
+>>> result.migrations[0].statement
+'INSERT INTO lake.optimized.orders (id, amount) SELECT id, amount FROM lake.sales.orders'
+>>> result.queries[0].query
+'SELECT sum(amount) FROM lake.optimized.orders'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+
+from domain.analysis.catalog import DEFAULT_CATALOG, build_catalog
+from domain.analysis.layout import Layout, plan_layout
+from domain.analysis.migrate import migrations
+from domain.analysis.names import normalize
+from domain.analysis.parse import parse_ddl, parse_issues, parse_query
+from domain.analysis.profile import profile_query, summarize
+from domain.analysis.report import build_report
+from domain.analysis.retarget import UNCHANGED, rewrite_queries
+from domain.result import (
+    AnalysisResult,
+    Finding,
+    Meta,
+    Report,
+    RewrittenQuery,
+    Severity,
+    SqlStatement,
+)
+from domain.workload import DEFAULT_TARGET_SCHEMA, Workload
+
+__all__ = ["ENGINE", "PARTS", "STAGES", "StageCallback", "analyze"]
+
+ENGINE = "rules"
+PARTS = {"ddl": ENGINE, "migrations": ENGINE, "queries": ENGINE, "report": ENGINE}
+# Each stage is announced as it starts, with the share of the work done before it.
+STAGES = (("parse", 0), ("profile", 20), ("recommend", 40), ("rewrite", 60), ("report", 80))
+
+StageCallback = Callable[[str, int], None]
+
+
+def analyze(
+    workload: Workload, *, version: str = "", on_stage: StageCallback | None = None
+) -> AnalysisResult:
+    """The baseline result for `workload`: the same tables as Iceberg/Parquet in the target
+    schema, their migrations, and every query retargeted to them, with the report.
+
+    `on_stage(stage, percent)` is called as each pass starts (see `STAGES`); what it raises
+    is the caller's and propagates.
+    """
+    percent = dict(STAGES)
+    passes = _passes(workload, version)
+    while True:
+        try:
+            stage = next(passes)
+        except StopIteration as done:
+            result: AnalysisResult = done.value
+            return result
+        except Exception as error:  # an engine bug must not fail the task: answer safely
+            return _unchanged(workload, version, error)
+        if on_stage is not None:
+            on_stage(stage, percent[stage])
+
+
+def _passes(workload: Workload, version: str) -> Generator[str, None, AnalysisResult]:
+    """The pipeline, yielding the name of each pass before running it."""
+    yield "parse"
+    ddl = parse_ddl(workload.ddl)
+    catalog, catalog_issues = build_catalog(ddl, workload.url)
+    queries = []
+    unparsed = []
+    for index, query in enumerate(workload.queries):
+        parsed = parse_query(query, index)
+        if parsed.error is not None:
+            unparsed.append(parsed)
+        queries.append(profile_query(parsed, catalog))
+
+    yield "profile"
+    profile, profile_issues = summarize(queries)
+
+    yield "recommend"
+    layout, layout_issues = plan_layout(catalog, workload.options.target_schema)
+    create = [layout.create_schema_sql()]
+    create += [layout.create_table_sql(t) for t in layout.targets.values()]
+    copies = migrations(layout.targets.values())
+
+    yield "rewrite"
+    rewrites = rewrite_queries(profile, layout, catalog.session)
+
+    yield "report"
+    report = build_report(
+        catalog=catalog,
+        layout=layout,
+        profile=profile,
+        rewrites=rewrites,
+        issues=[
+            *parse_issues(ddl, unparsed),
+            *catalog_issues,
+            *layout_issues,
+            *profile_issues,
+        ],
+        ddl_errors=sum(1 for d in ddl if d.error is not None),
+    )
+    return AnalysisResult(
+        ddl=tuple(SqlStatement(s) for s in create),
+        migrations=tuple(SqlStatement(s) for s in copies),
+        queries=tuple(RewrittenQuery(r.queryid, r.sql) for r in rewrites),
+        report=report,
+        meta=Meta(engine=ENGINE, version=version, parts=dict(PARTS)),
+    )
+
+
+def _unchanged(workload: Workload, version: str, error: Exception) -> AnalysisResult:
+    """The least a result can be: the new schema, and every query returned as it came."""
+    try:
+        catalog = normalize(workload.catalog or "") or DEFAULT_CATALOG
+    except (ValueError, AttributeError):
+        catalog = DEFAULT_CATALOG
+    schema = normalize((workload.options.target_schema or "").strip()) or DEFAULT_TARGET_SCHEMA
+    queryids = tuple(q.queryid for q in workload.queries)
+    finding = Finding(
+        id="F001",
+        code="internal_error",
+        severity=Severity.ERROR,
+        title="The analysis failed; every query is returned unchanged",
+        rationale="The engine hit an error it did not expect, so it proposes no change.",
+        queryids=queryids,
+        weight_share=1.0 if queryids else 0.0,
+        details={"message": f"{type(error).__name__}: {error}"[:300]},
+    )
+    reason = "returned unchanged: the analysis failed"
+    return AnalysisResult(
+        ddl=(SqlStatement(Layout(catalog, schema).create_schema_sql()),),
+        migrations=(),
+        queries=tuple(RewrittenQuery(q.queryid, q.query) for q in workload.queries),
+        report=Report(
+            summary="The analysis failed, so no change is proposed: "
+            f"{len(queryids)} queries are returned unchanged.",
+            findings=(finding,),
+            verification={
+                "method": "none: nothing was changed",
+                "executed": False,
+                "queries": [
+                    {"queryid": q, "status": UNCHANGED, "reason": reason} for q in queryids
+                ],
+            },
+        ),
+        meta=Meta(engine=ENGINE, version=version, parts=dict(PARTS)),
+    )

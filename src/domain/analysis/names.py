@@ -1,0 +1,107 @@
+"""Table names as Trino resolves them, and the session that fills in the missing parts.
+
+Trino matches catalog, schema and table names case-insensitively, quoted or not (its connectors
+store them in lower case), so a name is kept here as three lower-case parts and written back
+with quotes only where Trino needs them (reserved words, spaces, a leading digit…). A name given
+with one or two parts is completed from the session, as Trino completes it from the connection's
+catalog and schema.
+
+>>> session = Session(catalog="lake", schema="sales")
+>>> session.resolve(["Orders"]).sql()
+'lake.sales.orders'
+>>> session.resolve(["hr", "Order Items"]).sql()
+'lake.hr."order items"'
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.generator import Generator
+
+__all__ = ["TRINO", "Session", "TableName", "identifier_sql", "normalize", "trino_sql", "written"]
+
+# One dialect object for the engine: `dialect="trino"` builds a new one on every call.
+TRINO = Dialect.get_or_raise("trino")
+_local = threading.local()
+
+
+def trino_sql(expression: exp.Expr, *, copy: bool = True) -> str:
+    """`expression` as Trino SQL.
+
+    Uses one generator per thread: `expression.sql()` builds a new one on every call, which
+    costs more than generating a column type, and the engine generates thousands of those.
+    `copy=False` skips the defensive copy for expressions no generator transform rewrites
+    (identifiers, types, literals, constraints), which costs more than generating them.
+
+    >>> trino_sql(exp.DataType.build("int"))
+    'INTEGER'
+    """
+    generator: Generator | None = getattr(_local, "generator", None)
+    if generator is None:
+        generator = _local.generator = TRINO.generator()
+    return generator.generate(expression, copy=copy)
+
+
+def normalize(part: str) -> str:
+    """One name part (an identifier's text, without its quotes) as Trino compares it."""
+    return part.lower()
+
+
+def written(identifier: exp.Identifier) -> str:
+    """An identifier as it was written: its text, in quotes if it was quoted.
+
+    >>> written(exp.to_identifier('My"Col', quoted=True))
+    '"My""Col"'
+    """
+    name = identifier.name
+    return '"' + name.replace('"', '""') + '"' if identifier.quoted else name
+
+
+@lru_cache(maxsize=65536)
+def identifier_sql(name: str) -> str:
+    """`name` as a Trino identifier, quoted only when it has to be.
+
+    >>> identifier_sql("orders"), identifier_sql("order"), identifier_sql("order items")
+    ('orders', '"order"', '"order items"')
+    """
+    return trino_sql(exp.to_identifier(name), copy=False)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TableName:
+    """A fully qualified table name, normalized: every part lower case, without quotes."""
+
+    catalog: str
+    schema: str
+    table: str
+
+    @classmethod
+    def of(cls, catalog: str, schema: str, table: str) -> TableName:
+        return cls(normalize(catalog), normalize(schema), normalize(table))
+
+    def sql(self) -> str:
+        return ".".join(identifier_sql(p) for p in (self.catalog, self.schema, self.table))
+
+    def __str__(self) -> str:
+        return self.sql()
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """The catalog and schema that complete one- and two-part names."""
+
+    catalog: str
+    schema: str
+
+    def resolve(self, parts: Sequence[str]) -> TableName:
+        """The table a 1, 2 or 3-part name (the identifiers' text) denotes in this session."""
+        if not 1 <= len(parts) <= 3:
+            raise ValueError(f"a table name has 1 to 3 parts, got {len(parts)}")
+        full = [self.catalog, self.schema][: 3 - len(parts)] + list(parts)
+        return TableName.of(*full)

@@ -1,0 +1,384 @@
+"""Profile pass: which stored tables each query reads, and how much each query weighs.
+
+Decides, for every table reference in a query, whether it names a stored table or a CTE, and
+which source table it is. Scope matters: a CTE hides a table of the same name only in the
+query that defines it, after its definition (and inside itself only when ``RECURSIVE``), the
+way Trino resolves names. So in
+
+    WITH orders AS (SELECT * FROM orders) SELECT * FROM orders
+
+the first ``orders`` after FROM is the table and the second is the CTE. Names are completed
+from the session and compared case-insensitively; a reference that names no source table is
+unknown, and the query then cannot read only the new schema.
+
+A profile keeps what later passes need — each reference's name and its position in the
+query's text — and not the parsed tree, so that a workload of many queries never holds more
+than one tree at a time.
+
+A query's weight is ``runquantity × executiontime`` (a missing time counts as one second); the
+later advisor ranks its recommendations by the weight of the queries they serve.
+
+>>> import sqlglot
+>>> statement = sqlglot.parse_one(
+...     "WITH orders AS (SELECT * FROM orders) SELECT * FROM orders", read="trino")
+>>> [t.sql() for t in table_nodes(statement)[0]]
+['orders']
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from domain.analysis.catalog import Catalog, name_parts
+from domain.analysis.findings import Issue, Severity
+from domain.analysis.names import Session, TableName, normalize, trino_sql, written
+from domain.analysis.parse import ParsedQuery
+from domain.workload import Query
+
+__all__ = [
+    "Profile",
+    "QualifiedColumn",
+    "QueryProfile",
+    "Reference",
+    "TableUsage",
+    "profile_queries",
+    "profile_query",
+    "qualified_column_name",
+    "query_weight",
+    "summarize",
+    "table_nodes",
+]
+
+# Statements that only read: everything else writes or defines, and is reported.
+_READS = (exp.Query, exp.Values)
+# Where Trino lets a relation take an alias right after its name.
+_ALIASABLE_PARENTS = (exp.From, exp.Join, exp.Merge)
+
+Span = tuple[int, int]  # first and last character of a name in the query's text
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A table reference that is not a CTE. `name` is None when it is not a plain name.
+
+    `span` locates the name (all its parts) in the query's text, `table_part` is its last
+    part as written, and `aliasable` says whether an alias may follow the name there (an
+    unaliased relation in FROM, JOIN or MERGE).
+    """
+
+    written: str
+    name: TableName | None
+    known: bool
+    span: Span | None = None
+    table_part: str = ""
+    aliasable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QualifiedColumn:
+    """A column qualified with its table's schema (``sales.orders.amount``): the span and
+    last part of the qualifier (``sales.orders``), and the table it names."""
+
+    name: TableName
+    span: Span | None = None
+    table_part: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryProfile:
+    queryid: str
+    index: int
+    text: str
+    weight: float
+    kind: str = ""
+    references: tuple[Reference, ...] = ()
+    columns: tuple[QualifiedColumn, ...] = ()
+    error: str | None = None
+
+    @property
+    def reads_only(self) -> bool:
+        return self.kind == "SELECT"
+
+    @property
+    def known(self) -> tuple[TableName, ...]:
+        return tuple(dict.fromkeys(r.name for r in self.references if r.known and r.name))
+
+    @property
+    def unknown(self) -> tuple[Reference, ...]:
+        return tuple(r for r in self.references if not r.known)
+
+
+@dataclass(frozen=True, slots=True)
+class TableUsage:
+    """How the workload uses one source table: the queries that name it and their weight."""
+
+    queryids: tuple[str, ...] = ()
+    weight: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    queries: tuple[QueryProfile, ...]
+    total_weight: float
+    usage: Mapping[TableName, TableUsage] = field(default_factory=dict)
+
+    def share(self, weight: float) -> float:
+        return weight / self.total_weight if self.total_weight > 0 else 0.0
+
+
+def query_weight(query: Query) -> float:
+    """``runquantity × executiontime`` (missing time = 1 s); 0 for values that make no sense."""
+    try:
+        weight = query.weight
+    except (TypeError, ValueError):
+        return 0.0
+    return weight if math.isfinite(weight) and weight > 0 else 0.0
+
+
+def profile_query(parsed: ParsedQuery, catalog: Catalog) -> QueryProfile:
+    """The profile of one parsed query; a query that failed to parse keeps its error."""
+    weight = query_weight(parsed.query)
+    statement = parsed.statement
+    if statement is None:
+        return QueryProfile(parsed.queryid, parsed.index, parsed.text, weight, error=parsed.error)
+    kind = "SELECT" if isinstance(statement, _READS) else _kind(statement)
+    try:
+        tables, columns = table_nodes(statement)
+        references = tuple(_reference(t, parsed.text, catalog) for t in tables)
+        read = {r.name for r in references if r.known}
+        qualified = []
+        for column in columns:
+            name = qualified_column_name(column, catalog.session)
+            if name is not None and name in read:
+                span, table_part = _span(_qualifier(column), parsed.text)
+                qualified.append(QualifiedColumn(name, span, table_part))
+    except Exception as error:  # one odd tree must not fail the workload
+        message = f"{type(error).__name__}: {error}"[:300]
+        return QueryProfile(parsed.queryid, parsed.index, parsed.text, weight, kind, error=message)
+    return QueryProfile(
+        parsed.queryid,
+        parsed.index,
+        parsed.text,
+        weight,
+        kind,
+        tuple(r for r in references if r.written),
+        tuple(qualified),
+    )
+
+
+def profile_queries(parsed: Sequence[ParsedQuery], catalog: Catalog) -> tuple[Profile, list[Issue]]:
+    return summarize([profile_query(q, catalog) for q in parsed])
+
+
+def summarize(queries: Sequence[QueryProfile]) -> tuple[Profile, list[Issue]]:
+    """The workload's profile from its queries' profiles, and what it reveals."""
+    usage: dict[TableName, tuple[list[str], float]] = {}
+    for query in queries:
+        for name in query.known:
+            ids, weight = usage.get(name, ([], 0.0))
+            ids.append(query.queryid)
+            usage[name] = (ids, weight + query.weight)
+    profile = Profile(
+        tuple(queries),
+        sum(q.weight for q in queries),
+        {name: TableUsage(tuple(ids), weight) for name, (ids, weight) in usage.items()},
+    )
+    return profile, _issues(profile)
+
+
+def table_nodes(statement: exp.Expr) -> tuple[list[exp.Table], list[exp.Column]]:
+    """The tables in `statement` that are not CTE references, and the columns qualified with
+    a schema, in source order."""
+    tables: list[exp.Table] = []
+    columns: list[exp.Column] = []
+    ctes: set[str] = set()
+    for node in statement.find_all(exp.Table, exp.Column, exp.CTE, bfs=False):
+        if isinstance(node, exp.Table):
+            tables.append(node)
+        elif isinstance(node, exp.Column):
+            if node.args.get("db") is not None:
+                columns.append(node)
+        else:
+            ctes.add(normalize(node.alias))
+    if ctes:
+        tables = [t for t in tables if not _is_cte_reference(t, ctes)]
+    return tables, columns
+
+
+def qualified_column_name(column: exp.Column, session: Session) -> TableName | None:
+    parts = [p.name for p in _qualifier(column)]
+    return session.resolve(parts) if 2 <= len(parts) <= 3 else None
+
+
+def _reference(table: exp.Table, text: str, catalog: Catalog) -> Reference:
+    parts = name_parts(table)
+    if parts is None:
+        # `a.b.c.d` names no table Trino knows; a table function (TABLE(...)) names none
+        if not isinstance(table.this, exp.Identifier | exp.Dot):
+            return Reference("", None, False)
+        pieces = [table.args.get(k) for k in ("catalog", "db", "this")]
+        return Reference(".".join(trino_sql(p) for p in pieces if p is not None), None, False)
+    identifiers = [
+        p
+        for p in (table.args.get(k) for k in ("catalog", "db", "this"))
+        if isinstance(p, exp.Identifier)
+    ]
+    name = catalog.session.resolve(parts)
+    span, table_part = _span(identifiers, text)
+    written_name = ".".join(written(p) for p in identifiers)
+    aliasable = (
+        table.args.get("alias") is None
+        and table.args.get("version") is None
+        and isinstance(table.parent, _ALIASABLE_PARENTS)
+        # `TABLE orders` (read as SELECT * FROM orders) takes no alias
+        and not (span is not None and text[: span[0]].rstrip().upper().endswith("TABLE"))
+    )
+    known = catalog.get(name) is not None
+    return Reference(written_name, name, known, span, table_part, aliasable)
+
+
+def _span(parts: Sequence[exp.Identifier], text: str) -> tuple[Span | None, str]:
+    """Where the name made of `parts` is in `text`, and its last part as written there;
+    no span when a position is missing or does not match the text."""
+    if not parts:
+        return None, ""
+    for part in parts:
+        meta = part.meta
+        if "start" not in meta or "end" not in meta:
+            return None, written(parts[-1])
+        if text[int(meta["start"]) : int(meta["end"]) + 1] != written(part):
+            return None, written(parts[-1])
+    start, end = int(parts[0].meta["start"]), int(parts[-1].meta["end"])
+    return (start, end), written(parts[-1])
+
+
+def _qualifier(column: exp.Column) -> list[exp.Identifier]:
+    parts = (column.args.get(k) for k in ("catalog", "db", "table"))
+    return [p for p in parts if isinstance(p, exp.Identifier)]
+
+
+def _bare_name(table: exp.Table) -> str | None:
+    this = table.this
+    if isinstance(this, exp.Identifier) and table.args.get("db") is None:
+        return normalize(this.name)
+    return None
+
+
+def _is_cte_reference(table: exp.Table, ctes: set[str]) -> bool:
+    """Whether `table` names a CTE visible where it stands.
+
+    Walks up from the table: a WITH clause it sits in makes visible the CTEs defined before
+    the one it is in (and that one too when recursive); a WITH clause of an enclosing query
+    it is not part of makes all its CTEs visible.
+    """
+    name = _bare_name(table)
+    if name is None or name not in ctes:
+        return False
+    child: exp.Expr = table
+    node = table.parent
+    while node is not None:
+        if isinstance(node, exp.With) and isinstance(child, exp.CTE):
+            recursive = bool(node.args.get("recursive"))
+            for cte in node.expressions:
+                if cte is child and not recursive:
+                    break
+                if normalize(cte.alias) == name:
+                    return True
+                if cte is child:
+                    break
+        else:
+            with_ = node.args.get("with_")
+            if (
+                isinstance(with_, exp.With)
+                and with_ is not child
+                and any(normalize(cte.alias) == name for cte in with_.expressions)
+            ):
+                return True
+        child, node = node, node.parent
+    return False
+
+
+def _kind(statement: exp.Expr) -> str:
+    if isinstance(statement, exp.Create):
+        return f"CREATE {(statement.kind or '').upper()}".strip()
+    if isinstance(statement, exp.TruncateTable):
+        return "TRUNCATE"
+    return statement.key.upper()
+
+
+def _issues(profile: Profile) -> list[Issue]:
+    unknown: dict[str, tuple[str, list[str]]] = {}
+    writes: dict[str, list[str]] = {}
+    failed: list[QueryProfile] = []
+    for query in profile.queries:
+        if query.error is not None and query.kind:
+            failed.append(query)
+        for reference in query.unknown:
+            key = str(reference.name) if reference.name else reference.written.lower()
+            _, ids = unknown.setdefault(key, (reference.written, []))
+            if query.queryid not in ids:
+                ids.append(query.queryid)
+        if query.kind and not query.reads_only:
+            writes.setdefault(query.kind, []).append(query.queryid)
+    seen = Counter(q.queryid for q in profile.queries)
+    issues = [
+        Issue(
+            code="duplicate_queryid",
+            severity=Severity.WARNING,
+            title=f"Query id {queryid} is used {count} times",
+            rationale="Each query is returned in input order, once per occurrence of its id.",
+            queryids=(queryid,),
+            details={"count": count},
+        )
+        for queryid, count in seen.items()
+        if count > 1
+    ]
+    issues += [
+        Issue(
+            code="unknown_table",
+            severity=Severity.WARNING,
+            title=f"Table {key} is not in the DDL",
+            rationale=(
+                "The queries that read it are retargeted for the tables the DDL defines, "
+                "but still read this one where it is, so they cannot read only the new schema."
+            ),
+            table=key,
+            queryids=tuple(ids),
+            risk="Those queries keep depending on the old schema.",
+            details={"written": written},
+        )
+        for key, (written, ids) in unknown.items()
+    ]
+    issues.extend(
+        Issue(
+            code="non_select",
+            severity=Severity.WARNING,
+            title=f"{len(ids)} {kind} statement(s) among the queries",
+            rationale=(
+                f"{kind} statements write or define instead of reading; their table "
+                "references are retargeted to the new tables, but whether they should run "
+                "against the new schema is for you to decide."
+            ),
+            queryids=tuple(ids),
+            risk="Running them changes data or objects in the new schema.",
+            details={"statement": kind},
+        )
+        for kind, ids in writes.items()
+    )
+    issues.extend(
+        Issue(
+            code="rewrite_error",
+            severity=Severity.ERROR,
+            title=f"Query {q.queryid} could not be analysed",
+            rationale="The query parsed but the engine could not follow it; returned unchanged.",
+            queryids=(q.queryid,),
+            details={"index": q.index, "message": q.error},
+        )
+        for q in failed
+    )
+    return issues

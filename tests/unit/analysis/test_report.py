@@ -1,0 +1,88 @@
+"""Report pass: numbered findings with weight shares, estimates and verification."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.analysis import analyze
+from domain.analysis.findings import Issue, Severity
+from domain.analysis.report import number_findings
+from domain.workload import Query
+from tests.unit.analysis.support import WorkloadFactory
+
+
+def test_findings_are_numbered_in_order_and_weighed_by_their_queries() -> None:
+    issues = [
+        Issue("parse_error", Severity.ERROR, "a", "r", queryids=("q1",)),
+        Issue("unknown_table", Severity.WARNING, "b", "r", queryids=("q1", "q2", "q1")),
+        Issue("name_collision", Severity.INFO, "c", "r"),
+    ]
+    findings = number_findings(issues, {"q1": 30.0, "q2": 10.0, "q3": 60.0}, 100.0)
+    assert [f.id for f in findings] == ["F001", "F002", "F003"]
+    assert [f.weight_share for f in findings] == [0.3, 0.4, 0.0]
+
+
+def test_estimates_give_each_query_its_weight_and_share_and_say_data_read_is_unchanged(
+    make_workload: WorkloadFactory,
+) -> None:
+    workload = make_workload(
+        ["CREATE TABLE orders (id bigint)"],
+        [Query("q1", "SELECT * FROM orders", 3, 10), Query("q2", "SELECT 1", 10, None)],
+    )
+    estimates = analyze(workload).report.estimates
+    assert estimates["total_weight"] == 40.0
+    assert estimates["queries"] == [
+        {"queryid": "q1", "weight": 30.0, "weight_share": 0.75},
+        {"queryid": "q2", "weight": 10.0, "weight_share": 0.25},
+    ]
+    assert estimates["tables"] == [
+        {
+            "table": "lake.optimized.orders",
+            "source": "lake.sales.orders",
+            "queryids": 1,
+            "weight_share": 0.75,
+        }
+    ]
+    assert estimates["data_read"].startswith("unchanged")
+    assert estimates["data_read_change"] == 0.0
+
+
+def test_verification_gives_every_query_a_status_and_states_its_method(
+    make_workload: WorkloadFactory,
+) -> None:
+    workload = make_workload(
+        ["CREATE TABLE orders (id bigint)"],
+        [
+            ("full", "SELECT * FROM orders"),
+            ("part", "SELECT * FROM orders, refunds"),
+            ("none", "SELECT 1"),
+            ("bad", "SELEC 1"),
+        ],
+    )
+    verification = analyze(workload).report.verification
+    assert [(q["queryid"], q["status"]) for q in verification["queries"]] == [
+        ("full", "retargeted"),
+        ("part", "partially_retargeted"),
+        ("none", "unchanged"),
+        ("bad", "unchanged"),
+    ]
+    assert verification["counts"] == {"retargeted": 1, "partially_retargeted": 1, "unchanged": 2}
+    assert verification["method"].startswith("structural")
+    assert verification["executed"] is False
+
+
+@pytest.mark.parametrize("queries", [[], [Query("q", "SELECT 1", 0, 0)]])
+def test_a_weightless_workload_has_zero_shares_not_a_division_error(
+    make_workload: WorkloadFactory, queries: list[Query]
+) -> None:
+    report = analyze(make_workload([], queries)).report
+    assert report.estimates["total_weight"] == 0.0
+    assert all(q["weight_share"] == 0.0 for q in report.estimates["queries"])
+
+
+def test_the_summary_is_one_paragraph_naming_the_new_schema(make_workload: WorkloadFactory) -> None:
+    summary = analyze(
+        make_workload(["CREATE TABLE t (x int)"], [("q", "SELECT x FROM t")])
+    ).report.summary
+    assert "lake.optimized" in summary
+    assert "\n" not in summary
