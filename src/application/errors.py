@@ -1,8 +1,8 @@
 """Application errors: what a use case can refuse, mapped to HTTP codes only at the edge.
 
-    ApplicationError
-    ├── TaskNotFound        no task has this id
-    └── TaskNotCompleted    the task has no result yet (or failed); carries its status and error
+ApplicationError
+├── TaskNotFound        no task has this id
+└── TaskNotCompleted    the task has no result yet (or failed); carries its status and error
 """
 
 from __future__ import annotations

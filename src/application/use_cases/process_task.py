@@ -8,6 +8,7 @@ the task is still on the attempt this worker claimed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable
@@ -72,6 +73,10 @@ class ProcessTask:
 
         try:
             result = await self._analyzer.analyze(task.workload, on_progress)
+        except asyncio.CancelledError:
+            # The process is stopping: hand the task back now rather than after its lease.
+            await asyncio.shield(self._update(task.id, attempt, self._hand_back))
+            raise
         except _LeaseLost:
             log.warning("task %s: lease lost during analysis, outcome left to its holder", task.id)
             return ProcessOutcome.LEASE_LOST
@@ -80,7 +85,9 @@ class ProcessTask:
             # Retrying would fail the same way, so the task fails now with the reason.
             error = TaskError(ANALYSIS_FAILED, str(exc) or type(exc).__name__)
             log.warning("task %s failed: %s", task.id, error.message)
-            failed = await self._update(task.id, attempt, lambda t: t.fail(error, self._clock.now()))
+            failed = await self._update(
+                task.id, attempt, lambda t: t.fail(error, self._clock.now())
+            )
             return ProcessOutcome.FAILED if failed else ProcessOutcome.LEASE_LOST
         completed = await self._update(
             task.id, attempt, lambda t: t.complete(result, self._clock.now())
@@ -107,12 +114,18 @@ class ProcessTask:
             await uow.commit()
             return task
 
+    def _hand_back(self, task: Task) -> None:
+        if task.attempts_left > 0:
+            task.release(self._clock.now(), "worker stopped")
+
     def _progress(self, task: Task, progress: Progress) -> None:
         now = self._clock.now()
         task.report_progress(progress, now)
         task.extend_lease(now, self._lease)
 
-    async def _update(self, task_id: uuid.UUID, attempt: int, change: Callable[[Task], None]) -> bool:
+    async def _update(
+        self, task_id: uuid.UUID, attempt: int, change: Callable[[Task], None]
+    ) -> bool:
         """Apply `change` if this worker still holds the task; False when it lost it."""
         async with self._uow_factory() as uow:
             task = await uow.tasks.get(task_id, for_update=True)
@@ -122,4 +135,3 @@ class ProcessTask:
             await uow.tasks.save(task)
             await uow.commit()
             return True
-

@@ -24,6 +24,8 @@ class RepublishPendingTasks:
             task_ids = await uow.tasks.pending_ids()
             now = self._clock.now()
             for task_id in task_ids:
-                await uow.outbox.add(OutboxMessage(id=uuid.uuid4(), task_id=task_id, created_at=now))
+                await uow.outbox.add(
+                    OutboxMessage(id=uuid.uuid4(), task_id=task_id, created_at=now)
+                )
             await uow.commit()
         return len(task_ids)

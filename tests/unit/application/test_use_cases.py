@@ -35,7 +35,9 @@ async def succeed(workload: Workload, on_progress: ProgressSink) -> AnalysisResu
     return a_result(workload)
 
 
-async def submit(uow: InMemoryUnitOfWorkFactory, clock: FixedClock, max_attempts: int = 3) -> uuid.UUID:
+async def submit(
+    uow: InMemoryUnitOfWorkFactory, clock: FixedClock, max_attempts: int = 3
+) -> uuid.UUID:
     submitted = await SubmitTask(uow, clock, max_attempts).execute(SubmitTaskRequest(a_workload()))
     return submitted.task_id
 
@@ -246,7 +248,9 @@ async def test_a_worker_that_lost_its_lease_does_not_overwrite_the_new_holder(
 ) -> None:
     task_id = await submit(uow_factory, clock)
 
-    async def stalls_past_its_lease(workload: Workload, on_progress: ProgressSink) -> AnalysisResult:
+    async def stalls_past_its_lease(
+        workload: Workload, on_progress: ProgressSink
+    ) -> AnalysisResult:
         clock.advance(LEASE + timedelta(seconds=1))
         # meanwhile another worker takes the task over
         takeover = FunctionAnalyzer(succeed)
@@ -348,3 +352,29 @@ async def test_the_result_of_a_pending_task_is_not_ready(
     with pytest.raises(TaskNotCompleted) as refused:
         await GetTaskResult(uow_factory).execute(GetTaskResultRequest(task_id))
     assert refused.value.status is TaskStatus.PENDING
+
+
+async def test_a_task_interrupted_by_a_shutdown_goes_back_to_pending(
+    uow_factory: InMemoryUnitOfWorkFactory, clock: FixedClock
+) -> None:
+    task_id = await submit(uow_factory, clock)
+    started = asyncio.Event()
+
+    async def endless(workload: Workload, on_progress: ProgressSink) -> AnalysisResult:
+        started.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    running = asyncio.create_task(
+        processor(uow_factory, clock, FunctionAnalyzer(endless)).execute(
+            ProcessTaskRequest(task_id)
+        )
+    )
+    await started.wait()
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+
+    task = await load(uow_factory, task_id)
+    assert task.status is TaskStatus.PENDING
+    assert task.attempts == 1

@@ -1,0 +1,1 @@
+"""Analyzers: adapters of the `Analyzer` port."""

@@ -1,0 +1,42 @@
+"""The deterministic analyzer: the domain's engine, run off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+
+from application.ports.analyzer import Analyzer, ProgressSink
+from domain.analysis import analyze
+from domain.result import AnalysisResult
+from domain.task import Progress
+from domain.workload import Workload
+
+__all__ = ["RulesAnalyzer"]
+
+
+class RulesAnalyzer(Analyzer):
+    """Runs the pure engine in a worker thread so the event loop keeps serving (heartbeats,
+    HTTP requests) during a long analysis. Progress is stored before the engine moves on, and
+    an error raised by the sink (say, the lease was lost) stops the engine."""
+
+    def __init__(self, version: str) -> None:
+        self._version = version
+
+    async def analyze(self, workload: Workload, on_progress: ProgressSink) -> AnalysisResult:
+        loop = asyncio.get_running_loop()
+
+        async def report(progress: Progress) -> None:
+            await on_progress(progress)
+
+        def on_stage(stage: str, percent: int) -> None:
+            asyncio.run_coroutine_threadsafe(report(Progress(stage, percent)), loop).result()
+
+        started = time.perf_counter()
+        result = await asyncio.to_thread(
+            analyze, workload, version=self._version, on_stage=on_stage
+        )
+        elapsed_ms = int((time.perf_counter() - started) * 1000)
+        return dataclasses.replace(
+            result, meta=dataclasses.replace(result.meta, duration_ms=elapsed_ms)
+        )

@@ -1,0 +1,57 @@
+"""In-memory `Outbox`: messages staged with the task and kept in an `InMemoryStore`."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import datetime
+
+from adapters.memory.store import InMemoryTransaction, OutboxRecord
+from application.ports.outbox import Outbox, OutboxMessage
+
+__all__ = ["InMemoryOutbox"]
+
+
+class InMemoryOutbox(Outbox):
+    """Outbox rows in the unit of work's transaction, published in the order they were made."""
+
+    def __init__(self, transaction: InMemoryTransaction) -> None:
+        self._transaction = transaction
+
+    async def add(self, message: OutboxMessage) -> None:
+        self._transaction.require_active()
+        await self._transaction.lock("message", message.id)
+        if self._transaction.message(message.id) is not None:
+            raise ValueError(f"outbox message {message.id} already exists")
+        self._transaction.stage_message(OutboxRecord(message), new=True)
+
+    async def unpublished(self, limit: int) -> list[OutboxMessage]:
+        """Locks the messages it returns and skips those another unit of work holds."""
+        waiting = sorted(
+            (r.message for r in self._transaction.visible_messages() if r.published_at is None),
+            key=lambda message: (message.created_at, message.id),
+        )
+        claimed = set(self._transaction.claim_free("message", (m.id for m in waiting), limit))
+        return [message for message in waiting if message.id in claimed]
+
+    async def mark_published(self, message_id: uuid.UUID, now: datetime) -> None:
+        record = await self._locked(message_id)
+        if record.published_at is None:
+            self._transaction.stage_message(
+                dataclasses.replace(record, published_at=now), new=False
+            )
+
+    async def mark_failed(self, message_id: uuid.UUID, error: str) -> None:
+        record = await self._locked(message_id)
+        message = dataclasses.replace(
+            record.message, attempts=record.message.attempts + 1, last_error=error
+        )
+        self._transaction.stage_message(dataclasses.replace(record, message=message), new=False)
+
+    async def _locked(self, message_id: uuid.UUID) -> OutboxRecord:
+        self._transaction.require_active()
+        await self._transaction.lock("message", message_id)
+        record = self._transaction.message(message_id)
+        if record is None:
+            raise LookupError(f"outbox message {message_id} does not exist")
+        return record

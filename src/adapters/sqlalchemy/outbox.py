@@ -1,0 +1,57 @@
+"""SQLAlchemy `Outbox` over the `outbox` table (PostgreSQL or SQLite)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, insert, literal, select, update
+
+from adapters.sqlalchemy.mapping import message_from_row, message_to_row
+from adapters.sqlalchemy.tables import UtcDateTime, outbox
+from adapters.sqlalchemy.transaction import SqlAlchemyTransaction
+from application.ports.outbox import Outbox, OutboxMessage
+
+__all__ = ["SqlAlchemyOutbox"]
+
+
+class SqlAlchemyOutbox(Outbox):
+    """Outbox rows in the unit of work's transaction, oldest first.
+
+    `unpublished` locks what it returns with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two
+    relays publish disjoint batches; on SQLite the relay's transaction takes the write lock.
+    """
+
+    def __init__(self, transaction: SqlAlchemyTransaction) -> None:
+        self._transaction = transaction
+
+    async def add(self, message: OutboxMessage) -> None:
+        connection = await self._transaction.connection(write=True)
+        await connection.execute(insert(outbox).values(message_to_row(message)))
+
+    async def unpublished(self, limit: int) -> list[OutboxMessage]:
+        connection = await self._transaction.connection(write=True)
+        statement = (
+            select(outbox)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.created_at, outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [message_from_row(row) for row in await connection.execute(statement)]
+
+    async def mark_published(self, message_id: uuid.UUID, now: datetime) -> None:
+        # A message published twice keeps the first time.
+        published_at = func.coalesce(outbox.c.published_at, literal(now, UtcDateTime()))
+        await self._update(message_id, published_at=published_at)
+
+    async def mark_failed(self, message_id: uuid.UUID, error: str) -> None:
+        await self._update(message_id, attempts=outbox.c.attempts + 1, last_error=error)
+
+    async def _update(self, message_id: uuid.UUID, **values: object) -> None:
+        connection = await self._transaction.connection(write=True)
+        result = await connection.execute(
+            update(outbox).where(outbox.c.id == message_id).values(values)
+        )
+        if result.rowcount == 0:
+            raise LookupError(f"outbox message {message_id} does not exist")

@@ -1,0 +1,79 @@
+"""SQLAlchemy `TaskRepository` over the `tasks` table (PostgreSQL or SQLite)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+
+from adapters.sqlalchemy.mapping import TASK_IMMUTABLE_COLUMNS, task_from_row, task_to_row
+from adapters.sqlalchemy.tables import tasks
+from adapters.sqlalchemy.transaction import SqlAlchemyTransaction
+from application.ports.task_repository import TaskRepository
+from domain.task import Task, TaskStatus
+
+__all__ = ["SqlAlchemyTaskRepository"]
+
+
+class SqlAlchemyTaskRepository(TaskRepository):
+    """Reads and writes tasks inside the unit of work's transaction.
+
+    Locking: `get(for_update=True)` is `SELECT … FOR UPDATE` on PostgreSQL; `expired_leases`
+    adds `SKIP LOCKED`, so two recoverers never take the same task. On SQLite both begin the
+    transaction with `BEGIN IMMEDIATE`, which serializes writers instead.
+    """
+
+    def __init__(self, transaction: SqlAlchemyTransaction) -> None:
+        self._transaction = transaction
+
+    async def add(self, task: Task) -> None:
+        connection = await self._transaction.connection(write=True)
+        await connection.execute(insert(tasks).values(task_to_row(task)))
+
+    async def get(self, task_id: uuid.UUID, *, for_update: bool = False) -> Task | None:
+        connection = await self._transaction.connection(write=for_update)
+        statement = select(tasks).where(tasks.c.id == task_id)
+        if for_update:
+            statement = statement.with_for_update()
+        row = (await connection.execute(statement)).one_or_none()
+        return task_from_row(row) if row is not None else None
+
+    async def save(self, task: Task) -> None:
+        connection = await self._transaction.connection(write=True)
+        changes = {
+            column: value
+            for column, value in task_to_row(task).items()
+            if column not in TASK_IMMUTABLE_COLUMNS
+        }
+        result = await connection.execute(
+            update(tasks).where(tasks.c.id == task.id).values(changes)
+        )
+        if result.rowcount == 0:
+            raise LookupError(f"task {task.id} does not exist; add it first")
+
+    async def pending_ids(self) -> list[uuid.UUID]:
+        # Counted as a write: whoever lists pending tasks writes outbox messages for them next,
+        # and on SQLite a read transaction that turns into a write can fail on a busy database.
+        connection = await self._transaction.connection(write=True)
+        statement = (
+            select(tasks.c.id)
+            .where(tasks.c.status == TaskStatus.PENDING.value)
+            .order_by(tasks.c.created_at, tasks.c.id)
+        )
+        return list((await connection.execute(statement)).scalars())
+
+    async def expired_leases(self, now: datetime, limit: int) -> list[Task]:
+        """Locks the tasks it returns and skips those another unit of work holds."""
+        connection = await self._transaction.connection(write=True)
+        statement = (
+            select(tasks)
+            .where(
+                tasks.c.status == TaskStatus.PROCESSING.value,
+                tasks.c.lease_expires_at <= now,
+            )
+            .order_by(tasks.c.lease_expires_at, tasks.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [task_from_row(row) for row in await connection.execute(statement)]

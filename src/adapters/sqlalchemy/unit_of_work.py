@@ -1,0 +1,57 @@
+"""SQLAlchemy `UnitOfWork` and its factory: one connection and transaction per `async with`."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.sqlalchemy.outbox import SqlAlchemyOutbox
+from adapters.sqlalchemy.task_repository import SqlAlchemyTaskRepository
+from adapters.sqlalchemy.transaction import SqlAlchemyTransaction
+from application.ports.outbox import Outbox
+from application.ports.task_repository import TaskRepository
+from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+__all__ = ["SqlAlchemyUnitOfWork", "SqlAlchemyUnitOfWorkFactory"]
+
+
+class SqlAlchemyUnitOfWork(UnitOfWork):
+    """Tasks and outbox messages changed in one database transaction, kept only on `commit()`."""
+
+    tasks: TaskRepository
+    outbox: Outbox
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._transaction = SqlAlchemyTransaction(engine)
+        self.tasks = SqlAlchemyTaskRepository(self._transaction)
+        self.outbox = SqlAlchemyOutbox(self._transaction)
+
+    async def __aenter__(self) -> Self:
+        await self._transaction.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._transaction.close()
+
+    async def commit(self) -> None:
+        await self._transaction.commit()
+
+    async def rollback(self) -> None:
+        await self._transaction.rollback()
+
+
+class SqlAlchemyUnitOfWorkFactory(UnitOfWorkFactory):
+    """Makes units of work on one engine (the engine's owner disposes of it)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.engine)

@@ -1,0 +1,1 @@
+"""Composition roots and processes: the API, the worker, the embedded server and the CLI."""

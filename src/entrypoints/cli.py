@@ -1,0 +1,128 @@
+"""The `dbanalysis` command line.
+
+dbanalysis serve [--host H] [--port P]      API + worker + relay in one process (embedded)
+dbanalysis analyze WORKLOAD.json [-o OUT]   run the pipeline once, print the result JSON
+dbanalysis api [--host H] [--port P]        the HTTP API alone (PostgreSQL + Kafka)
+dbanalysis worker                           a worker alone (Kafka consumer)
+dbanalysis migrate                          bring the database schema to the latest revision
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from adapters.engine.rules_analyzer import RulesAnalyzer
+from adapters.sqlalchemy.migrate import upgrade
+from domain.result import AnalysisResult
+from domain.task import Progress
+from entrypoints.api.schemas import NewTaskRequest
+from entrypoints.embedded import create_embedded_app, ensure_sqlite_directory
+from entrypoints.processes import create_api_app, run_worker
+from entrypoints.settings import Settings, service_version
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dbanalysis",
+        description="LLM DB Analysis Service: better Trino/Iceberg layouts from your workload.",
+    )
+    parser.add_argument("--version", action="version", version=service_version())
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="API, worker and relay in one process (embedded)")
+    serve.add_argument("--host", help="listen address (default: DBANALYSIS_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default: DBANALYSIS_PORT or 8000)")
+
+    analyze = commands.add_parser("analyze", help="analyse a workload file once, no server")
+    analyze.add_argument("workload", type=Path, help="workload JSON, the body of POST /new")
+    analyze.add_argument("-o", "--output", type=Path, help="also write the result here")
+
+    api = commands.add_parser("api", help="the HTTP API alone; tasks go to Kafka")
+    api.add_argument("--host", help="listen address (default: DBANALYSIS_HOST or 127.0.0.1)")
+    api.add_argument("--port", type=int, help="listen port (default: DBANALYSIS_PORT or 8000)")
+
+    commands.add_parser("worker", help="a worker: consumes tasks from Kafka and processes them")
+    commands.add_parser("migrate", help="upgrade the database schema to the latest revision")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port)
+    if args.command == "api":
+        return _api(settings, args.host, args.port)
+    if args.command == "worker":
+        asyncio.run(run_worker(settings))
+        return 0
+    if args.command == "analyze":
+        return _analyze(args.workload, args.output)
+    if args.command == "migrate":
+        ensure_sqlite_directory(settings.database_url)
+        asyncio.run(upgrade(settings.database_url))
+        return 0
+    raise AssertionError(args.command)  # argparse rejects unknown commands
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    app = create_embedded_app(settings)
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    return 0
+
+
+def _api(settings: Settings, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    app = create_api_app(settings)
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    return 0
+
+
+def _analyze(path: Path, output: Path | None) -> int:
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"dbanalysis: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        request = NewTaskRequest.model_validate(raw)
+    except ValidationError as exc:
+        print(f"dbanalysis: {path} is not a valid workload:", file=sys.stderr)
+        for error in exc.errors(include_input=False):
+            location = ".".join(str(part) for part in error["loc"]) or "(body)"
+            print(f"  {location}: {error['msg']}", file=sys.stderr)
+        return 2
+    result = asyncio.run(_run_once(request))
+    text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
+    if output is not None:
+        output.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
+async def _run_once(request: NewTaskRequest) -> AnalysisResult:
+    async def ignore_progress(_: Progress) -> None:
+        return None
+
+    return await RulesAnalyzer(service_version()).analyze(request.to_workload(), ignore_progress)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,179 @@
+"""Composition roots: dependency-injector containers split by role, joined per process.
+
+    CoreContainer       settings, clock, version
+    StorageContainer    the database engine (a Resource) and the unit-of-work factory
+    UseCasesContainer   one factory per use case, wired to the ports it needs
+    ApiContainer        the `api` process: HTTP + outbox relay to Kafka
+    WorkerContainer     the `worker` process: Kafka consumer + processing + stale-task recovery
+    EmbeddedContainer   one process: API + in-process queue + worker + relay on SQLite
+
+Tests override providers (say, `storage`) instead of patching modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.clock import SystemClock
+from adapters.engine.rules_analyzer import RulesAnalyzer
+from adapters.kafka import KafkaTaskConsumer, KafkaTaskPublisher
+from adapters.memory import InMemoryUnitOfWorkFactory, InProcessTaskQueue
+from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
+from application.ports.analyzer import Analyzer
+from application.ports.task_queue import TaskPublisher
+from application.use_cases.get_task_result import GetTaskResult
+from application.use_cases.get_task_status import GetTaskStatus
+from application.use_cases.process_task import ProcessTask
+from application.use_cases.relay_outbox import RelayOutbox
+from application.use_cases.requeue_stale_tasks import RequeueStaleTasks
+from application.use_cases.submit_task import SubmitTask
+from entrypoints.settings import Settings, service_version
+
+__all__ = [
+    "ApiContainer",
+    "CoreContainer",
+    "EmbeddedContainer",
+    "MemoryStorageContainer",
+    "StorageContainer",
+    "UseCasesContainer",
+    "WorkerContainer",
+]
+
+
+async def database_engine(url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+class CoreContainer(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    clock = providers.Singleton(SystemClock)
+    version = providers.Singleton(service_version)
+
+
+class StorageContainer(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    engine = providers.Resource(database_engine, url=settings.provided.database_url)
+    uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine)
+
+
+class MemoryStorageContainer(containers.DeclarativeContainer):
+    """Storage in memory, for tests: the same ports, nothing on disk."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    uow_factory = providers.Singleton(InMemoryUnitOfWorkFactory)
+
+
+class UseCasesContainer(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    core = providers.DependenciesContainer()
+    storage = providers.DependenciesContainer()
+    publisher: providers.Dependency[TaskPublisher] = providers.Dependency()
+    analyzer: providers.Dependency[Analyzer] = providers.Dependency()
+
+    submit = providers.Factory(
+        SubmitTask,
+        uow_factory=storage.uow_factory,
+        clock=core.clock,
+        max_attempts=settings.provided.max_attempts,
+    )
+    get_status = providers.Factory(GetTaskStatus, uow_factory=storage.uow_factory)
+    get_result = providers.Factory(GetTaskResult, uow_factory=storage.uow_factory)
+    process = providers.Factory(
+        ProcessTask,
+        uow_factory=storage.uow_factory,
+        analyzer=analyzer,
+        clock=core.clock,
+        lease=providers.Factory(timedelta, seconds=settings.provided.lease_seconds),
+    )
+    relay = providers.Factory(
+        RelayOutbox, uow_factory=storage.uow_factory, publisher=publisher, clock=core.clock
+    )
+    requeue = providers.Factory(
+        RequeueStaleTasks, uow_factory=storage.uow_factory, clock=core.clock
+    )
+
+
+async def kafka_publisher(settings: Settings) -> AsyncIterator[KafkaTaskPublisher]:
+    publisher = KafkaTaskPublisher(settings.kafka_bootstrap_servers, settings.kafka_topic)
+    await publisher.start()  # connects in the background; the API starts while Kafka is down
+    try:
+        yield publisher
+    finally:
+        await publisher.stop()
+
+
+async def kafka_consumer(settings: Settings) -> AsyncIterator[KafkaTaskConsumer]:
+    consumer = KafkaTaskConsumer(
+        settings.kafka_bootstrap_servers,
+        settings.kafka_topic,
+        settings.kafka_group,
+        # A worker busy with one task for up to its lease must not be dropped from the group.
+        max_poll_interval_ms=int(settings.lease_seconds * 1000),
+    )
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+class ApiContainer(containers.DeclarativeContainer):
+    """The `api` process: HTTP, and the outbox relay publishing to Kafka."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    core = providers.Container(CoreContainer, settings=settings)
+    storage = providers.Container(StorageContainer, settings=settings)
+    publisher = providers.Resource(kafka_publisher, settings=settings)
+    analyzer = providers.Singleton(RulesAnalyzer, version=core.version)
+    use_cases = providers.Container(
+        UseCasesContainer,
+        settings=settings,
+        core=core,
+        storage=storage,
+        publisher=publisher,
+        analyzer=analyzer,
+    )
+
+
+class WorkerContainer(containers.DeclarativeContainer):
+    """The `worker` process: consumes task ids from Kafka, processes, relays requeued tasks."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    core = providers.Container(CoreContainer, settings=settings)
+    storage = providers.Container(StorageContainer, settings=settings)
+    publisher = providers.Resource(kafka_publisher, settings=settings)
+    consumer = providers.Resource(kafka_consumer, settings=settings)
+    analyzer = providers.Singleton(RulesAnalyzer, version=core.version)
+    use_cases = providers.Container(
+        UseCasesContainer,
+        settings=settings,
+        core=core,
+        storage=storage,
+        publisher=publisher,
+        analyzer=analyzer,
+    )
+
+
+class EmbeddedContainer(containers.DeclarativeContainer):
+    """API, worker and relay in one process, on an in-process queue."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    core = providers.Container(CoreContainer, settings=settings)
+    storage = providers.Container(StorageContainer, settings=settings)
+    queue = providers.Singleton(InProcessTaskQueue)
+    analyzer = providers.Singleton(RulesAnalyzer, version=core.version)
+    use_cases = providers.Container(
+        UseCasesContainer,
+        settings=settings,
+        core=core,
+        storage=storage,
+        publisher=queue,
+        analyzer=analyzer,
+    )

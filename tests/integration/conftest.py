@@ -1,0 +1,48 @@
+"""Fixtures for the integration tests: the PostgreSQL server to run against.
+
+`DBANALYSIS_TEST_DATABASE_URL` names it (`postgresql+asyncpg://user:password@host:port/db`; the
+user may create databases). Without it the tests are skipped on a developer box, and fail in CI
+(`CI` set): integration tests never pass by being silently skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+TEST_DATABASE_URL = "DBANALYSIS_TEST_DATABASE_URL"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The URL of the test PostgreSQL server, as given."""
+    url = os.environ.get(TEST_DATABASE_URL)
+    if url:
+        return url
+    reason = f"{TEST_DATABASE_URL} is not set: no PostgreSQL to run the integration tests on"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so this is an error, not a skip)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+async def postgres_database_url(postgres_url: str) -> AsyncIterator[str]:
+    """A URL of a new, empty database on the test server, dropped after the test."""
+    server = make_url(postgres_url)
+    name = f"dbanalysis_test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()

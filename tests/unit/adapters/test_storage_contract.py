@@ -1,0 +1,66 @@
+"""The storage contract on the in-memory adapters and on SQLAlchemy over SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from adapters.memory import InMemoryUnitOfWorkFactory
+from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
+from adapters.sqlalchemy.migrate import upgrade
+from application.ports.unit_of_work import UnitOfWorkFactory
+from tests.unit.adapters.adapter_contract import (
+    MigrationContract,
+    SkipLockedContract,
+    SqlAlchemyContract,
+    StorageContract,
+)
+
+
+def sqlite_url(directory: Path) -> str:
+    return f"sqlite+aiosqlite:///{directory / 'tasks.db'}"
+
+
+async def migrated_sqlite(directory: Path) -> AsyncIterator[SqlAlchemyUnitOfWorkFactory]:
+    url = sqlite_url(directory)
+    await upgrade(url)
+    engine = create_engine(url)
+    try:
+        yield SqlAlchemyUnitOfWorkFactory(engine)
+    finally:
+        await engine.dispose()
+
+
+class TestStorage(StorageContract):
+    """The in-memory and the SQLite adapters keep the storage contract."""
+
+    @pytest.fixture(params=["memory", "sqlite"])
+    async def uow_factory(
+        self, request: pytest.FixtureRequest, tmp_path: Path
+    ) -> AsyncIterator[UnitOfWorkFactory]:
+        if request.param == "memory":
+            yield InMemoryUnitOfWorkFactory()
+        else:
+            async for factory in migrated_sqlite(tmp_path):
+                yield factory
+
+
+class TestInMemoryRowLocks(SkipLockedContract):
+    @pytest.fixture
+    def uow_factory(self) -> UnitOfWorkFactory:
+        return InMemoryUnitOfWorkFactory()
+
+
+class TestSqlAlchemyOnSqlite(SqlAlchemyContract):
+    @pytest.fixture
+    async def uow_factory(self, tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
+        async for factory in migrated_sqlite(tmp_path):
+            yield factory
+
+
+class TestSqliteMigrations(MigrationContract):
+    @pytest.fixture
+    def empty_database_url(self, tmp_path: Path) -> str:
+        return sqlite_url(tmp_path)

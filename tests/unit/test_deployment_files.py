@@ -1,0 +1,112 @@
+"""The compose stack and the image, checked where Docker cannot run them: the services, their
+wiring, healthchecks, ports and start order are what the README promises."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return document
+
+
+def test_the_stack_has_every_service(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) == {
+        "postgres",
+        "kafka",
+        "kafka-ui",
+        "migrate",
+        "api",
+        "worker",
+    }
+
+
+@pytest.mark.parametrize("service", ["postgres", "kafka", "api", "worker"])
+def test_long_running_services_have_a_healthcheck(compose: dict[str, Any], service: str) -> None:
+    assert compose["services"][service]["healthcheck"]["test"]
+
+
+@pytest.mark.parametrize("service", ["migrate", "api", "worker"])
+def test_the_app_services_are_wired_to_postgres_and_kafka(
+    compose: dict[str, Any], service: str
+) -> None:
+    env = compose["services"][service]["environment"]
+
+    assert env["DBANALYSIS_DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert "@postgres:5432/" in env["DBANALYSIS_DATABASE_URL"]
+    assert env["DBANALYSIS_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert env["DBANALYSIS_KAFKA_TOPIC"] == "db_analysis_tasks"
+
+
+def test_api_and_worker_start_after_the_migration_and_a_healthy_broker(
+    compose: dict[str, Any],
+) -> None:
+    for service in ("api", "worker"):
+        depends = compose["services"][service]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+        assert depends["kafka"]["condition"] == "service_healthy"
+    assert compose["services"]["migrate"]["depends_on"]["postgres"]["condition"] == (
+        "service_healthy"
+    )
+
+
+def test_the_processes_run_the_cli_commands(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["migrate"]["command"][:2] == ["dbanalysis", "migrate"]
+    assert services["api"]["command"][:2] == ["dbanalysis", "api"]
+    assert services["worker"]["command"] == ["dbanalysis", "worker"]
+
+
+def test_published_ports_bind_to_loopback_only(compose: dict[str, Any]) -> None:
+    published = [
+        port for service in compose["services"].values() for port in service.get("ports", [])
+    ]
+    assert published
+    assert all(port.startswith("127.0.0.1:") for port in published)
+    assert "127.0.0.1:8000:8000" in published
+
+
+def test_kafka_runs_in_kraft_mode(compose: dict[str, Any]) -> None:
+    env = compose["services"]["kafka"]["environment"]
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+
+
+def test_the_image_is_multi_stage_and_runs_as_a_non_root_user() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    stages = [line for line in dockerfile.splitlines() if line.startswith("FROM ")]
+    users = [line for line in dockerfile.splitlines() if line.startswith("USER ")]
+
+    assert len(stages) >= 2
+    assert users
+    assert users[-1].split()[1] not in {"root", "0"}
+    assert "uv sync --frozen" in dockerfile
+
+
+def _compose_cli() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    probe = subprocess.run(
+        ["docker", "compose", "version"], capture_output=True, timeout=30, check=False
+    )
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _compose_cli(), reason="the docker compose CLI is not installed here")
+def test_docker_compose_accepts_the_file() -> None:
+    checked = subprocess.run(
+        ["docker", "compose", "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr.decode()
