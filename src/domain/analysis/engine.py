@@ -3,8 +3,8 @@
     stage       passes
     parse       parse (the DDL) ▶ catalog ▶ parse + profile (each query, in turn)
     profile     profile (the workload: weights, table usage, what the queries reveal)
-    recommend   layout ▶ migrate
-    rewrite     retarget
+    recommend   advise ▶ layout ▶ migrate
+    rewrite     restructure (the queries that gain) ▶ retarget
     report      report
 
 Each statement is parsed once; names are looked up in dicts keyed by normalized table name, so
@@ -25,8 +25,9 @@ user sends makes it raise: what it cannot read is reported and returned unchange
 >>> result = analyze(workload)
 >>> [s.statement for s in result.ddl]  # doctest: +NORMALIZE_WHITESPACE
 ['CREATE SCHEMA lake.optimized',
- "CREATE TABLE lake.optimized.orders (id BIGINT, amount DOUBLE) WITH (format = 'PARQUET')"]
->>> result.migrations[0].statement
+ "CREATE TABLE lake.optimized.orders (id BIGINT, amount DOUBLE)
+  WITH (format = 'PARQUET', format_version = 2)"]
+>>> result.migrations[0].statement  # nothing filters orders: it keeps its layout
 'INSERT INTO lake.optimized.orders (id, amount) SELECT id, amount FROM lake.sales.orders'
 >>> result.queries[0].query
 'SELECT sum(amount) FROM lake.optimized.orders'
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 
+from domain.analysis.advise import advise
 from domain.analysis.catalog import DEFAULT_CATALOG, build_catalog
 from domain.analysis.layout import Layout, plan_layout
 from domain.analysis.migrate import migrations
@@ -105,13 +107,14 @@ def _passes(workload: Workload, version: str) -> Generator[str, None, AnalysisRe
     profile, profile_issues = summarize(queries)
 
     yield "recommend"
-    layout, layout_issues = plan_layout(catalog, workload.options.target_schema)
+    advice = advise(catalog, profile)
+    layout, layout_issues = plan_layout(catalog, workload.options.target_schema, advice)
     create = [layout.create_schema_sql()]
     create += [layout.create_table_sql(t) for t in layout.targets.values()]
     copies = migrations(layout.targets.values())
 
     yield "rewrite"
-    rewrites = rewrite_queries(profile, layout, catalog.session)
+    rewrites = rewrite_queries(profile, layout, catalog)
 
     yield "report"
     report = build_report(

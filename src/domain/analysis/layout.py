@@ -1,8 +1,9 @@
 """Layout pass: the table that replaces each source table in the new schema.
 
-Decides the new table's name, columns and properties. The baseline changes no layout: the
-same columns in the same order, stored by Iceberg as Parquet (``WITH (format = 'PARQUET')``).
-The workload-driven advisor will later add its partitioning and sort order here.
+Decides the new table's name, columns and properties: the same columns in the same order,
+stored by Iceberg as Parquet in format version 2 (``WITH (format = 'PARQUET', format_version =
+2)``), laid out as the advise pass recommends (its ``partitioning`` and ``sorted_by``, its type
+fixes), or as the source was when the advice is to leave the table as it is.
 
 - **Name**: ``<catalog>.<target_schema>.<table>``. Two source tables with the same name in
   different schemas would collide, so each of them becomes ``<schema>_<table>`` (then
@@ -12,9 +13,12 @@ The workload-driven advisor will later add its partitioning and sort order here.
   (``tinyint``/``smallint`` → ``integer``, a timestamp or time of another precision → (6)),
   and reported. A ``char(n)`` is kept as written, with a warning.
 - **Properties**: the source's are storage details of the old table (``location``,
-  ``format``, Hive bucketing…) and are dropped, except its layout, which the copy keeps so that
-  queries read no more data than before: Iceberg ``partitioning`` and ``sorted_by``, and Hive
-  ``partitioned_by`` as identity ``partitioning``. The table comment is kept.
+  ``format``, Hive bucketing…) and are dropped, except its layout, which the copy keeps (unless
+  the advice replaces it) so that queries read no more data than before: Iceberg
+  ``partitioning`` and ``sorted_by``, and Hive ``partitioned_by`` as identity
+  ``partitioning``. The table comment is kept. Compression is left to the catalog
+  (``iceberg.compression-codec``, ZSTD by default): a table property for it exists only in
+  recent Trino releases, and an unknown property fails the CREATE TABLE.
 
 >>> import sqlglot
 >>> from domain.analysis.catalog import Catalog, Column, SourceTable
@@ -23,17 +27,18 @@ The workload-driven advisor will later add its partitioning and sort order here.
 ...     (Column(sqlglot.exp.to_identifier("id"), sqlglot.exp.DataType.build("tinyint")),))
 >>> layout, _ = plan_layout(Catalog(Session("lake", "sales"), {orders.name: orders}), "opt")
 >>> layout.create_table_sql(layout.targets[orders.name])
-"CREATE TABLE lake.opt.orders (id INTEGER) WITH (format = 'PARQUET')"
+"CREATE TABLE lake.opt.orders (id INTEGER) WITH (format = 'PARQUET', format_version = 2)"
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from domain.analysis.advise import Advice
 from domain.analysis.catalog import Catalog, Column, SourceTable
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.names import TableName, identifier_sql, normalize, trino_sql
@@ -42,6 +47,7 @@ from domain.workload import DEFAULT_TARGET_SCHEMA
 __all__ = ["Layout", "TargetTable", "new_names", "plan_layout"]
 
 _FORMAT = ("format", "'PARQUET'")
+_FORMAT_VERSION = ("format_version", "2")
 # Iceberg stores 32/64-bit integers and microsecond times only.
 _WIDER_INTEGERS = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT}
 _MICROSECOND_TYPES = {
@@ -66,8 +72,19 @@ class TargetTable:
     source: SourceTable
     name: TableName
     columns: tuple[Column, ...]
-    properties: tuple[tuple[str, str], ...] = (_FORMAT,)
+    properties: tuple[tuple[str, str], ...] = (_FORMAT, _FORMAT_VERSION)
     comment: str | None = None
+    advice: Advice | None = None
+
+    @property
+    def changed_types(self) -> dict[str, exp.DataType]:
+        """The columns whose type a fix changes, by key, with their new type."""
+        if self.advice is None:
+            return {}
+        return {f.column: f.new_type for f in self.advice.type_fixes}
+
+    def property(self, name: str) -> str | None:
+        return next((v for k, v in self.properties if k == name), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +112,9 @@ class Layout:
         )
 
 
-def plan_layout(catalog: Catalog, target_schema: str) -> tuple[Layout, list[Issue]]:
+def plan_layout(
+    catalog: Catalog, target_schema: str, advice: Mapping[TableName, Advice] | None = None
+) -> tuple[Layout, list[Issue]]:
     schema = normalize(target_schema.strip() if isinstance(target_schema, str) else "")
     schema = schema or DEFAULT_TARGET_SCHEMA
     sources = list(catalog.tables.values())
@@ -105,13 +124,19 @@ def plan_layout(catalog: Catalog, target_schema: str) -> tuple[Layout, list[Issu
     for source in sources:
         columns, column_issues = _columns(source)
         properties, property_issue = _properties(source)
+        recommended = (advice or {}).get(source.name)
+        if recommended is not None and recommended.changed:
+            columns = _fixed(columns, recommended)
+            properties = _advised(properties, recommended)
         issues.extend(column_issues)
         if property_issue is not None:
             issues.append(property_issue)
         if not source.typed:
             issues.append(_columns_from_source(source))
         comment = trino_sql(source.comment) if source.comment is not None else None
-        targets[source.name] = TargetTable(source, names[source.name], columns, properties, comment)
+        targets[source.name] = TargetTable(
+            source, names[source.name], columns, properties, comment, recommended
+        )
     return Layout(catalog.session.catalog, schema, targets), issues
 
 
@@ -266,7 +291,7 @@ def _properties(source: SourceTable) -> tuple[tuple[tuple[str, str], ...], Issue
             kept[name] = trino_sql(prop.value)
         elif prop.name != "format":
             dropped.append(prop.name)
-    properties = (_FORMAT, *kept.items())
+    properties = (_FORMAT, _FORMAT_VERSION, *kept.items())
     if not dropped:
         return properties, None
     return properties, Issue(
@@ -280,6 +305,29 @@ def _properties(source: SourceTable) -> tuple[tuple[tuple[str, str], ...], Issue
         table=str(source.name),
         details={"properties": dropped},
     )
+
+
+def _fixed(columns: tuple[Column, ...], advice: Advice) -> tuple[Column, ...]:
+    fixes = {f.column: f.new_type for f in advice.type_fixes}
+    return tuple(
+        Column(c.name, fixes[c.key], c.constraints) if c.key in fixes else c for c in columns
+    )
+
+
+def _advised(
+    properties: tuple[tuple[str, str], ...], advice: Advice
+) -> tuple[tuple[str, str], ...]:
+    """The source's kept properties with the advice's partitioning and sort order."""
+    kept = dict(properties)
+    if advice.partitioning:
+        kept["partitioning"] = _string_array(f.spec() for f in advice.partitioning)
+    if advice.sorted_by:
+        kept["sorted_by"] = _string_array(identifier_sql(k.column) for k in advice.sorted_by)
+    return tuple(kept.items())
+
+
+def _string_array(items: Iterable[str]) -> str:
+    return "ARRAY[" + ", ".join("'" + i.replace("'", "''") + "'" for i in items) + "]"
 
 
 def _is_string_array(value: exp.Expr) -> bool:

@@ -1,10 +1,20 @@
-"""Migrate pass: one statement per table that copies the old rows into the new table.
+"""Migrate pass: the statements that copy the old rows into each new table.
 
 Decides how each table's data moves: ``INSERT INTO <new> (<columns>) SELECT <columns> FROM
 <old>``, both names fully qualified. The columns are listed explicitly, in the source's order,
 so the copy cannot depend on column positions; only when the DDL does not name the columns
 (``CREATE TABLE … AS SELECT *``, ``LIKE``) does it fall back to ``SELECT *``, which is safe
-there because the new table was created from the source table's own columns.
+there because the new table was created from the source table's own columns. A column whose
+type is fixed is converted with ``CAST``: a value that does not convert fails the statement
+rather than being lost.
+
+**Bounded writers.** Trino's Iceberg writer fails an INSERT that opens more partitions per
+writer than ``iceberg.max-partitions-per-writer`` (100 by default). A target partitioned by
+month, day or hour of a column is therefore filled by thirteen statements: one per calendar
+month (``WHERE month(col) = m``), and one for the rows where the column is NULL. They are
+disjoint and together cover every row, whatever years the data spans; each opens the
+partitions of one calendar month only (a month partition per year of data, times the other
+field's partitions). The report says when the session property is still needed.
 
 >>> import sqlglot
 >>> from domain.analysis.catalog import Column, SourceTable
@@ -14,7 +24,7 @@ there because the new table was created from the source table's own columns.
 ...            Column(sqlglot.exp.to_identifier("Note", quoted=True)))
 >>> source = SourceTable(TableName("lake", "sales", "orders"), columns)
 >>> migration_sql(TargetTable(source, TableName("lake", "opt", "orders"), columns))
-'INSERT INTO lake.opt.orders (id, "Note") SELECT id, "Note" FROM lake.sales.orders'
+['INSERT INTO lake.opt.orders (id, "Note") SELECT id, "Note" FROM lake.sales.orders']
 """
 
 from __future__ import annotations
@@ -22,17 +32,35 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from domain.analysis.layout import TargetTable
+from domain.analysis.names import trino_sql
 
-__all__ = ["migration_sql", "migrations"]
+__all__ = ["SPLIT_TRANSFORMS", "migration_sql", "migrations"]
+
+SPLIT_TRANSFORMS = ("month", "day", "hour")
 
 
-def migration_sql(target: TargetTable) -> str:
+def migration_sql(target: TargetTable) -> list[str]:
     old, new = target.source.name.sql(), target.name.sql()
     if not target.columns:
-        return f"INSERT INTO {new} SELECT * FROM {old}"
-    columns = ", ".join(c.sql_name for c in target.columns)
-    return f"INSERT INTO {new} ({columns}) SELECT {columns} FROM {old}"
+        return [f"INSERT INTO {new} SELECT * FROM {old}"]
+    fixed = target.changed_types
+    names = ", ".join(c.sql_name for c in target.columns)
+    values = ", ".join(
+        f"CAST({c.sql_name} AS {trino_sql(fixed[c.key])})" if c.key in fixed else c.sql_name
+        for c in target.columns
+    )
+    copy = f"INSERT INTO {new} ({names}) SELECT {values} FROM {old}"
+    temporal = target.advice.temporal if target.advice is not None else None
+    if temporal is None or temporal.transform not in SPLIT_TRANSFORMS:
+        return [copy]
+    column = next(c for c in target.columns if c.key == temporal.column)
+    source = column.sql_name
+    if column.key in fixed:
+        source = f"CAST({source} AS {trino_sql(fixed[column.key])})"
+    return [f"{copy} WHERE month({source}) = {m}" for m in range(1, 13)] + [
+        f"{copy} WHERE {column.sql_name} IS NULL"
+    ]
 
 
 def migrations(targets: Iterable[TargetTable]) -> list[str]:
-    return [migration_sql(t) for t in targets]
+    return [statement for t in targets for statement in migration_sql(t)]

@@ -16,7 +16,10 @@ query's text — and not the parsed tree, so that a workload of many queries nev
 than one tree at a time.
 
 A query's weight is ``runquantity × executiontime`` (a missing time counts as one second); the
-later advisor ranks its recommendations by the weight of the queries they serve.
+advisor ranks its recommendations by the weight of the queries they serve. Each reading query
+also carries its column uses (see `domain.analysis.usage`), and `summarize` adds them up per
+table and column: the weight behind each kind of use, the literals compared with, the widths
+of the ranges asked for, and which queries scan a table whole (no prunable filter on it).
 
 >>> import sqlglot
 >>> statement = sqlglot.parse_one(
@@ -38,9 +41,12 @@ from domain.analysis.catalog import Catalog, name_parts
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.names import Session, TableName, normalize, trino_sql, written
 from domain.analysis.parse import ParsedQuery
+from domain.analysis.usage import ColumnUse, column_uses, is_cte_reference
 from domain.workload import Query
 
 __all__ = [
+    "PRUNABLE",
+    "ColumnStats",
     "Profile",
     "QualifiedColumn",
     "QueryProfile",
@@ -58,6 +64,9 @@ __all__ = [
 _READS = (exp.Query, exp.Values)
 # Where Trino lets a relation take an alias right after its name.
 _ALIASABLE_PARENTS = (exp.From, exp.Join, exp.Merge)
+
+# Uses a partition or sort order can serve by skipping data.
+PRUNABLE = frozenset({"eq", "in", "range", "like", "is_null"})
 
 Span = tuple[int, int]  # first and last character of a name in the query's text
 
@@ -99,6 +108,9 @@ class QueryProfile:
     references: tuple[Reference, ...] = ()
     columns: tuple[QualifiedColumn, ...] = ()
     error: str | None = None
+    runs: float = 0.0
+    uses: tuple[ColumnUse, ...] = ()
+    needs_tree: bool = False
 
     @property
     def reads_only(self) -> bool:
@@ -115,10 +127,32 @@ class QueryProfile:
 
 @dataclass(frozen=True, slots=True)
 class TableUsage:
-    """How the workload uses one source table: the queries that name it and their weight."""
+    """How the workload uses one source table: the queries that name it and their weight,
+    and the reading queries that filter it on no column a layout could prune by."""
 
     queryids: tuple[str, ...] = ()
     weight: float = 0.0
+    full_scans: tuple[str, ...] = ()
+    full_scan_weight: float = 0.0
+    writes: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class ColumnStats:
+    """How the workload uses one column: weight and queries per kind of use, the literals
+    it is compared with, and the (width in days, weight) of the ranges asked for."""
+
+    weight: dict[str, float] = field(default_factory=dict)
+    queryids: dict[str, list[str]] = field(default_factory=dict)
+    values: set[str] = field(default_factory=set)
+    widths: list[tuple[float | None, float]] = field(default_factory=list)
+    date_like: bool = False
+
+    def of(self, *kinds: str) -> float:
+        return sum(self.weight.get(k, 0.0) for k in kinds)
+
+    def ids(self, *kinds: str) -> list[str]:
+        return list(dict.fromkeys(q for k in kinds for q in self.queryids.get(k, ())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +160,8 @@ class Profile:
     queries: tuple[QueryProfile, ...]
     total_weight: float
     usage: Mapping[TableName, TableUsage] = field(default_factory=dict)
+    columns: Mapping[TableName, Mapping[str, ColumnStats]] = field(default_factory=dict)
+    total_runs: float = 0.0
 
     def share(self, weight: float) -> float:
         return weight / self.total_weight if self.total_weight > 0 else 0.0
@@ -140,12 +176,24 @@ def query_weight(query: Query) -> float:
     return weight if math.isfinite(weight) and weight > 0 else 0.0
 
 
+def query_runs(query: Query) -> float:
+    """``runquantity`` as a weight (how the task's organisers weigh queries); 0 if senseless."""
+    try:
+        runs = float(query.runquantity)
+    except (TypeError, ValueError):
+        return 0.0
+    return runs if math.isfinite(runs) and runs > 0 else 0.0
+
+
 def profile_query(parsed: ParsedQuery, catalog: Catalog) -> QueryProfile:
     """The profile of one parsed query; a query that failed to parse keeps its error."""
     weight = query_weight(parsed.query)
+    runs = query_runs(parsed.query)
     statement = parsed.statement
     if statement is None:
-        return QueryProfile(parsed.queryid, parsed.index, parsed.text, weight, error=parsed.error)
+        return QueryProfile(
+            parsed.queryid, parsed.index, parsed.text, weight, error=parsed.error, runs=runs
+        )
     kind = "SELECT" if isinstance(statement, _READS) else _kind(statement)
     try:
         tables, columns = table_nodes(statement)
@@ -159,7 +207,17 @@ def profile_query(parsed: ParsedQuery, catalog: Catalog) -> QueryProfile:
                 qualified.append(QualifiedColumn(name, span, table_part))
     except Exception as error:  # one odd tree must not fail the workload
         message = f"{type(error).__name__}: {error}"[:300]
-        return QueryProfile(parsed.queryid, parsed.index, parsed.text, weight, kind, error=message)
+        return QueryProfile(
+            parsed.queryid, parsed.index, parsed.text, weight, kind, error=message, runs=runs
+        )
+    uses: tuple[ColumnUse, ...] = ()
+    needs_tree = False
+    if kind == "SELECT" and read:
+        try:
+            usage = column_uses(statement, catalog)
+            uses, needs_tree = usage.uses, usage.needs_tree
+        except Exception:  # usage only informs the advice; the query is still retargeted
+            uses, needs_tree = (), False
     return QueryProfile(
         parsed.queryid,
         parsed.index,
@@ -168,6 +226,9 @@ def profile_query(parsed: ParsedQuery, catalog: Catalog) -> QueryProfile:
         kind,
         tuple(r for r in references if r.written),
         tuple(qualified),
+        runs=runs,
+        uses=uses,
+        needs_tree=needs_tree,
     )
 
 
@@ -178,15 +239,50 @@ def profile_queries(parsed: Sequence[ParsedQuery], catalog: Catalog) -> tuple[Pr
 def summarize(queries: Sequence[QueryProfile]) -> tuple[Profile, list[Issue]]:
     """The workload's profile from its queries' profiles, and what it reveals."""
     usage: dict[TableName, tuple[list[str], float]] = {}
+    scans: dict[TableName, tuple[list[str], float]] = {}
+    writes: dict[TableName, list[str]] = {}
+    columns: dict[TableName, dict[str, ColumnStats]] = {}
     for query in queries:
+        pruned: set[TableName] = set()
+        seen: set[tuple[TableName, str, str]] = set()
+        for use in query.uses:
+            stats = columns.setdefault(use.table, {}).setdefault(use.column, ColumnStats())
+            key = (use.table, use.column, use.kind)
+            if key not in seen:  # a query weighs once per kind of use of a column
+                seen.add(key)
+                stats.weight[use.kind] = stats.weight.get(use.kind, 0.0) + query.weight
+                stats.queryids.setdefault(use.kind, []).append(query.queryid)
+            stats.values.update(use.values)
+            stats.date_like = stats.date_like or use.date_like
+            if use.kind in ("range", "eq") and (use.kind == "range" or use.width_days):
+                stats.widths.append((use.width_days, query.weight))
+            if use.kind in PRUNABLE:
+                pruned.add(use.table)
         for name in query.known:
             ids, weight = usage.get(name, ([], 0.0))
             ids.append(query.queryid)
             usage[name] = (ids, weight + query.weight)
+            if query.reads_only and name not in pruned:
+                ids, weight = scans.get(name, ([], 0.0))
+                ids.append(query.queryid)
+                scans[name] = (ids, weight + query.weight)
+            elif not query.reads_only and query.kind:
+                writes.setdefault(name, []).append(query.queryid)
     profile = Profile(
         tuple(queries),
         sum(q.weight for q in queries),
-        {name: TableUsage(tuple(ids), weight) for name, (ids, weight) in usage.items()},
+        {
+            name: TableUsage(
+                tuple(ids),
+                weight,
+                tuple(scans.get(name, ((), 0.0))[0]),
+                scans.get(name, ((), 0.0))[1],
+                tuple(writes.get(name, ())),
+            )
+            for name, (ids, weight) in usage.items()
+        },
+        columns,
+        sum(q.runs for q in queries),
     )
     return profile, _issues(profile)
 
@@ -206,7 +302,7 @@ def table_nodes(statement: exp.Expr) -> tuple[list[exp.Table], list[exp.Column]]
         else:
             ctes.add(normalize(node.alias))
     if ctes:
-        tables = [t for t in tables if not _is_cte_reference(t, ctes)]
+        tables = [t for t in tables if not is_cte_reference(t, ctes)]
     return tables, columns
 
 
@@ -260,47 +356,6 @@ def _span(parts: Sequence[exp.Identifier], text: str) -> tuple[Span | None, str]
 def _qualifier(column: exp.Column) -> list[exp.Identifier]:
     parts = (column.args.get(k) for k in ("catalog", "db", "table"))
     return [p for p in parts if isinstance(p, exp.Identifier)]
-
-
-def _bare_name(table: exp.Table) -> str | None:
-    this = table.this
-    if isinstance(this, exp.Identifier) and table.args.get("db") is None:
-        return normalize(this.name)
-    return None
-
-
-def _is_cte_reference(table: exp.Table, ctes: set[str]) -> bool:
-    """Whether `table` names a CTE visible where it stands.
-
-    Walks up from the table: a WITH clause it sits in makes visible the CTEs defined before
-    the one it is in (and that one too when recursive); a WITH clause of an enclosing query
-    it is not part of makes all its CTEs visible.
-    """
-    name = _bare_name(table)
-    if name is None or name not in ctes:
-        return False
-    child: exp.Expr = table
-    node = table.parent
-    while node is not None:
-        if isinstance(node, exp.With) and isinstance(child, exp.CTE):
-            recursive = bool(node.args.get("recursive"))
-            for cte in node.expressions:
-                if cte is child and not recursive:
-                    break
-                if normalize(cte.alias) == name:
-                    return True
-                if cte is child:
-                    break
-        else:
-            with_ = node.args.get("with_")
-            if (
-                isinstance(with_, exp.With)
-                and with_ is not child
-                and any(normalize(cte.alias) == name for cte in with_.expressions)
-            ):
-                return True
-        child, node = node, node.parent
-    return False
 
 
 def _kind(statement: exp.Expr) -> str:

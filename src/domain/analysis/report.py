@@ -4,11 +4,17 @@ Decides how the passes' issues are presented. Findings are numbered ``F001``, ``
 pipeline order (parse, catalog, layout, profile), so the same workload always gets the same
 ids, and each carries the share of the workload's weight its queries account for.
 
-The baseline estimates no gain: it keeps every table's columns and layout, so each query
-reads the same data as before; the estimates give each query's weight and share instead,
-which is what the advisor will rank its recommendations by. Its verification is structural:
-a retargeted query differs from the original only in table names, and each new table holds
-the source's rows once the migrations have run, so it returns the same rows by construction.
+The advice becomes findings, one per decision and table, each with the queries behind it and
+their share of the weight: ``partition_recommended``, ``sort_recommended``, ``type_fix``,
+``layout_unchanged``, ``full_scan`` (queries that filter a table on nothing a layout could
+prune), ``unused_columns`` (never read; kept, as no column is dropped), and, from the rewrite
+stage, ``predicate_rewritten`` and ``order_by_dropped``. Severity follows the weight share:
+a warning from `ATTENTION_SHARE` of the workload on, else info.
+
+The estimates price the layout (see `domain.analysis.estimate`): the share of data read
+before and after, per query, per table and overall. Verification is structural: a retargeted
+query differs only in table names; a rewritten one by the equivalences of the `restructure`
+pass, which the test suite checks by running both forms in DuckDB.
 
 >>> from domain.analysis.findings import Issue, Severity
 >>> findings = number_findings([Issue("parse_error", Severity.ERROR, "t", "r")], {}, 0.0)
@@ -23,13 +29,33 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from domain.analysis.catalog import Catalog
-from domain.analysis.findings import Issue
-from domain.analysis.layout import Layout
+from domain.analysis.estimate import estimate
+from domain.analysis.findings import Issue, Severity
+from domain.analysis.layout import Layout, TargetTable
+from domain.analysis.migrate import SPLIT_TRANSFORMS
 from domain.analysis.profile import Profile
-from domain.analysis.retarget import PARTIALLY_RETARGETED, RETARGETED, UNCHANGED, Rewrite
+from domain.analysis.restructure import ORDER_BY_DROPPED, PREDICATE_REWRITTEN, TYPE_FIXED
+from domain.analysis.retarget import (
+    PARTIALLY_RETARGETED,
+    RETARGETED,
+    REWRITTEN,
+    UNCHANGED,
+    Rewrite,
+)
 from domain.result import Finding, Report
 
-__all__ = ["build_report", "number_findings"]
+__all__ = ["ATTENTION_SHARE", "advice_issues", "build_report", "number_findings", "rewrite_issues"]
+
+ATTENTION_SHARE = 0.25
+TRINO_VERSION = "Trino 4xx (Iceberg connector: format, format_version, partitioning, sorted_by)"
+_WRITERS = (
+    "Trino's Iceberg writer fails an INSERT that opens more than "
+    "iceberg.max-partitions-per-writer (100 by default) partitions per writer. A target "
+    "partitioned by month, day or hour is filled by 13 INSERTs (one per calendar month, one "
+    "for NULL), each opening one calendar month's partitions; buckets are 16. If the data "
+    "spans many years (or day partitions over 3 years), raise the limit for the migration "
+    "session: SET SESSION <catalog>.max_partitions_per_writer = 1000."
+)
 
 _WEIGHT_METHOD = (
     "weight = runquantity × executiontime, a missing executiontime counting as 1; "
@@ -38,12 +64,12 @@ _WEIGHT_METHOD = (
 _VERIFICATION_METHOD = (
     "structural: a retargeted query differs from the original only in the names of the "
     "tables it reads (a renamed table keeps its old name as alias), and each new table holds "
-    "exactly the rows of its source table once the migrations have run, so the query returns "
-    "the same rows by construction; queries were not executed"
-)
-_DATA_READ = (
-    "unchanged: the baseline keeps each table's columns, partitioning and sort order, so "
-    "each query reads the same data as before (only the storage format becomes Parquet)"
+    "exactly the rows of its source table once the migrations have run (split migrations "
+    "are disjoint and cover every row), so the query returns the same rows by construction; "
+    "a rewritten query differs further only by the equivalences of the restructure pass "
+    "(prunable ranges, ORDER BY without effect, fixed column types), each checked by the "
+    "engine's test suite in DuckDB over generated data with NULLs and boundary values; "
+    "queries were not executed against your data"
 )
 
 
@@ -59,13 +85,208 @@ def build_report(
     weights: dict[str, float] = {}
     for query in profile.queries:
         weights[query.queryid] = weights.get(query.queryid, 0.0) + query.weight
+    issues = [*issues, *advice_issues(layout, profile), *rewrite_issues(rewrites)]
     findings = number_findings(issues, weights, profile.total_weight)
+    estimates = _estimates(catalog, layout, profile)
     return Report(
-        summary=_summary(layout, rewrites, findings, ddl_errors),
+        summary=_summary(layout, rewrites, findings, ddl_errors, estimates),
         findings=tuple(findings),
-        estimates=_estimates(catalog, layout, profile),
+        estimates=estimates,
         verification=_verification(rewrites),
     )
+
+
+def _severity(queryids: Sequence[str], weights: Mapping[str, float], total: float) -> Severity:
+    share = _share(sum(weights.get(q, 0.0) for q in dict.fromkeys(queryids)), total)
+    return Severity.WARNING if share >= ATTENTION_SHARE else Severity.INFO
+
+
+def advice_issues(layout: Layout, profile: Profile) -> list[Issue]:
+    """The findings the advice makes, table by table in DDL order."""
+    weights: dict[str, float] = {}
+    for query in profile.queries:
+        weights[query.queryid] = weights.get(query.queryid, 0.0) + query.weight
+    total = profile.total_weight
+    issues: list[Issue] = []
+    for source, target in layout.targets.items():
+        usage = profile.usage.get(source)
+        table = str(target.name)
+        advice = target.advice
+        if usage is not None and usage.full_scans:
+            issues.append(
+                Issue(
+                    "full_scan",
+                    _severity(usage.full_scans, weights, total),
+                    f"{len(usage.full_scans)} quer{'ies' if len(usage.full_scans) != 1 else 'y'}"
+                    f" read {source} whole",
+                    "They filter the table on no column a partition or sort order could use, "
+                    "so every layout reads all of it for them.",
+                    table=table,
+                    queryids=usage.full_scans,
+                    effect="No layout change helps these queries; only a narrower query would.",
+                )
+            )
+        if advice is not None and advice.partitioning:
+            ids = tuple(dict.fromkeys(q for f in advice.partitioning for q in f.queryids))
+            split = advice.temporal is not None and advice.temporal.transform in SPLIT_TRANSFORMS
+            issues.append(
+                Issue(
+                    "partition_recommended",
+                    _severity(ids, weights, total),
+                    f"Partition {source} by {', '.join(f.spec() for f in advice.partitioning)}",
+                    " ".join(f"{f.spec()}: {f.reason}." for f in advice.partitioning),
+                    table=table,
+                    queryids=ids,
+                    effect="The queries filtering on these columns read only the partitions "
+                    "they ask for (see estimates).",
+                    risk=(_replaced(target) + _WRITERS).strip(),
+                    details={
+                        "partitioning": [f.spec() for f in advice.partitioning],
+                        "migration_statements": 13 if split else 1,
+                        "fields": [
+                            {"spec": f.spec(), "reason": f.reason, "queryids": list(f.queryids)}
+                            for f in advice.partitioning
+                        ],
+                    },
+                )
+            )
+        if advice is not None and advice.sorted_by:
+            ids = tuple(dict.fromkeys(q for k in advice.sorted_by for q in k.queryids))
+            issues.append(
+                Issue(
+                    "sort_recommended",
+                    _severity(ids, weights, total),
+                    f"Sort {source} by {', '.join(k.column for k in advice.sorted_by)}",
+                    " ".join(f"{k.reason}." for k in advice.sorted_by),
+                    table=table,
+                    queryids=ids,
+                    effect="Files and row groups hold narrow ranges of the sort key, so "
+                    "filters on it skip most of them.",
+                    risk="Writes sort each file, which costs some write time.",
+                    details={"sorted_by": [k.column for k in advice.sorted_by]},
+                )
+            )
+        for fix in advice.type_fixes if advice is not None else ():
+            check = (
+                f"SELECT count(*) FROM {source} WHERE {fix.sql_name} IS NOT NULL AND "
+                f"(try_cast({fix.sql_name} AS date) IS NULL OR "
+                f"CAST(try_cast({fix.sql_name} AS date) AS varchar) <> {fix.sql_name})"
+            )
+            issues.append(
+                Issue(
+                    "type_fix",
+                    _severity(fix.queryids, weights, total),
+                    f"Store {source}.{fix.sql_name} as DATE instead of VARCHAR",
+                    f"The queries compare {fix.sql_name} with 'YYYY-MM-DD' literals only: it "
+                    "holds dates. As DATE it is smaller, compares faster and can be "
+                    "partitioned and pruned by range; queries are rewritten to compare with "
+                    "DATE literals and to read CAST(col AS varchar) wherever the text is used.",
+                    table=table,
+                    queryids=fix.queryids,
+                    effect="Range filters on the column become prunable.",
+                    risk="The migration CASTs every value and fails (losing nothing) if one is "
+                    "not a date; run the check first: it must return 0.",
+                    details={
+                        "column": fix.sql_name,
+                        "from": fix.old_type,
+                        "to": "DATE",
+                        "check": check,
+                    },
+                )
+            )
+        if advice is not None and not advice.changed:
+            issues.append(
+                Issue(
+                    "layout_unchanged",
+                    Severity.INFO,
+                    f"{source} keeps its layout",
+                    f"Left as it is: {advice.unchanged_reason}.",
+                    table=table,
+                    queryids=usage.queryids if usage is not None else (),
+                    effect="None: the copy keeps the source's partitioning and sort order.",
+                )
+            )
+        unused = _unused(target, profile)
+        if unused:
+            issues.append(
+                Issue(
+                    "unused_columns",
+                    Severity.INFO,
+                    f"{len(unused)} column(s) of {source} are never read",
+                    "No query of the workload reads them; they are kept (a migration drops "
+                    "no column), but a narrower table or view would read less.",
+                    table=table,
+                    details={"columns": unused},
+                )
+            )
+    return issues
+
+
+def _replaced(target: TargetTable) -> str:
+    old = [p.name for p in target.source.properties if p.name in ("partitioning", "partitioned_by")]
+    if not old:
+        return ""
+    return (
+        "It replaces the source's partitioning, which no query of the workload filters by; "
+        "queries outside the workload may have used it. "
+    )
+
+
+def _unused(target: TargetTable, profile: Profile) -> list[str]:
+    stats = profile.columns.get(target.source.name)
+    usage = profile.usage.get(target.source.name)
+    if not stats or usage is None or "*" in stats or not target.source.typed:
+        return []
+    if any(not q.reads_only for q in profile.queries if q.queryid in usage.writes):
+        return []
+    return [c.sql_name for c in target.columns if c.key not in stats]
+
+
+def rewrite_issues(rewrites: Sequence[Rewrite]) -> list[Issue]:
+    by_kind: dict[str, list[str]] = {}
+    for rewrite in rewrites:
+        for kind in rewrite.kinds:
+            by_kind.setdefault(kind, []).append(rewrite.queryid)
+    texts = {
+        PREDICATE_REWRITTEN: (
+            "Predicates made prunable",
+            "year(), CAST(… AS date), date() and date_trunc() comparisons on a date or "
+            "timestamp column became ranges on the column itself, which partition and file "
+            "pruning can use; each is equal to the original for every value, NULL included.",
+        ),
+        ORDER_BY_DROPPED: (
+            "ORDER BY without effect dropped",
+            "A subquery or CTE ordered its rows without LIMIT, OFFSET or FETCH; SQL gives that "
+            "order no meaning, so dropping it saves a sort and changes no row.",
+        ),
+        TYPE_FIXED: (
+            "Queries adapted to a fixed column type",
+            "Date strings became DATE literals and other uses of the column read it back as "
+            "varchar, so each query returns what it returned before.",
+        ),
+        "type_unfixed": (
+            "Query not adapted to a fixed column type",
+            "The query reads a column whose type changes, in a shape the engine cannot adapt "
+            "(SELECT * over a subquery or CTE); it is only retargeted.",
+        ),
+    }
+    issues = []
+    for kind, (title, rationale) in texts.items():
+        ids = by_kind.get(kind)
+        if ids:
+            issues.append(
+                Issue(
+                    kind if kind != "type_unfixed" else "type_fix_skipped",
+                    Severity.WARNING if kind == "type_unfixed" else Severity.INFO,
+                    f"{title} in {len(ids)} quer{'ies' if len(ids) != 1 else 'y'}",
+                    rationale,
+                    queryids=tuple(ids),
+                    risk=""
+                    if kind != "type_unfixed"
+                    else "The column's type in its result changes from varchar to date.",
+                )
+            )
+    return issues
 
 
 def number_findings(
@@ -97,20 +318,32 @@ def _share(weight: float, total: float) -> float:
 
 
 def _summary(
-    layout: Layout, rewrites: Sequence[Rewrite], findings: Sequence[Finding], ddl_errors: int
+    layout: Layout,
+    rewrites: Sequence[Rewrite],
+    findings: Sequence[Finding],
+    ddl_errors: int,
+    estimates: Mapping[str, Any],
 ) -> str:
     counts = Counter(r.status for r in rewrites)
     schema = f"{layout.catalog}.{layout.schema}"
     tables = len(layout.targets)
+    changed = sum(1 for t in layout.targets.values() if t.advice is not None and t.advice.changed)
     queries = len(rewrites)
+    read = estimates.get("data_read", {}).get("by_runquantity", {})
     sentences = [
-        f"Baseline layout: {tables} table{'s' if tables != 1 else ''} copied, with the same "
-        f"columns and layout, into Iceberg tables stored as Parquet in {schema}; of "
-        f"{queries} quer{'ies' if queries != 1 else 'y'}, {counts[RETARGETED]} "
-        f"retargeted to the new tables, {counts[PARTIALLY_RETARGETED]} partly retargeted "
-        f"(they read tables outside the DDL) and {counts[UNCHANGED]} returned unchanged.",
-        "No layout change is recommended yet, so each query reads the same data as before.",
+        f"{tables} table{'s' if tables != 1 else ''} copied into Iceberg/Parquet tables in "
+        f"{schema}: {changed} with a new layout chosen from the workload, "
+        f"{tables - changed} left as they were. Of {queries} "
+        f"quer{'ies' if queries != 1 else 'y'}, {counts[REWRITTEN]} rewritten for the new "
+        f"layout, {counts[RETARGETED]} only retargeted, {counts[PARTIALLY_RETARGETED]} partly "
+        f"retargeted (they read tables outside the DDL) and {counts[UNCHANGED]} returned "
+        "unchanged.",
     ]
+    if read:
+        sentences.append(
+            f"Estimated share of data read (weighted by runquantity): {read['before']:.0%} "
+            f"before, {read['after']:.0%} after (model and assumptions in estimates)."
+        )
     if ddl_errors:
         sentences.append(f"{ddl_errors} DDL statement(s) could not be parsed.")
     attention = sum(1 for f in findings if f.severity != "info")
@@ -124,11 +357,11 @@ def _estimates(catalog: Catalog, layout: Layout, profile: Profile) -> dict[str, 
     return {
         "method": _WEIGHT_METHOD,
         "total_weight": total,
-        "queries": [
+        "weights": [
             {"queryid": q.queryid, "weight": q.weight, "weight_share": _share(q.weight, total)}
             for q in profile.queries
         ],
-        "tables": [
+        "table_weights": [
             {
                 "table": str(target.name),
                 "source": str(source),
@@ -140,8 +373,11 @@ def _estimates(catalog: Catalog, layout: Layout, profile: Profile) -> dict[str, 
             for source, target in layout.targets.items()
             if catalog.get(source) is not None
         ],
-        "data_read": _DATA_READ,
-        "data_read_change": 0.0,
+        **estimate(layout, profile),
+        "trino": TRINO_VERSION,
+        "compression": "left to the catalog's iceberg.compression-codec (ZSTD by default); "
+        "the compression_codec table property exists only in recent releases",
+        "migration_writers": _WRITERS,
     }
 
 
@@ -150,7 +386,7 @@ def _verification(rewrites: Sequence[Rewrite]) -> dict[str, Any]:
     return {
         "method": _VERIFICATION_METHOD,
         "executed": False,
-        "counts": {s: counts[s] for s in (RETARGETED, PARTIALLY_RETARGETED, UNCHANGED)},
+        "counts": {s: counts[s] for s in (REWRITTEN, RETARGETED, PARTIALLY_RETARGETED, UNCHANGED)},
         "queries": [
             {"queryid": r.queryid, "status": r.status, "reason": r.reason} for r in rewrites
         ],

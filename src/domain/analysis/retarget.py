@@ -48,11 +48,13 @@ from domain.analysis.profile import (
     qualified_column_name,
     table_nodes,
 )
+from domain.analysis.restructure import restructure
 from domain.workload import Query
 
 __all__ = [
     "PARTIALLY_RETARGETED",
     "RETARGETED",
+    "REWRITTEN",
     "UNCHANGED",
     "Retargeted",
     "Rewrite",
@@ -61,6 +63,7 @@ __all__ = [
     "rewrite_queries",
 ]
 
+REWRITTEN = "rewritten"
 RETARGETED = "retargeted"
 PARTIALLY_RETARGETED = "partially_retargeted"
 UNCHANGED = "unchanged"
@@ -81,6 +84,7 @@ class Rewrite:
     sql: str
     status: str
     reason: str
+    kinds: tuple[str, ...] = ()  # the restructuring rewrites made (see `restructure`)
 
 
 def retarget(
@@ -137,10 +141,53 @@ def retarget_sql(sql: str, session: Session, names: Mapping[TableName, TableName
     return retarget(sql, profile.references, profile.columns, names, session).sql
 
 
-def rewrite_queries(profile: Profile, layout: Layout, session: Session) -> list[Rewrite]:
-    """Every query of the profile, in input order, retargeted to the layout's tables."""
+def rewrite_queries(profile: Profile, layout: Layout, catalog: Catalog) -> list[Rewrite]:
+    """Every query of the profile, in input order, retargeted to the layout's tables and,
+    where the `restructure` pass finds something to gain, rewritten."""
     names = {source: target.name for source, target in layout.targets.items()}
-    return [_rewrite(query, names, session) for query in profile.queries]
+    types = {
+        source: {c.key: c.data_type for c in target.columns}
+        for source, target in layout.targets.items()
+    }
+    fixes = {s: t.changed_types for s, t in layout.targets.items() if t.changed_types}
+    rewriter = _Rewriter(names, catalog, types, fixes)
+    return [rewriter.rewrite(query) for query in profile.queries]
+
+
+@dataclass(frozen=True, slots=True)
+class _Rewriter:
+    names: Mapping[TableName, TableName]
+    catalog: Catalog
+    types: Mapping[TableName, Mapping[str, exp.DataType | None]]
+    fixes: Mapping[TableName, Mapping[str, exp.DataType]]
+
+    def rewrite(self, query: QueryProfile) -> Rewrite:
+        if query.error is None and query.reads_only and not query.unknown:
+            fixed = any(name in self.fixes for name in query.known)
+            if query.needs_tree or fixed:
+                restructured = self._restructure(query, fixed)
+                if restructured is not None:
+                    return restructured
+        return _rewrite(query, self.names, self.catalog.session)
+
+    def _restructure(self, query: QueryProfile, fixed: bool) -> Rewrite | None:
+        try:
+            statement = sqlglot.parse_one(query.text, read="trino", error_level=ErrorLevel.RAISE)
+            made = restructure(statement, self.catalog, self.types, self.fixes if fixed else {})
+            if not made:
+                return None
+            text = rename_and_generate(statement, self.names, self.catalog.session)
+        except Exception as error:
+            if not fixed:
+                return None  # the plain retarget is still exact
+            reason = f"only retargeted: the type fix could not be applied ({error})"[:300]
+            retargeted = _rewrite(query, self.names, self.catalog.session)
+            return Rewrite(
+                query.queryid, retargeted.sql, retargeted.status, reason, ("type_unfixed",)
+            )
+        kinds = tuple(sorted(made))
+        reason = "rewritten for the new layout: " + ", ".join(k.replace("_", " ") for k in kinds)
+        return Rewrite(query.queryid, text, REWRITTEN, reason, kinds)
 
 
 def _rewrite(
@@ -170,38 +217,47 @@ def _regenerate(sql: str, names: Mapping[TableName, TableName], session: Session
     """Rename on the tree and generate it (Trino): the fallback when positions are missing."""
     try:
         statement = sqlglot.parse_one(sql, read="trino", error_level=ErrorLevel.RAISE)
-        tables, columns = table_nodes(statement)
-        renamed: set[TableName] = set()
-        for table in tables:
-            parts = name_parts(table)
-            old = session.resolve(parts) if parts is not None else None
-            new = names.get(old) if old is not None else None
-            if old is None or new is None:
-                continue
-            alias = _identifier(old.table)
-            table.set("catalog", _identifier(new.catalog))
-            table.set("db", _identifier(new.schema))
-            table.set("this", _identifier(new.table))
-            if new.table != old.table:
-                renamed.add(old)
-                if table.args.get("alias") is None and isinstance(
-                    table.parent, exp.From | exp.Join | exp.Merge
-                ):
-                    table.set("alias", exp.TableAlias(this=alias))
-        for column in columns:
-            old = qualified_column_name(column, session)
-            new = names.get(old) if old is not None else None
-            if old is None or new is None:
-                continue
-            keep = old in renamed
-            column.set("catalog", None if keep else _identifier(new.catalog))
-            column.set("db", None if keep else _identifier(new.schema))
-            column.set("table", _identifier(old.table if keep else new.table))
-        text = statement.sql(dialect="trino", unsupported_level=ErrorLevel.RAISE)
-        sqlglot.parse_one(text, read="trino", error_level=ErrorLevel.RAISE)
+        text = rename_and_generate(statement, names, session)
     except Exception as error:  # then the query is returned as it came
         return Retargeted(sql, changed=False, error=f"cannot regenerate the query: {error}")
     return Retargeted(text, changed=True)
+
+
+def rename_and_generate(
+    statement: exp.Expr, names: Mapping[TableName, TableName], session: Session
+) -> str:
+    """Rename the source tables of `statement` (in place) and generate it as Trino SQL,
+    checking that the text parses again; raises when it cannot."""
+    tables, columns = table_nodes(statement)
+    renamed: set[TableName] = set()
+    for table in tables:
+        parts = name_parts(table)
+        old = session.resolve(parts) if parts is not None else None
+        new = names.get(old) if old is not None else None
+        if old is None or new is None:
+            continue
+        alias = _identifier(old.table)
+        table.set("catalog", _identifier(new.catalog))
+        table.set("db", _identifier(new.schema))
+        table.set("this", _identifier(new.table))
+        if new.table != old.table:
+            renamed.add(old)
+            if table.args.get("alias") is None and isinstance(
+                table.parent, exp.From | exp.Join | exp.Merge
+            ):
+                table.set("alias", exp.TableAlias(this=alias))
+    for column in columns:
+        old = qualified_column_name(column, session)
+        new = names.get(old) if old is not None else None
+        if old is None or new is None:
+            continue
+        keep = old in renamed
+        column.set("catalog", None if keep else _identifier(new.catalog))
+        column.set("db", None if keep else _identifier(new.schema))
+        column.set("table", _identifier(old.table if keep else new.table))
+    text = statement.sql(dialect="trino", unsupported_level=ErrorLevel.RAISE)
+    sqlglot.parse_one(text, read="trino", error_level=ErrorLevel.RAISE)
+    return text
 
 
 def _identifier(name: str) -> exp.Identifier:

@@ -30,7 +30,7 @@ def test_baseline_keeps_the_columns_and_stores_them_as_parquet_in_the_target_sch
     assert creates(layout) == [
         'CREATE TABLE lake.optimized.orders (id BIGINT NOT NULL, "MyCol" VARCHAR(10) '
         "COMMENT 'c', ts TIMESTAMP(6) WITH TIME ZONE, tags ARRAY(VARCHAR), "
-        "attrs MAP(VARCHAR, ROW(a INTEGER))) WITH (format = 'PARQUET')"
+        "attrs MAP(VARCHAR, ROW(a INTEGER))) WITH (format = 'PARQUET', format_version = 2)"
     ]
     assert issues == []
 
@@ -84,7 +84,7 @@ def test_storage_properties_are_dropped_and_the_layout_is_kept() -> None:
     )
     assert creates(layout) == [
         "CREATE TABLE lake.optimized.t (d DATE, x INTEGER) COMMENT 'facts' WITH (format = "
-        "'PARQUET', partitioning = ARRAY['month(d)'], sorted_by = ARRAY['x'])"
+        "'PARQUET', format_version = 2, partitioning = ARRAY['month(d)'], sorted_by = ARRAY['x'])"
     ]
     assert [(i.code, i.details["properties"]) for i in issues] == [
         ("dropped_property", ["location", "format_version"])
@@ -96,7 +96,9 @@ def test_hive_partitioned_by_becomes_identity_partitioning_and_bucketing_is_drop
         "CREATE TABLE t (x int, ds varchar) WITH (partitioned_by = ARRAY['ds'], "
         "bucketed_by = ARRAY['x'], bucket_count = 4)"
     )
-    assert creates(layout)[0].endswith("WITH (format = 'PARQUET', partitioning = ARRAY['ds'])")
+    assert creates(layout)[0].endswith(
+        "WITH (format = 'PARQUET', format_version = 2, partitioning = ARRAY['ds'])"
+    )
     assert issues[0].details["properties"] == ["bucketed_by", "bucket_count"]
 
 
@@ -108,7 +110,7 @@ def test_types_iceberg_cannot_store_are_widened_without_loss_and_reported() -> N
     assert creates(layout) == [
         "CREATE TABLE lake.optimized.t (a INTEGER, b INTEGER, c TIMESTAMP(6), "
         "d TIMESTAMP(6) WITH TIME ZONE, e TIME(6), f ARRAY(ROW(g INTEGER))) "
-        "WITH (format = 'PARQUET')"
+        "WITH (format = 'PARQUET', format_version = 2)"
     ]
     assert [i.code for i in issues] == ["type_widened"]
     assert issues[0].details["columns"]["a"] == "TINYINT -> INTEGER"
@@ -125,7 +127,7 @@ def test_an_untyped_source_is_copied_from_the_source_table_with_no_data() -> Non
         "CREATE TABLE daily AS SELECT day, sum(x) AS total FROM o GROUP BY 1"
     )
     assert creates(layout) == [
-        "CREATE TABLE lake.optimized.daily WITH (format = 'PARQUET') "
+        "CREATE TABLE lake.optimized.daily WITH (format = 'PARQUET', format_version = 2) "
         "AS SELECT day, total FROM lake.sales.daily WITH NO DATA"
     ]
     assert [i.code for i in issues] == ["columns_from_source"]

@@ -1,0 +1,457 @@
+"""Advise pass: the layout each table should have, decided from how the workload reads it.
+
+Decides, per source table, its Iceberg ``partitioning``, ``sorted_by`` and type fixes — or
+that it stays as it is — and keeps the evidence (queries, weight) behind each decision. Only
+the table's own read weight counts (the weight of the queries that read it): a field must
+serve at least `PARTITION_SHARE` of it to partition by, `SORT_SHARE` to sort by.
+
+Partitioning (at most one temporal field and one other field, so the partition count stays
+bounded; the report states the assumed cardinalities):
+
+- **temporal** — the date/timestamp column with the most range-filter weight; its transform
+  follows the widths of the ranges the queries ask for (weighted median): ≥ 3 years →
+  ``year``, ≥ 28 days → ``month``, ≥ 1 day → ``day``, shorter → ``hour`` (timestamps only);
+  open ranges (``ts >= …``) → ``month``, which bounds the partitions at twelve a year.
+- **calendar parts** — integer columns named like parts of a date (``year``, ``month``,
+  ``quarter``…) filtered by equality ride along as identity fields when a temporal field is
+  chosen: when they hold the parts of that date, as their names say, they add no partition.
+- **identity** — a low-cardinality column (boolean, or named like ``status``, ``queue``,
+  ``priority``, ``region``…) used in equality / IN filters. Never a column whose name or
+  type suggests high cardinality.
+- **bucket(col, 16)** — a key (``id``, ``*_id``, ``*_key``, ``*_number``…) used in point
+  lookups: 16 buckets keep a month's partitions × buckets per migration statement under
+  the 100 writers Trino allows by default, while a lookup reads 1/16 of the table.
+- **truncate(col, n)** — a varchar filtered by ``LIKE 'prefix%'`` (n = the shortest
+  prefix, at most 4), when nothing else partitions the table.
+
+Sort order: up to two columns by filter weight (join keys count half: Trino's dynamic
+filters prune files by the join key's min/max — but only on a table that is also filtered;
+one read whole to build a join is left alone), skipping identity partition columns.
+
+Type fixes: a varchar column compared only with ``'YYYY-MM-DD'`` literals (or cast to date)
+by the queries becomes ``date``; the migration converts it with CAST, so a value that is not
+a date fails the migration instead of being lost, and the report gives the check to run first.
+
+>>> from domain.analysis.advise import granularity
+>>> granularity([(90.0, 1.0)], temporal_type="date"), granularity([(None, 1.0)], "timestamp")
+('month', 'month')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from domain.analysis.catalog import Catalog, Column, SourceTable
+from domain.analysis.names import TableName, identifier_sql
+from domain.analysis.profile import ColumnStats, Profile, TableUsage
+
+__all__ = [
+    "BUCKETS",
+    "PARTITION_SHARE",
+    "SORT_SHARE",
+    "Advice",
+    "PartitionField",
+    "SortKey",
+    "TypeFix",
+    "advise",
+    "granularity",
+]
+
+PARTITION_SHARE = 0.2
+SORT_SHARE = 0.1
+BUCKETS = 16
+MAX_SORT_KEYS = 2
+_TEMPORAL = {
+    exp.DataType.Type.DATE: "date",
+    exp.DataType.Type.TIMESTAMP: "timestamp",
+    exp.DataType.Type.TIMESTAMPTZ: "timestamptz",
+}
+_INTEGERS = {
+    exp.DataType.Type.INT,
+    exp.DataType.Type.BIGINT,
+    exp.DataType.Type.SMALLINT,
+    exp.DataType.Type.TINYINT,
+}
+_STRINGS = {exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR, exp.DataType.Type.TEXT}
+_LOW_CARDINALITY = re.compile(
+    r"(^|_)(status|state|queue|priority|region|type|kind|category|country|currency|channel|"
+    r"tier|segment|level|gender|platform|device|lang|language|stage|severity|team|source)$"
+)
+_CALENDAR = {
+    "year": 10,
+    "month": 12,
+    "quarter": 4,
+    "dayofweek": 7,
+    "day_of_week": 7,
+    "dayofmonth": 31,
+    "day_of_month": 31,
+    "week": 53,
+}
+_KEY = re.compile(r"(^id$|_id$|_key$|_number$|_no$|^uuid$|_uuid$|^email$)")
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PRUNABLE = ("eq", "in", "range", "like", "is_null")
+_ASSUMED_CARDINALITY = 10
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionField:
+    """One field of a partition spec, and the evidence for it."""
+
+    transform: str  # identity, year, month, day, hour, bucket, truncate
+    column: str
+    reason: str
+    queryids: tuple[str, ...] = ()
+    weight: float = 0.0
+    param: int | None = None
+    cardinality: int = 1  # partitions it multiplies by (1 when it depends on another field)
+
+    def spec(self) -> str:
+        name = identifier_sql(self.column)
+        if self.transform == "identity":
+            return name
+        if self.param is not None:
+            return f"{self.transform}({name}, {self.param})"
+        return f"{self.transform}({name})"
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    column: str
+    reason: str
+    queryids: tuple[str, ...] = ()
+    weight: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TypeFix:
+    column: str
+    sql_name: str
+    old_type: str
+    new_type: exp.DataType
+    queryids: tuple[str, ...] = ()
+    weight: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """The recommended layout of one table; empty when it should stay as it is."""
+
+    table: TableName
+    partitioning: tuple[PartitionField, ...] = ()
+    sorted_by: tuple[SortKey, ...] = ()
+    type_fixes: tuple[TypeFix, ...] = ()
+    unchanged_reason: str = ""
+    types: Mapping[str, str] = field(default_factory=dict)  # column → temporal kind
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.partitioning or self.sorted_by or self.type_fixes)
+
+    @property
+    def temporal(self) -> PartitionField | None:
+        return next(
+            (f for f in self.partitioning if f.transform in ("year", "month", "day", "hour")),
+            None,
+        )
+
+
+def advise(catalog: Catalog, profile: Profile) -> dict[TableName, Advice]:
+    """The advice for every source table, in DDL order."""
+    return {
+        name: advise_table(
+            source, profile.usage.get(name, TableUsage()), profile.columns.get(name, {})
+        )
+        for name, source in catalog.tables.items()
+    }
+
+
+def advise_table(
+    source: SourceTable, usage: TableUsage, stats: Mapping[str, ColumnStats]
+) -> Advice:
+    if not source.typed:
+        return Advice(source.name, unchanged_reason="its columns are not known from the DDL")
+    if usage.weight <= 0 or not usage.queryids:
+        return Advice(source.name, unchanged_reason="no query of the workload reads it")
+    columns = {c.key: c for c in source.columns}
+    fixes = _type_fixes(columns, stats, usage)
+    types = {c: _temporal_kind(col.data_type) for c, col in columns.items()}
+    for fix in fixes:
+        types[fix.column] = "date"
+    temporal_types = {c: t for c, t in types.items() if t is not None}
+    part_floor = PARTITION_SHARE * usage.weight
+    fields: list[PartitionField] = []
+
+    temporal = _temporal_field(temporal_types, stats, part_floor)
+    if temporal is not None:
+        fields.append(temporal)
+        fields += _calendar_fields(columns, stats, part_floor)
+    other = _other_field(columns, stats, part_floor, temporal, {f.column for f in fields})
+    if other is not None:
+        fields.append(other)
+
+    identity = {f.column for f in fields if f.transform == "identity"}
+    sort_keys = _sort_keys(stats, SORT_SHARE * usage.weight, identity | _temporal_columns(fields))
+    advice = Advice(
+        source.name,
+        tuple(fields),
+        tuple(k for k in sort_keys if _plain_name(k.column)),
+        tuple(fixes),
+        types={c: t for c, t in temporal_types.items() if t is not None},
+    )
+    if advice.changed:
+        return advice
+    return Advice(
+        source.name,
+        unchanged_reason=(
+            f"no column carries {PARTITION_SHARE:.0%} of its read weight in filters a "
+            f"partition could prune, nor {SORT_SHARE:.0%} for a sort order"
+        ),
+        types=advice.types,
+    )
+
+
+def granularity(widths: Sequence[tuple[float | None, float]], temporal_type: str) -> str:
+    """The transform for ranges of these (width in days, weight); open ranges → month."""
+    known = sorted((w, weight) for w, weight in widths if w is not None)
+    if not known:
+        return "month"
+    half = sum(weight for _, weight in known) / 2
+    running = 0.0
+    median = known[-1][0]
+    for width, weight in known:
+        running += weight
+        if running >= half:
+            median = width
+            break
+    if median >= 3 * 365:
+        return "year"
+    if median >= 28:
+        return "month"
+    if median >= 1 or temporal_type == "date":
+        return "day"
+    return "hour"
+
+
+def _temporal_kind(data_type: exp.DataType | None) -> str | None:
+    return _TEMPORAL.get(data_type.this) if data_type is not None else None
+
+
+def _temporal_columns(fields: Sequence[PartitionField]) -> set[str]:
+    return {f.column for f in fields if f.transform in ("year", "month", "day", "hour")}
+
+
+def _plain_name(column: str) -> bool:
+    return not identifier_sql(column).startswith('"')
+
+
+def _temporal_field(
+    types: Mapping[str, str | None], stats: Mapping[str, ColumnStats], floor: float
+) -> PartitionField | None:
+    best: tuple[float, str] | None = None
+    for column, kind in types.items():
+        if kind is None or column not in stats or not _plain_name(column):
+            continue
+        weight = stats[column].of("range") + sum(
+            w for width, w in stats[column].widths if width is not None and width <= 1
+        )
+        if weight >= floor and weight > 0 and (best is None or weight > best[0]):
+            best = (weight, column)
+    if best is None:
+        return None
+    weight, column = best
+    kind = types[column] or "date"
+    transform = granularity(stats[column].widths, kind)
+    known = [w for w, _ in stats[column].widths if w is not None]
+    span = (
+        f"ranges of about {sorted(known)[len(known) // 2]:.0f} day(s)"
+        if known
+        else "open ranges (no upper bound), so the coarsest useful unit"
+    )
+    queryids = tuple(stats[column].ids("range", "eq"))
+    return PartitionField(
+        transform,
+        column,
+        f"{column} carries the most range-filter weight; the queries ask for {span}, "
+        f"hence {transform}({column})",
+        queryids,
+        weight,
+        cardinality={"year": 10, "month": 120, "day": 3650, "hour": 87600}[transform],
+    )
+
+
+def _calendar_fields(
+    columns: Mapping[str, Column], stats: Mapping[str, ColumnStats], floor: float
+) -> list[PartitionField]:
+    found = []
+    for column, definition in columns.items():
+        if column not in _CALENDAR or column not in stats:
+            continue
+        if definition.data_type is None or definition.data_type.this not in _INTEGERS:
+            continue
+        weight = stats[column].of("eq", "in")
+        if weight >= floor and weight > 0:
+            found.append(
+                PartitionField(
+                    "identity",
+                    column,
+                    f"{column} is filtered by equality; as a part of the partition date it "
+                    "adds no partition (if it holds something else, it multiplies them by "
+                    f"at most {_CALENDAR[column]})",
+                    tuple(stats[column].ids("eq", "in")),
+                    weight,
+                )
+            )
+    return found
+
+
+def _other_field(
+    columns: Mapping[str, Column],
+    stats: Mapping[str, ColumnStats],
+    floor: float,
+    temporal: PartitionField | None,
+    taken: set[str],
+) -> PartitionField | None:
+    if temporal is not None and temporal.transform in ("day", "hour"):
+        return None  # day × anything would open too many partitions per migration writer
+    candidates: list[tuple[float, str, PartitionField]] = []
+    for column, definition in columns.items():
+        if column in taken or column not in stats or not _plain_name(column):
+            continue
+        data_type = definition.data_type
+        if data_type is None:
+            continue
+        use = stats[column]
+        lookups = use.of("eq", "in")
+        queryids = tuple(use.ids("eq", "in"))
+        if _is_low_cardinality(column, data_type) and lookups >= floor and lookups > 0:
+            cardinality = (
+                2
+                if data_type.this == exp.DataType.Type.BOOLEAN
+                else max(_ASSUMED_CARDINALITY, len(use.values))
+            )
+            reason = (
+                f"{column} is compared by equality with {len(use.values)} distinct value(s) "
+                f"and its {'type' if cardinality == 2 else 'name'} says few values exist: "
+                "identity partitions"
+            )
+            candidates.append(
+                (
+                    lookups,
+                    column,
+                    PartitionField(
+                        "identity", column, reason, queryids, lookups, cardinality=cardinality
+                    ),
+                )
+            )
+        elif (
+            _KEY.search(column)
+            and lookups >= floor
+            and lookups > 0
+            and (data_type.this in _INTEGERS or data_type.this in _STRINGS)
+        ):
+            reason = (
+                f"{column} is a key looked up by equality; bucket({column}, {BUCKETS}) makes "
+                f"a lookup read one bucket in {BUCKETS}"
+            )
+            candidates.append(
+                (
+                    lookups,
+                    column,
+                    PartitionField("bucket", column, reason, queryids, lookups, BUCKETS, BUCKETS),
+                )
+            )
+        elif temporal is None and data_type.this in _STRINGS and use.of("like") >= floor:
+            length = min((len(v) for v in use.values if v), default=0)
+            if length >= 1:
+                length = min(length, 4)
+                reason = (
+                    f"{column} is filtered by LIKE prefixes; truncate({column}, {length}) "
+                    "keeps each prefix in its own partitions"
+                )
+                candidates.append(
+                    (
+                        use.of("like"),
+                        column,
+                        PartitionField(
+                            "truncate",
+                            column,
+                            reason,
+                            tuple(use.ids("like")),
+                            use.of("like"),
+                            length,
+                            26 ** min(length, 2),
+                        ),
+                    )
+                )
+    if not candidates:
+        return None
+    candidates.sort(key=lambda c: (-c[0], c[1]))
+    return candidates[0][2]
+
+
+def _is_low_cardinality(column: str, data_type: exp.DataType) -> bool:
+    if data_type.this == exp.DataType.Type.BOOLEAN:
+        return True
+    if _KEY.search(column):
+        return False
+    return data_type.this in _STRINGS and bool(_LOW_CARDINALITY.search(column))
+
+
+def _sort_keys(stats: Mapping[str, ColumnStats], floor: float, skip: set[str]) -> list[SortKey]:
+    filtered = any(use.of(*_PRUNABLE) > 0 for column, use in stats.items() if column != "*")
+    scored = []
+    for column, use in stats.items():
+        if column in skip or column == "*":
+            continue
+        # Join keys count only where the table is also filtered: a table read whole to build
+        # a join's hash table (a dimension) gains nothing from its order.
+        score = use.of(*_PRUNABLE) + (0.5 * use.of("join") if filtered else 0.0)
+        if score >= floor and score > 0:
+            scored.append((score, column, use))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    keys = []
+    for score, column, use in scored[:MAX_SORT_KEYS]:
+        kinds = [k for k in (*_PRUNABLE, "join") if use.of(k) > 0]
+        keys.append(
+            SortKey(
+                column,
+                f"{column} is used in {', '.join(kinds)} predicates; sorted files let Trino "
+                "skip files and row groups by their min/max",
+                tuple(use.ids(*_PRUNABLE, "join")),
+                score,
+            )
+        )
+    return keys
+
+
+def _type_fixes(
+    columns: Mapping[str, Column], stats: Mapping[str, ColumnStats], usage: TableUsage
+) -> list[TypeFix]:
+    if usage.writes:
+        return []  # a statement writing the table would write varchar into a date column
+    fixes = []
+    for column, definition in columns.items():
+        data_type = definition.data_type
+        use = stats.get(column)
+        if data_type is None or use is None or data_type.this not in _STRINGS:
+            continue
+        if data_type.this == exp.DataType.Type.CHAR or not use.date_like:
+            continue
+        literals = list(use.values)
+        if not literals or not all(_DATE_TEXT.match(v) for v in literals):
+            continue  # compared with something that is not a date: the data may hold it too
+        fixes.append(
+            TypeFix(
+                column,
+                definition.sql_name,
+                "VARCHAR",
+                exp.DataType.build("date"),
+                tuple(use.ids("eq", "in", "range", "filter")),
+                use.of("eq", "in", "range", "filter"),
+            )
+        )
+    return fixes

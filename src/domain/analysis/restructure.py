@@ -1,0 +1,427 @@
+"""Restructure pass: the rewrites that change a query's tree, each provably the same result.
+
+Decides how a query is changed beyond its table names, on the query's tree (before the tables
+are renamed). Every rewrite replaces an expression by one equal to it for every row, NULL
+included, so it holds wherever the expression stands (under NOT, OR, in a join condition):
+
+- **prunable predicates** on a ``date`` or ``timestamp`` column (never ``timestamp with time
+  zone``: its calendar depends on the session's zone). ``year(c) = 2024`` →
+  ``c >= DATE '2024-01-01' AND c < DATE '2025-01-01'``; ``CAST(c AS date) = DATE 'd'`` (and
+  ``date(c)``) → a range of that day; ``date_trunc('unit', c) = L`` → ``[L, L + unit)`` only
+  when L is already truncated (otherwise the predicate is always false and is kept); the
+  comparisons ``< <= > >=`` map to one bound. ``year(c) = y AND month(c) = m`` bounds ``c``
+  to that month. A NULL ``c`` makes both sides NULL.
+- **ORDER BY dropped** in a subquery or CTE without LIMIT/OFFSET/FETCH: SQL gives such an
+  ordering no meaning (Trino ignores it), so the rows are the same.
+- **type fixes**: for a varchar column that becomes ``date`` (its values are canonical
+  ``YYYY-MM-DD`` strings: the report's check proves it before migrating), comparisons with
+  ``'YYYY-MM-DD'`` literals compare with ``DATE`` literals (the order of such strings is the
+  order of the dates), ``CAST(c AS date)`` / ``date(c)`` become ``c``, and every other use
+  reads ``CAST(c AS varchar)`` — the very string the column held — keeping its output name;
+  ``SELECT *`` over such a table lists its columns.
+
+>>> import sqlglot
+>>> from domain.analysis.catalog import Catalog, Column, SourceTable
+>>> from domain.analysis.names import Session, TableName
+>>> t = TableName("l", "s", "t")
+>>> d = Column(sqlglot.exp.to_identifier("d"), sqlglot.exp.DataType.build("date"))
+>>> catalog = Catalog(Session("l", "s"), {t: SourceTable(t, (d,))})
+>>> tree = sqlglot.parse_one("SELECT d FROM t WHERE year(d) = 2024", read="trino")
+>>> sorted(restructure(tree, catalog, {t: {"d": d.data_type}}, {}))
+['predicate_rewritten']
+>>> tree.sql("trino")
+"SELECT d FROM t WHERE d >= CAST('2024-01-01' AS DATE) AND d < CAST('2025-01-01' AS DATE)"
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+
+from sqlglot import exp
+
+from domain.analysis.catalog import Catalog
+from domain.analysis.names import TableName, identifier_sql, normalize
+from domain.analysis.usage import (
+    Resolver,
+    date_literal,
+    is_nested_unlimited_order,
+    temporal_operand,
+)
+
+__all__ = ["ORDER_BY_DROPPED", "PREDICATE_REWRITTEN", "TYPE_FIXED", "restructure"]
+
+PREDICATE_REWRITTEN = "predicate_rewritten"
+ORDER_BY_DROPPED = "order_by_dropped"
+TYPE_FIXED = "type_fixed"
+
+_DATE = exp.DataType.Type.DATE
+_TIMESTAMP = exp.DataType.Type.TIMESTAMP
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ORDERED = (exp.GT, exp.GTE, exp.LT, exp.LTE)
+_FLIP: dict[type[exp.Expr], type[exp.Expr]] = {
+    exp.EQ: exp.EQ,
+    exp.GT: exp.LT,
+    exp.GTE: exp.LTE,
+    exp.LT: exp.GT,
+    exp.LTE: exp.GTE,
+}
+
+Types = Mapping[TableName, Mapping[str, exp.DataType | None]]
+
+
+def restructure(
+    statement: exp.Expr,
+    catalog: Catalog,
+    types: Types,
+    fixes: Mapping[TableName, Mapping[str, exp.DataType]],
+) -> set[str]:
+    """Rewrite `statement` in place; the kinds of rewrite made (empty: unchanged).
+
+    `types` gives the new type of each column (after fixes), `fixes` the columns whose type
+    changes; both keyed by source table.
+    """
+    made: set[str] = set()
+    resolver = Resolver(statement, catalog)
+    if fixes and _fix_types(statement, resolver, catalog, fixes):
+        made.add(TYPE_FIXED)
+        resolver = Resolver(statement, catalog)
+    if _drop_orders(statement):
+        made.add(ORDER_BY_DROPPED)
+    if _prunable(statement, resolver, types):
+        made.add(PREDICATE_REWRITTEN)
+    return made
+
+
+# --- ORDER BY without effect -------------------------------------------------------------
+
+
+def _drop_orders(statement: exp.Expr) -> bool:
+    dropped = False
+    for query in list(statement.find_all(exp.Select, exp.SetOperation)):
+        if isinstance(query.args.get("order"), exp.Order) and is_nested_unlimited_order(query):
+            query.set("order", None)
+            dropped = True
+    return dropped
+
+
+# --- prunable predicates -----------------------------------------------------------------
+
+
+def _column_type(column: exp.Column, resolver: Resolver, types: Types) -> exp.DataType | None:
+    table = resolver.table_of(column)
+    if table is None:
+        return None
+    return types.get(table, {}).get(normalize(column.name))
+
+
+def _temporal(data_type: exp.DataType | None) -> str | None:
+    if data_type is None:
+        return None
+    if data_type.this == _DATE:
+        return "date"
+    if data_type.this == _TIMESTAMP:
+        return "timestamp"
+    return None
+
+
+def _prunable(statement: exp.Expr, resolver: Resolver, types: Types) -> bool:
+    changed = False
+    comparisons = [
+        node
+        for node in statement.find_all(exp.EQ, *_ORDERED)
+        if temporal_operand(node.this) is not None or temporal_operand(node.expression) is not None
+    ]
+    for node in comparisons:
+        replacement = _bounded(node, resolver, types)
+        if isinstance(replacement, exp.Paren) and isinstance(node.parent, exp.And | exp.Where):
+            replacement = replacement.this  # AND binds tighter than anything around it here
+        if replacement is not None:
+            node.replace(replacement)
+            changed = True
+    return changed
+
+
+def _bounded(node: exp.Expr, resolver: Resolver, types: Types) -> exp.Expr | None:
+    left, right, kind = node.this, node.expression, type(node)
+    if temporal_operand(left) is None:
+        left, right, kind = right, left, _FLIP[kind]
+    operand = temporal_operand(left)
+    if operand is None:
+        return None
+    transform, column = operand
+    temporal = _temporal(_column_type(column, resolver, types))
+    if temporal is None:
+        return None
+    if transform == "year":
+        if not (isinstance(right, exp.Literal) and right.is_int):
+            return None
+        year = int(right.this)
+        if not 1 <= year < 9999:
+            return None
+        low: date = date(year, 1, 1)
+        month = _month_with(node, column, resolver)
+        if month is not None and kind is exp.EQ:
+            low = date(year, month, 1)
+            return _range(column, low, _add_months(low, 1), exp.EQ, temporal)
+        return _range(column, low, date(year + 1, 1, 1), kind, temporal)
+    if transform == "date":
+        value = date_literal(right)
+        if not isinstance(value, date) or isinstance(value, datetime):
+            return None
+        if temporal == "date":
+            return kind(this=column.copy(), expression=right.copy())
+        return _range(column, value, value + timedelta(days=1), kind, temporal)
+    if transform.startswith("trunc:"):
+        unit = transform.split(":", 1)[1]
+        value = date_literal(right)
+        if value is None or (isinstance(value, datetime)) != (temporal == "timestamp"):
+            return None
+        if unit == "HOUR" and temporal == "date":
+            return None
+        if _truncate(value, unit) != value:
+            return None  # never equal: leave the predicate as written
+        return _range(column, value, _next(value, unit), kind, temporal)
+    return None
+
+
+def _month_with(node: exp.Expr, column: exp.Column, resolver: Resolver) -> int | None:
+    """The m of a ``month(c) = m`` conjunct in the same AND chain as `node`, on the same
+    column."""
+    chain = node
+    while isinstance(chain.parent, exp.And | exp.Paren):
+        chain = chain.parent
+    if chain is node:
+        return None
+    table, name = resolver.table_of(column), normalize(column.name)
+    for other in chain.find_all(exp.EQ):
+        for side, value in ((other.this, other.expression), (other.expression, other.this)):
+            if (
+                isinstance(side, exp.Month)
+                and isinstance(side.this, exp.Column)
+                and normalize(side.this.name) == name
+                and normalize(side.this.table) == normalize(column.table)
+                and resolver.table_of(side.this) == table
+                and isinstance(value, exp.Literal)
+                and value.is_int
+                and 1 <= int(value.this) <= 12
+                and _in_chain(other, chain)
+            ):
+                return int(value.this)
+    return None
+
+
+def _in_chain(node: exp.Expr, chain: exp.Expr) -> bool:
+    parent = node.parent
+    while parent is not None and parent is not chain:
+        if not isinstance(parent, exp.And | exp.Paren):
+            return False
+        parent = parent.parent
+    return parent is chain
+
+
+def _add_months(value: date, months: int) -> date:
+    total = value.year * 12 + value.month - 1 + months
+    return date(total // 12, total % 12 + 1, 1)
+
+
+def _truncate(value: date | datetime, unit: str) -> date | datetime:
+    moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+    if unit == "YEAR":
+        moment = datetime(moment.year, 1, 1)
+    elif unit == "QUARTER":
+        moment = datetime(moment.year, (moment.month - 1) // 3 * 3 + 1, 1)
+    elif unit == "MONTH":
+        moment = datetime(moment.year, moment.month, 1)
+    elif unit == "WEEK":
+        day = moment.date() - timedelta(days=moment.weekday())
+        moment = datetime(day.year, day.month, day.day)
+    elif unit == "DAY":
+        moment = datetime(moment.year, moment.month, moment.day)
+    elif unit == "HOUR":
+        moment = moment.replace(minute=0, second=0, microsecond=0)
+    return moment if isinstance(value, datetime) else moment.date()
+
+
+def _next(value: date | datetime, unit: str) -> date | datetime:
+    months = {"YEAR": 12, "QUARTER": 3, "MONTH": 1}.get(unit)
+    if months is not None:
+        start = _add_months(date(value.year, value.month, 1), months)
+        return datetime(start.year, start.month, 1) if isinstance(value, datetime) else start
+    step = {"WEEK": timedelta(days=7), "DAY": timedelta(days=1), "HOUR": timedelta(hours=1)}
+    return value + step[unit]
+
+
+def _literal(value: date | datetime, temporal: str) -> exp.Expr:
+    if temporal == "date":
+        text = value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
+        return exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build("date"))
+    moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+    text = moment.strftime("%Y-%m-%d %H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}"
+    return exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build("timestamp"))
+
+
+def _range(
+    column: exp.Column,
+    low: date | datetime,
+    high: date | datetime,
+    kind: type[exp.Expr],
+    temporal: str,
+) -> exp.Expr | None:
+    """``f(c) kind value``, where f(c) = value exactly when low <= c < high, as bounds on c."""
+    if temporal == "date" and (_has_time(low) or _has_time(high)):
+        return None
+    start, end = _literal(low, temporal), _literal(high, temporal)
+    if kind is exp.EQ:
+        return exp.Paren(
+            this=exp.And(
+                this=exp.GTE(this=column.copy(), expression=start),
+                expression=exp.LT(this=column.copy(), expression=end),
+            )
+        )
+    bound: dict[type[exp.Expr], exp.Expr] = {
+        exp.GTE: exp.GTE(this=column.copy(), expression=start),
+        exp.GT: exp.GTE(this=column.copy(), expression=end),
+        exp.LT: exp.LT(this=column.copy(), expression=start),
+        exp.LTE: exp.LT(this=column.copy(), expression=end),
+    }
+    return bound.get(kind)
+
+
+def _has_time(value: date | datetime) -> bool:
+    return isinstance(value, datetime) and value != datetime(value.year, value.month, value.day)
+
+
+# --- type fixes --------------------------------------------------------------------------
+
+
+def _fix_types(
+    statement: exp.Expr,
+    resolver: Resolver,
+    catalog: Catalog,
+    fixes: Mapping[TableName, Mapping[str, exp.DataType]],
+) -> bool:
+    changed = _expand_stars(statement, resolver, catalog, fixes)
+    if changed:
+        resolver = Resolver(statement, catalog)
+    targets = []
+    for column in statement.find_all(exp.Column):
+        if isinstance(column.this, exp.Star):
+            continue
+        table = resolver.table_of(column)
+        if table is not None and normalize(column.name) in fixes.get(table, {}):
+            targets.append(column)
+    for column in targets:
+        _fix_one(column)
+        changed = True
+    return changed
+
+
+def _date_string(node: exp.Expr) -> bool:
+    if not (isinstance(node, exp.Literal) and node.is_string and _DATE_TEXT.match(node.this)):
+        return False
+    try:
+        date.fromisoformat(node.this)
+    except ValueError:
+        return False
+    return True
+
+
+def _as_date(node: exp.Expr) -> exp.Expr:
+    return exp.Cast(this=exp.Literal.string(node.this), to=exp.DataType.build("date"))
+
+
+def _fix_one(column: exp.Column) -> None:
+    parent = column.parent
+    if (
+        isinstance(parent, exp.Cast)
+        and not isinstance(parent, exp.TryCast)
+        and parent.to.this == _DATE
+        and not parent.to.expressions
+    ) or isinstance(parent, exp.Date):
+        parent.replace(column.copy())
+        return
+    if (
+        isinstance(parent, exp.Cast)
+        and parent.to.this
+        in (
+            exp.DataType.Type.VARCHAR,
+            exp.DataType.Type.TEXT,
+        )
+        and not parent.to.expressions
+    ):
+        return  # CAST(c AS varchar) reads the same string either way
+    if isinstance(parent, exp.Is):
+        return
+    if isinstance(parent, exp.EQ | exp.NEQ | exp.GT | exp.GTE | exp.LT | exp.LTE):
+        other = parent.expression if parent.this is column else parent.this
+        if _date_string(other):
+            other.replace(_as_date(other))
+            return
+    if isinstance(parent, exp.Between) and parent.this is column:
+        low, high = parent.args["low"], parent.args["high"]
+        if _date_string(low) and _date_string(high):
+            low.replace(_as_date(low))
+            high.replace(_as_date(high))
+            return
+    if (
+        isinstance(parent, exp.In)
+        and parent.this is column
+        and parent.expressions
+        and all(_date_string(v) for v in parent.expressions)
+    ):
+        for value in list(parent.expressions):
+            value.replace(_as_date(value))
+        return
+    as_text = exp.Cast(this=column.copy(), to=exp.DataType.build("varchar"))
+    if isinstance(parent, exp.Select) and column.arg_key == "expressions":
+        column.replace(exp.alias_(as_text, column.this.copy()))
+    else:
+        column.replace(as_text)
+
+
+def _expand_stars(
+    statement: exp.Expr,
+    resolver: Resolver,
+    catalog: Catalog,
+    fixes: Mapping[TableName, Mapping[str, exp.DataType]],
+) -> bool:
+    """Replace ``*`` and ``t.*`` over a fixed table by its columns, so that they can be cast
+    back; only where every relation of the SELECT is a stored table."""
+    changed = False
+    for select in list(statement.find_all(exp.Select)):
+        sources = resolver.sources(select)
+        if not any(t in fixes for t in sources.values() if t is not None):
+            continue
+        projections: list[exp.Expr] = []
+        expanded = False
+        for projection in select.expressions:
+            stars: list[tuple[str, TableName | None]] = []
+            if isinstance(projection, exp.Star):
+                stars = list(sources.items())
+            elif isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
+                qualifier = normalize(projection.table)
+                stars = [(qualifier, sources.get(qualifier))]
+            if not stars or not any(t in fixes for _, t in stars if t is not None):
+                projections.append(projection)
+                continue
+            if any(t is None for _, t in stars):
+                raise ValueError("SELECT * over a relation whose columns are unknown")
+            for alias, table in stars:
+                assert table is not None
+                source = catalog.get(table)
+                assert source is not None
+                for col in source.columns:
+                    projections.append(exp.Column(this=col.name.copy(), table=_identifier(alias)))
+            expanded = True
+        if expanded:
+            select.set("expressions", projections)
+            changed = True
+    return changed
+
+
+def _identifier(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=identifier_sql(name).startswith('"'))
