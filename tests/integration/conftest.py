@@ -1,15 +1,17 @@
 """Fixtures for the integration tests: the PostgreSQL server to run against.
 
 `DBANALYSIS_TEST_DATABASE_URL` names it (`postgresql+asyncpg://user:password@host:port/db`; the
-user may create databases). Without it the tests are skipped on a developer box, and fail in CI
-(`CI` set): integration tests never pass by being silently skipped.
+user may create databases); else, with `DBANALYSIS_TEST_USE_TESTCONTAINERS=1` (set by
+`scripts/test-services.sh` where a Docker engine answers), a PostgreSQL testcontainer. Without
+either the tests are skipped on a developer box, and fail in CI (`CI` set): integration tests
+never pass by being silently skipped.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy import text
@@ -18,14 +20,22 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 TEST_DATABASE_URL = "DBANALYSIS_TEST_DATABASE_URL"
+TESTCONTAINERS_ENV = "DBANALYSIS_TEST_USE_TESTCONTAINERS"
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The URL of the test PostgreSQL server, as given."""
+def postgres_url() -> Iterator[str]:
+    """The URL of the test PostgreSQL server: as given, else a testcontainer where Docker runs."""
     url = os.environ.get(TEST_DATABASE_URL)
     if url:
-        return url
+        yield url
+        return
+    if os.environ.get(TESTCONTAINERS_ENV) == "1":
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16", driver="asyncpg") as container:
+            yield container.get_connection_url()
+        return
     reason = f"{TEST_DATABASE_URL} is not set: no PostgreSQL to run the integration tests on"
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI is set, so this is an error, not a skip)", pytrace=False)
