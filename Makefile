@@ -34,8 +34,8 @@ run: $(VENV_BIN)/dbanalysis
 	@touch $@
 
 lint: .venv/.dev-synced
-	$(VENV_BIN)/ruff check src tests bench
-	$(VENV_BIN)/ruff format --check src tests bench
+	$(VENV_BIN)/ruff check src tests $(wildcard bench)
+	$(VENV_BIN)/ruff format --check src tests $(wildcard bench)
 	$(VENV_BIN)/mypy
 	$(VENV_BIN)/lint-imports
 

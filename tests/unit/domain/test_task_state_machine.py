@@ -151,7 +151,7 @@ def test_the_lease_expires_only_after_its_deadline() -> None:
 
 
 def test_progress_outside_0_to_100_is_rejected() -> None:
-    with pytest.raises(ValueError, match="0..100"):
+    with pytest.raises(ValueError, match=r"0\.\.100"):
         Progress("parse", 101)
 
 
