@@ -1,8 +1,8 @@
 """Domain errors.
 
-    DomainError
-    ├── InvalidTransition   a task was asked to move to a state its current state does not allow
-    └── InvalidWorkload     a workload breaks a rule the engine relies on
+DomainError
+├── InvalidTransition   a task was asked to move to a state its current state does not allow
+└── InvalidWorkload     a workload breaks a rule the engine relies on
 """
 
 from __future__ import annotations

@@ -142,23 +142,11 @@ class ApiContainer(containers.DeclarativeContainer):
     )
 
 
-class WorkerContainer(containers.DeclarativeContainer):
-    """The `worker` process: consumes task ids from Kafka, processes, relays requeued tasks."""
+class WorkerContainer(ApiContainer):
+    """The `worker` process: what the API has (its relay publishes requeued tasks), plus the
+    Kafka consumer that feeds ProcessTask."""
 
-    settings = providers.Dependency(instance_of=Settings)
-    core = providers.Container(CoreContainer, settings=settings)
-    storage = providers.Container(StorageContainer, settings=settings)
-    publisher = providers.Resource(kafka_publisher, settings=settings)
-    consumer = providers.Resource(kafka_consumer, settings=settings)
-    analyzer = providers.Singleton(RulesAnalyzer, version=core.version)
-    use_cases = providers.Container(
-        UseCasesContainer,
-        settings=settings,
-        core=core,
-        storage=storage,
-        publisher=publisher,
-        analyzer=analyzer,
-    )
+    consumer = providers.Resource(kafka_consumer, settings=ApiContainer.settings)
 
 
 class EmbeddedContainer(containers.DeclarativeContainer):
