@@ -1,7 +1,7 @@
 """The baseline analysis engine: a pipeline of small pure passes over sqlglot trees.
 
     stage       passes
-    parse       parse (the DDL) ▶ catalog ▶ parse + profile (each query, in turn)
+    parse       parse (the DDL) ▶ catalog ▶ parse + profile + early rewrite (each query)
     profile     profile (the workload: weights, table usage, what the queries reveal)
     recommend   advise ▶ layout ▶ migrate
     rewrite     restructure (the queries that gain) ▶ retarget
@@ -39,13 +39,13 @@ from collections.abc import Callable, Generator
 
 from domain.analysis.advise import advise
 from domain.analysis.catalog import DEFAULT_CATALOG, build_catalog
-from domain.analysis.layout import Layout, plan_layout
+from domain.analysis.layout import Layout, new_names, plan_layout, schema_name
 from domain.analysis.migrate import migrations
 from domain.analysis.names import normalize
 from domain.analysis.parse import parse_ddl, parse_issues, parse_query
 from domain.analysis.profile import profile_query, summarize
 from domain.analysis.report import build_report
-from domain.analysis.retarget import UNCHANGED, rewrite_queries
+from domain.analysis.retarget import UNCHANGED, early_rewrite, rewrite_queries
 from domain.result import (
     AnalysisResult,
     Finding,
@@ -95,13 +95,21 @@ def _passes(workload: Workload, version: str) -> Generator[str, None, AnalysisRe
     yield "parse"
     ddl = parse_ddl(workload.ddl)
     catalog, catalog_issues = build_catalog(ddl, workload.url)
+    schema = schema_name(workload.options.target_schema)
+    names, _ = new_names(list(catalog.tables), catalog.session.catalog, schema)
     queries = []
     unparsed = []
+    early = {}
     for index, query in enumerate(workload.queries):
         parsed = parse_query(query, index)
         if parsed.error is not None:
             unparsed.append(parsed)
-        queries.append(profile_query(parsed, catalog))
+        profiled = profile_query(parsed, catalog)
+        queries.append(profiled)
+        if profiled.needs_tree and parsed.statement is not None:
+            rewritten = early_rewrite(parsed.statement, profiled, catalog, names)
+            if rewritten is not None:
+                early[index] = rewritten
 
     yield "profile"
     profile, profile_issues = summarize(queries)
@@ -114,7 +122,7 @@ def _passes(workload: Workload, version: str) -> Generator[str, None, AnalysisRe
     copies = migrations(layout.targets.values())
 
     yield "rewrite"
-    rewrites = rewrite_queries(profile, layout, catalog)
+    rewrites = rewrite_queries(profile, layout, catalog, early)
 
     yield "report"
     report = build_report(

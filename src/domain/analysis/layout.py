@@ -44,7 +44,7 @@ from domain.analysis.findings import Issue, Severity
 from domain.analysis.names import TableName, identifier_sql, normalize, trino_sql
 from domain.workload import DEFAULT_TARGET_SCHEMA
 
-__all__ = ["Layout", "TargetTable", "new_names", "plan_layout"]
+__all__ = ["Layout", "TargetTable", "new_names", "plan_layout", "schema_name"]
 
 _FORMAT = ("format", "'PARQUET'")
 _FORMAT_VERSION = ("format_version", "2")
@@ -115,8 +115,7 @@ class Layout:
 def plan_layout(
     catalog: Catalog, target_schema: str, advice: Mapping[TableName, Advice] | None = None
 ) -> tuple[Layout, list[Issue]]:
-    schema = normalize(target_schema.strip() if isinstance(target_schema, str) else "")
-    schema = schema or DEFAULT_TARGET_SCHEMA
+    schema = schema_name(target_schema)
     sources = list(catalog.tables.values())
     names, collisions = new_names([s.name for s in sources], catalog.session.catalog, schema)
     issues = collisions
@@ -138,6 +137,12 @@ def plan_layout(
             source, names[source.name], columns, properties, comment, recommended
         )
     return Layout(catalog.session.catalog, schema, targets), issues
+
+
+def schema_name(target_schema: str) -> str:
+    """The new schema's name: the option's, normalized, or the default when blank."""
+    schema = normalize(target_schema.strip() if isinstance(target_schema, str) else "")
+    return schema or DEFAULT_TARGET_SCHEMA
 
 
 def new_names(

@@ -31,6 +31,7 @@ of the ranges asked for, and which queries scan a table whole (no prunable filte
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ _ALIASABLE_PARENTS = (exp.From, exp.Join, exp.Merge)
 
 # Uses a partition or sort order can serve by skipping data.
 PRUNABLE = frozenset({"eq", "in", "range", "like", "is_null"})
+
+_WORD = re.compile(r"\w+")
 
 Span = tuple[int, int]  # first and last character of a name in the query's text
 
@@ -111,6 +114,7 @@ class QueryProfile:
     runs: float = 0.0
     uses: tuple[ColumnUse, ...] = ()
     needs_tree: bool = False
+    words: frozenset[str] = frozenset()  # every word of the text, lower case
 
     @property
     def reads_only(self) -> bool:
@@ -162,6 +166,7 @@ class Profile:
     usage: Mapping[TableName, TableUsage] = field(default_factory=dict)
     columns: Mapping[TableName, Mapping[str, ColumnStats]] = field(default_factory=dict)
     total_runs: float = 0.0
+    words: Mapping[TableName, frozenset[str]] = field(default_factory=dict)
 
     def share(self, weight: float) -> float:
         return weight / self.total_weight if self.total_weight > 0 else 0.0
@@ -229,6 +234,7 @@ def profile_query(parsed: ParsedQuery, catalog: Catalog) -> QueryProfile:
         runs=runs,
         uses=uses,
         needs_tree=needs_tree,
+        words=frozenset(_WORD.findall(parsed.text.lower())),
     )
 
 
@@ -242,6 +248,7 @@ def summarize(queries: Sequence[QueryProfile]) -> tuple[Profile, list[Issue]]:
     scans: dict[TableName, tuple[list[str], float]] = {}
     writes: dict[TableName, list[str]] = {}
     columns: dict[TableName, dict[str, ColumnStats]] = {}
+    words: dict[TableName, set[str]] = {}
     for query in queries:
         pruned: set[TableName] = set()
         seen: set[tuple[TableName, str, str]] = set()
@@ -259,6 +266,7 @@ def summarize(queries: Sequence[QueryProfile]) -> tuple[Profile, list[Issue]]:
             if use.kind in PRUNABLE:
                 pruned.add(use.table)
         for name in query.known:
+            words.setdefault(name, set()).update(query.words)
             ids, weight = usage.get(name, ([], 0.0))
             ids.append(query.queryid)
             usage[name] = (ids, weight + query.weight)
@@ -283,6 +291,7 @@ def summarize(queries: Sequence[QueryProfile]) -> tuple[Profile, list[Issue]]:
         },
         columns,
         sum(q.runs for q in queries),
+        {name: frozenset(found) for name, found in words.items()},
     )
     return profile, _issues(profile)
 

@@ -233,13 +233,13 @@ def _replaced(target: TargetTable) -> str:
 
 
 def _unused(target: TargetTable, profile: Profile) -> list[str]:
-    stats = profile.columns.get(target.source.name)
+    """Columns whose name no query reading the table contains (as a word)."""
+    stats = profile.columns.get(target.source.name, {})
     usage = profile.usage.get(target.source.name)
-    if not stats or usage is None or "*" in stats or not target.source.typed:
+    words = profile.words.get(target.source.name, frozenset())
+    if usage is None or "*" in stats or "*" in words or not target.source.typed:
         return []
-    if any(not q.reads_only for q in profile.queries if q.queryid in usage.writes):
-        return []
-    return [c.sql_name for c in target.columns if c.key not in stats]
+    return [c.sql_name for c in target.columns if c.key.isidentifier() and c.key not in words]
 
 
 def rewrite_issues(rewrites: Sequence[Rewrite]) -> list[Issue]:

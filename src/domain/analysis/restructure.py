@@ -68,6 +68,11 @@ _FLIP: dict[type[exp.Expr], type[exp.Expr]] = {
     exp.LTE: exp.GTE,
 }
 
+
+def _type(kind: exp.DType) -> exp.DataType:
+    return exp.DataType(this=kind, nested=False)
+
+
 Types = Mapping[TableName, Mapping[str, exp.DataType | None]]
 
 
@@ -256,12 +261,12 @@ def _next(value: date | datetime, unit: str) -> date | datetime:
 def _literal(value: date | datetime, temporal: str) -> exp.Expr:
     if temporal == "date":
         text = value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
-        return exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build("date"))
+        return exp.Cast(this=exp.Literal.string(text), to=_type(_DATE))
     moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
     text = moment.strftime("%Y-%m-%d %H:%M:%S")
     if moment.microsecond:
         text += f".{moment.microsecond:06d}"
-    return exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build("timestamp"))
+    return exp.Cast(this=exp.Literal.string(text), to=_type(_TIMESTAMP))
 
 
 def _range(
@@ -331,7 +336,7 @@ def _date_string(node: exp.Expr) -> bool:
 
 
 def _as_date(node: exp.Expr) -> exp.Expr:
-    return exp.Cast(this=exp.Literal.string(node.this), to=exp.DataType.build("date"))
+    return exp.Cast(this=exp.Literal.string(node.this), to=_type(_DATE))
 
 
 def _fix_one(column: exp.Column) -> None:
@@ -376,7 +381,7 @@ def _fix_one(column: exp.Column) -> None:
         for value in list(parent.expressions):
             value.replace(_as_date(value))
         return
-    as_text = exp.Cast(this=column.copy(), to=exp.DataType.build("varchar"))
+    as_text = exp.Cast(this=column.copy(), to=_type(exp.DataType.Type.VARCHAR))
     if isinstance(parent, exp.Select) and column.arg_key == "expressions":
         column.replace(exp.alias_(as_text, column.this.copy()))
     else:

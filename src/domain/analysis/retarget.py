@@ -27,7 +27,7 @@ Two details keep the query's meaning when a table is renamed (see `layout.new_na
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -37,7 +37,7 @@ from sqlglot.errors import ErrorLevel
 
 from domain.analysis.catalog import Catalog, SourceTable, name_parts
 from domain.analysis.layout import Layout
-from domain.analysis.names import Session, TableName, identifier_sql
+from domain.analysis.names import TRINO, Session, TableName, identifier_sql, trino_sql
 from domain.analysis.parse import parse_query
 from domain.analysis.profile import (
     Profile,
@@ -58,6 +58,7 @@ __all__ = [
     "UNCHANGED",
     "Retargeted",
     "Rewrite",
+    "early_rewrite",
     "retarget",
     "retarget_sql",
     "rewrite_queries",
@@ -141,16 +142,65 @@ def retarget_sql(sql: str, session: Session, names: Mapping[TableName, TableName
     return retarget(sql, profile.references, profile.columns, names, session).sql
 
 
-def rewrite_queries(profile: Profile, layout: Layout, catalog: Catalog) -> list[Rewrite]:
+def early_rewrite(
+    statement: exp.Expr,
+    query: QueryProfile,
+    catalog: Catalog,
+    names: Mapping[TableName, TableName],
+) -> Rewrite | None:
+    """The rewrites that need no advice (prunable predicates, ORDER BY without effect), made
+    on the tree the profile pass parsed, so that most rewritten queries are parsed once;
+    None when there is nothing to rewrite. Mutates `statement`."""
+    if query.error is not None or not query.reads_only or query.unknown or not query.needs_tree:
+        return None
+    try:
+        made = restructure(statement, catalog, _Types(catalog), {})
+        if not made:
+            return None
+        text = rename_and_generate(statement, names, catalog.session)
+    except Exception:
+        return None  # the plain retarget is still exact
+    kinds = tuple(sorted(made))
+    reason = "rewritten for the new layout: " + ", ".join(k.replace("_", " ") for k in kinds)
+    return Rewrite(query.queryid, text, REWRITTEN, reason, kinds)
+
+
+class _Types(Mapping[TableName, Mapping[str, "exp.DataType | None"]]):
+    """The source tables' column types, looked up lazily (a workload reads few tables)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def __getitem__(self, name: TableName) -> Mapping[str, exp.DataType | None]:
+        source = self.catalog.get(name)
+        if source is None:
+            raise KeyError(name)
+        return {c.key: c.data_type for c in source.columns}
+
+    def __iter__(self) -> Iterator[TableName]:
+        return iter(self.catalog.tables)
+
+    def __len__(self) -> int:
+        return len(self.catalog.tables)
+
+
+def rewrite_queries(
+    profile: Profile,
+    layout: Layout,
+    catalog: Catalog,
+    early: Mapping[int, Rewrite] | None = None,
+) -> list[Rewrite]:
     """Every query of the profile, in input order, retargeted to the layout's tables and,
-    where the `restructure` pass finds something to gain, rewritten."""
+    where the `restructure` pass finds something to gain, rewritten. `early` holds the
+    rewrites `early_rewrite` made, by query index; a query reading a column whose type is
+    fixed is rewritten again from its text, with the fixes."""
     names = {source: target.name for source, target in layout.targets.items()}
     types = {
         source: {c.key: c.data_type for c in target.columns}
         for source, target in layout.targets.items()
     }
     fixes = {s: t.changed_types for s, t in layout.targets.items() if t.changed_types}
-    rewriter = _Rewriter(names, catalog, types, fixes)
+    rewriter = _Rewriter(names, catalog, types, fixes, early or {})
     return [rewriter.rewrite(query) for query in profile.queries]
 
 
@@ -160,19 +210,37 @@ class _Rewriter:
     catalog: Catalog
     types: Mapping[TableName, Mapping[str, exp.DataType | None]]
     fixes: Mapping[TableName, Mapping[str, exp.DataType]]
+    early: Mapping[int, Rewrite]
 
     def rewrite(self, query: QueryProfile) -> Rewrite:
         if query.error is None and query.reads_only and not query.unknown:
-            fixed = any(name in self.fixes for name in query.known)
+            fixed = self._reads_fixed(query)
+            if not fixed and query.index in self.early:
+                return self.early[query.index]
+            if not fixed and query.needs_tree:
+                return _rewrite(query, self.names, self.catalog.session)
             if query.needs_tree or fixed:
                 restructured = self._restructure(query, fixed)
                 if restructured is not None:
                     return restructured
         return _rewrite(query, self.names, self.catalog.session)
 
+    def _reads_fixed(self, query: QueryProfile) -> bool:
+        """Whether the query may read a column whose type changes: it names one (in any
+        case, resolved or not), or selects * from a table that has one."""
+        fixed = [self.fixes[n] for n in query.known if n in self.fixes]
+        if not fixed:
+            return False
+        text = query.text.lower()
+        if any(column in text for columns in fixed for column in columns):
+            return True
+        return any(u.column == "*" and u.table in self.fixes for u in query.uses)
+
     def _restructure(self, query: QueryProfile, fixed: bool) -> Rewrite | None:
         try:
-            statement = sqlglot.parse_one(query.text, read="trino", error_level=ErrorLevel.RAISE)
+            statement = TRINO.parse(query.text, error_level=ErrorLevel.RAISE)[0]
+            if statement is None:
+                return None
             made = restructure(statement, self.catalog, self.types, self.fixes if fixed else {})
             if not made:
                 return None
@@ -226,8 +294,7 @@ def _regenerate(sql: str, names: Mapping[TableName, TableName], session: Session
 def rename_and_generate(
     statement: exp.Expr, names: Mapping[TableName, TableName], session: Session
 ) -> str:
-    """Rename the source tables of `statement` (in place) and generate it as Trino SQL,
-    checking that the text parses again; raises when it cannot."""
+    """Rename the source tables of `statement` (in place) and generate it as Trino SQL."""
     tables, columns = table_nodes(statement)
     renamed: set[TableName] = set()
     for table in tables:
@@ -255,9 +322,7 @@ def rename_and_generate(
         column.set("catalog", None if keep else _identifier(new.catalog))
         column.set("db", None if keep else _identifier(new.schema))
         column.set("table", _identifier(old.table if keep else new.table))
-    text = statement.sql(dialect="trino", unsupported_level=ErrorLevel.RAISE)
-    sqlglot.parse_one(text, read="trino", error_level=ErrorLevel.RAISE)
-    return text
+    return trino_sql(statement, copy=False)
 
 
 def _identifier(name: str) -> exp.Identifier:

@@ -13,8 +13,11 @@ aliases, CTEs and subqueries, by the scope rules Trino applies — and the kind 
     is_null   ``col IS NULL``
     filter    any other predicate on the column (inside OR, functions…): not prunable
     join      ``a.col = b.col`` between two relations, or ``col IN (SELECT …)``
-    group     GROUP BY;  ``order``: ORDER BY;  ``project``: read in the select list
-              (``SELECT *`` projects every column)
+    project   ``SELECT *`` / ``t.*`` (column ``*``): every column of the table is read
+
+Columns only projected, grouped or ordered by are not resolved (the advice needs filters and
+joins; which columns are read at all is told from the query's words, see `profile`): that
+keeps the pass cheap on large workloads.
 
 A reference that cannot be tied to exactly one stored table (an ambiguous unqualified name, a
 column of a CTE or derived table) is left out: usage only ever under-counts.
@@ -116,12 +119,8 @@ def column_uses(statement: exp.Expr, catalog: Catalog) -> QueryUsage:
             found, rewritable = _predicates(condition, resolver)
             uses += found
             needs_tree = needs_tree or rewritable
-        group = select.args.get("group")
-        if isinstance(group, exp.Group):
-            uses += _plain(group, "group", resolver)
         order = select.args.get("order")
         if isinstance(order, exp.Order):
-            uses += _plain(order, "order", resolver)
             needs_tree = needs_tree or is_nested_unlimited_order(select)
         for projection in select.expressions:
             if isinstance(projection, exp.Star):
@@ -130,8 +129,6 @@ def column_uses(statement: exp.Expr, catalog: Catalog) -> QueryUsage:
                 table = resolver.qualifier_table(projection, select)
                 if table is not None:
                     uses.append(ColumnUse(table, STAR, "project"))
-            else:
-                uses += _plain(projection, "project", resolver)
     for union in statement.find_all(exp.SetOperation):
         if isinstance(union.args.get("order"), exp.Order) and is_nested_unlimited_order(union):
             needs_tree = True
