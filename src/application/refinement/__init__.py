@@ -1,0 +1,1 @@
+"""Refinement: an advisor (an LLM) improves the engine's answer where the guards allow."""
