@@ -19,11 +19,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from adapters.engine.rules_analyzer import RulesAnalyzer
 from adapters.sqlalchemy.migrate import upgrade
 from domain.result import AnalysisResult
 from domain.task import Progress
 from entrypoints.api.schemas import NewTaskRequest
+from entrypoints.containers import analyzer_from_settings
 from entrypoints.embedded import create_embedded_app, ensure_sqlite_directory
 from entrypoints.processes import create_api_app, run_worker
 from entrypoints.settings import Settings, service_version
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run_worker(settings))
         return 0
     if args.command == "analyze":
-        return _analyze(args.workload, args.output)
+        return _analyze(settings, args.workload, args.output)
     if args.command == "migrate":
         ensure_sqlite_directory(settings.database_url)
         asyncio.run(upgrade(settings.database_url))
@@ -95,7 +95,7 @@ def _api(settings: Settings, host: str | None, port: int | None) -> int:
     return 0
 
 
-def _analyze(path: Path, output: Path | None) -> int:
+def _analyze(settings: Settings, path: Path, output: Path | None) -> int:
     try:
         raw: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -109,7 +109,7 @@ def _analyze(path: Path, output: Path | None) -> int:
             location = ".".join(str(part) for part in error["loc"]) or "(body)"
             print(f"  {location}: {error['msg']}", file=sys.stderr)
         return 2
-    result = asyncio.run(_run_once(request))
+    result = asyncio.run(_run_once(settings, request))
     text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
@@ -117,11 +117,12 @@ def _analyze(path: Path, output: Path | None) -> int:
     return 0
 
 
-async def _run_once(request: NewTaskRequest) -> AnalysisResult:
+async def _run_once(settings: Settings, request: NewTaskRequest) -> AnalysisResult:
     async def ignore_progress(_: Progress) -> None:
         return None
 
-    return await RulesAnalyzer(service_version()).analyze(request.to_workload(), ignore_progress)
+    analyzer = analyzer_from_settings(settings, service_version())
+    return await analyzer.analyze(request.to_workload(), ignore_progress)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.clock import SystemClock
 from adapters.engine.rules_analyzer import RulesAnalyzer
 from adapters.kafka import KafkaTaskConsumer, KafkaTaskPublisher
+from adapters.llm import LangChainAdvisor
 from adapters.memory import InMemoryUnitOfWorkFactory, InProcessTaskQueue
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from application.ports.analyzer import Analyzer
 from application.ports.task_queue import TaskPublisher
+from application.refinement.guarded_analyzer import GuardedAdvisorAnalyzer
 from application.use_cases.get_task_result import GetTaskResult
 from application.use_cases.get_task_status import GetTaskStatus
 from application.use_cases.process_task import ProcessTask
@@ -41,6 +43,7 @@ __all__ = [
     "StorageContainer",
     "UseCasesContainer",
     "WorkerContainer",
+    "analyzer_from_settings",
 ]
 
 
@@ -50,6 +53,30 @@ async def database_engine(url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+def analyzer_from_settings(settings: Settings, version: str) -> Analyzer:
+    """The rules engine alone, or refined by the LLM advisor when an endpoint or a key is
+    configured (`Settings.llm_enabled`): the same choice in every process."""
+    rules = RulesAnalyzer(version)
+    if not settings.llm_enabled:
+        return rules
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    advisor = LangChainAdvisor(
+        model=settings.llm_model,
+        base_url=settings.llm_base_url,
+        api_key=key,
+        temperature=settings.llm_temperature,
+        timeout_seconds=settings.llm_timeout_seconds,
+        max_retries=settings.llm_max_retries,
+        method=settings.llm_structured_output_method,
+    )
+    return GuardedAdvisorAnalyzer(
+        rules,
+        advisor,
+        budget_seconds=settings.llm_budget_seconds,
+        max_queries=settings.llm_max_queries,
+    )
 
 
 class CoreContainer(containers.DeclarativeContainer):
@@ -131,7 +158,7 @@ class ApiContainer(containers.DeclarativeContainer):
     core = providers.Container(CoreContainer, settings=settings)
     storage = providers.Container(StorageContainer, settings=settings)
     publisher = providers.Resource(kafka_publisher, settings=settings)
-    analyzer = providers.Singleton(RulesAnalyzer, version=core.version)
+    analyzer = providers.Singleton(analyzer_from_settings, settings=settings, version=core.version)
     use_cases = providers.Container(
         UseCasesContainer,
         settings=settings,
@@ -156,7 +183,7 @@ class EmbeddedContainer(containers.DeclarativeContainer):
     core = providers.Container(CoreContainer, settings=settings)
     storage = providers.Container(StorageContainer, settings=settings)
     queue = providers.Singleton(InProcessTaskQueue)
-    analyzer = providers.Singleton(RulesAnalyzer, version=core.version)
+    analyzer = providers.Singleton(analyzer_from_settings, settings=settings, version=core.version)
     use_cases = providers.Container(
         UseCasesContainer,
         settings=settings,

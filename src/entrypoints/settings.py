@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "service_version"]
@@ -20,7 +21,9 @@ def service_version() -> str:
 class Settings(BaseSettings):
     """Every setting can be given as `DBANALYSIS_<NAME>` (e.g. `DBANALYSIS_DATABASE_URL`)."""
 
-    model_config = SettingsConfigDict(env_prefix="DBANALYSIS_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="DBANALYSIS_", extra="ignore", populate_by_name=True
+    )
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///var/dbanalysis.sqlite3",
@@ -39,12 +42,35 @@ class Settings(BaseSettings):
     relay_interval_seconds: float = Field(default=1.0, gt=0)
     requeue_interval_seconds: float = Field(default=30.0, gt=0)
 
-    llm_base_url: str | None = None
-    llm_api_key: SecretStr | None = None
+    # The LLM advisor is on when a base URL or a key is set, off otherwise (engine only).
+    llm_base_url: str | None = Field(
+        default=None, description="an OpenAI-compatible endpoint, e.g. http://localhost:8000/v1"
+    )
+    llm_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DBANALYSIS_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="DBANALYSIS_LLM_API_KEY, else OPENAI_API_KEY",
+    )
     llm_model: str = "gpt-4o-mini"
+    llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    llm_timeout_seconds: float = Field(default=60.0, gt=0, description="per HTTP request")
+    llm_max_retries: int = Field(default=2, ge=0, description="per call, on 429/5xx/network")
+    llm_budget_seconds: float = Field(
+        default=600.0, gt=0, description="per task; past it the engine's answer is returned"
+    )
+    llm_structured_output_method: Literal["function_calling", "json_schema", "json_mode"] = (
+        "function_calling"
+    )
+    llm_max_queries: int = Field(default=40, ge=0, description="heaviest queries in the prompt")
 
     worker_heartbeat_file: str | None = Field(
         default=None, description="a file the worker touches while alive (container healthcheck)"
     )
 
     log_level: str = "INFO"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url) or bool(
+            self.llm_api_key and self.llm_api_key.get_secret_value()
+        )
