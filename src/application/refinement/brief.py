@@ -57,8 +57,8 @@ def guard_context(draft: AnalysisResult) -> GuardContext | None:
     return GuardContext(name[0], name[1], specs)
 
 
-def eligible_queryids(draft: AnalysisResult, context: GuardContext) -> set[str]:
-    """The queries an advisor may rewrite: read the new schema, engine's version passes."""
+def eligible_queryids(draft: AnalysisResult) -> set[str]:
+    """The queries an advisor may rewrite: those the engine retargeted or rewrote."""
     untouchable = {
         q
         for f in draft.report.findings
@@ -69,9 +69,7 @@ def eligible_queryids(draft: AnalysisResult, context: GuardContext) -> set[str]:
     return {
         q.queryid
         for q in draft.queries
-        if q.queryid not in untouchable
-        and statuses.get(q.queryid) in ELIGIBLE_STATUSES
-        and not query_errors(q.query, context)
+        if q.queryid not in untouchable and statuses.get(q.queryid) in ELIGIBLE_STATUSES
     }
 
 
@@ -85,7 +83,7 @@ def build_request(
 ) -> AdviceRequest:
     tables = tuple(_table_brief(spec) for spec in context.tables.values())
     used = sum(len(t.ddl) + sum(len(m) for m in t.migrations) for t in tables)
-    eligible = eligible_queryids(draft, context)
+    eligible = eligible_queryids(draft)
     statuses = _statuses(draft.report.verification)
     drafted = {q.queryid: q.query for q in draft.queries}
     total = sum(q.weight for q in workload.queries)
@@ -98,6 +96,8 @@ def build_request(
         sql = drafted[query.queryid]
         if len(queries) >= max_queries or (queries and used + len(sql) > max_chars):
             break
+        if query_errors(sql, context):  # the guards would refuse even the engine's version
+            continue
         used += len(sql)
         queries.append(
             QueryBrief(
