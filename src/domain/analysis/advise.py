@@ -31,6 +31,9 @@ one read whole to build a join is left alone), skipping identity partition colum
 Type fixes: a varchar column compared only with ``'YYYY-MM-DD'`` literals (or cast to date)
 by the queries becomes ``date``; the migration converts it with CAST, so a value that is not
 a date fails the migration instead of being lost, and the report gives the check to run first.
+A table's fixes are refused (and the report says which query prevents them) when any query
+reads it in a way the rewrite cannot adapt: that query would otherwise come back only
+retargeted, with the column's type changed in its result.
 
 >>> from domain.analysis.advise import granularity
 >>> granularity([(90.0, 1.0)], temporal_type="date"), granularity([(None, 1.0)], "timestamp")
@@ -146,6 +149,10 @@ class Advice:
     type_fixes: tuple[TypeFix, ...] = ()
     unchanged_reason: str = ""
     types: Mapping[str, str] = field(default_factory=dict)  # column → temporal kind
+    # fixes the queries would allow, refused because some query cannot be adapted to them:
+    # (queryid, why) for each such query
+    refused_fixes: tuple[TypeFix, ...] = ()
+    refusals: tuple[tuple[str, str], ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -159,18 +166,32 @@ class Advice:
         )
 
 
-def advise(catalog: Catalog, profile: Profile) -> dict[TableName, Advice]:
-    """The advice for every source table, in DDL order."""
+Refusals = Mapping[TableName, Sequence[tuple[str, str]]]
+
+
+def advise(
+    catalog: Catalog, profile: Profile, refused: Refusals | None = None
+) -> dict[TableName, Advice]:
+    """The advice for every source table, in DDL order. `refused` names the tables whose
+    type fixes must not be made — some query reads them in a way no rewrite can adapt —
+    with those queries and why (see `retarget.adapt_type_fixes`)."""
+    refused = refused or {}
     return {
         name: advise_table(
-            source, profile.usage.get(name, TableUsage()), profile.columns.get(name, {})
+            source,
+            profile.usage.get(name, TableUsage()),
+            profile.columns.get(name, {}),
+            tuple(refused.get(name, ())),
         )
         for name, source in catalog.tables.items()
     }
 
 
 def advise_table(
-    source: SourceTable, usage: TableUsage, stats: Mapping[str, ColumnStats]
+    source: SourceTable,
+    usage: TableUsage,
+    stats: Mapping[str, ColumnStats],
+    refusals: tuple[tuple[str, str], ...] = (),
 ) -> Advice:
     if not source.typed:
         return Advice(source.name, unchanged_reason="its columns are not known from the DDL")
@@ -178,6 +199,9 @@ def advise_table(
         return Advice(source.name, unchanged_reason="no query of the workload reads it")
     columns = {c.key: c for c in source.columns}
     fixes = _type_fixes(columns, stats, usage)
+    refused_fixes: tuple[TypeFix, ...] = ()
+    if refusals:
+        refused_fixes, fixes = tuple(fixes), []
     types = {c: _temporal_kind(col.data_type) for c, col in columns.items()}
     for fix in fixes:
         types[fix.column] = "date"
@@ -201,6 +225,8 @@ def advise_table(
         tuple(k for k in sort_keys if _plain_name(k.column)),
         tuple(fixes),
         types={c: t for c, t in temporal_types.items() if t is not None},
+        refused_fixes=refused_fixes,
+        refusals=refusals if refused_fixes else (),
     )
     if advice.changed:
         return advice
@@ -211,6 +237,8 @@ def advise_table(
             f"partition could prune, nor {SORT_SHARE:.0%} for a sort order"
         ),
         types=advice.types,
+        refused_fixes=advice.refused_fixes,
+        refusals=advice.refusals,
     )
 
 

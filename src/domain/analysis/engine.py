@@ -3,7 +3,7 @@
     stage       passes
     parse       parse (the DDL) ▶ catalog ▶ parse + profile + early rewrite (each query)
     profile     profile (the workload: weights, table usage, what the queries reveal)
-    recommend   advise ▶ layout ▶ migrate
+    recommend   advise ▶ adapt (the type fixes every query can follow) ▶ layout ▶ migrate
     rewrite     restructure (the queries that gain) ▶ retarget
     report      report
 
@@ -45,7 +45,12 @@ from domain.analysis.names import normalize
 from domain.analysis.parse import parse_ddl, parse_issues, parse_query
 from domain.analysis.profile import profile_query, summarize
 from domain.analysis.report import build_report
-from domain.analysis.retarget import UNCHANGED, early_rewrite, rewrite_queries
+from domain.analysis.retarget import (
+    UNCHANGED,
+    adapt_type_fixes,
+    early_rewrite,
+    rewrite_queries,
+)
 from domain.result import (
     AnalysisResult,
     Finding,
@@ -116,13 +121,21 @@ def _passes(workload: Workload, version: str) -> Generator[str, None, AnalysisRe
 
     yield "recommend"
     advice = advise(catalog, profile)
+    fixes = {
+        name: {f.column: f.new_type for f in a.type_fixes}
+        for name, a in advice.items()
+        if a.type_fixes
+    }
+    adaptation = adapt_type_fixes(profile, catalog, fixes, names)
+    if adaptation.refused:  # a query could not keep its results: no fix on its tables
+        advice = advise(catalog, profile, adaptation.refused)
     layout, layout_issues = plan_layout(catalog, workload.options.target_schema, advice)
     create = [layout.create_schema_sql()]
     create += [layout.create_table_sql(t) for t in layout.targets.values()]
     copies = migrations(layout.targets.values())
 
     yield "rewrite"
-    rewrites = rewrite_queries(profile, layout, catalog, early)
+    rewrites = rewrite_queries(profile, layout, catalog, early, adaptation.rewrites)
 
     yield "report"
     report = build_report(

@@ -7,9 +7,11 @@ ids, and each carries the share of the workload's weight its queries account for
 The advice becomes findings, one per decision and table, each with the queries behind it and
 their share of the weight: ``partition_recommended``, ``sort_recommended``, ``type_fix``,
 ``layout_unchanged``, ``full_scan`` (queries that filter a table on nothing a layout could
-prune), ``unused_columns`` (never read; kept, as no column is dropped), and, from the rewrite
-stage, ``predicate_rewritten`` and ``order_by_dropped``. Severity follows the weight share:
-a warning from `ATTENTION_SHARE` of the workload on, else info.
+prune), ``unused_columns`` (never read; kept, as no column is dropped), ``type_fix_refused``
+(a type fix the queries suggest, not made because some query could not keep its results
+under it), and, from the rewrite stage, ``predicate_rewritten`` and ``order_by_dropped``.
+Severity follows the weight share: a warning from `ATTENTION_SHARE` of the workload on, else
+info.
 
 The estimates price the layout (see `domain.analysis.estimate`): the share of data read
 before and after, per query, per table and overall. Verification is structural: a retargeted
@@ -194,6 +196,31 @@ def advice_issues(layout: Layout, profile: Profile) -> list[Issue]:
                     },
                 )
             )
+        if advice is not None and advice.refused_fixes:
+            columns = [f.sql_name for f in advice.refused_fixes]
+            blocking = tuple(dict.fromkeys(q for q, _ in advice.refusals))
+            issues.append(
+                Issue(
+                    "type_fix_refused",
+                    Severity.WARNING,
+                    f"{source}.{', '.join(columns)} kept as VARCHAR",
+                    f"The queries compare {', '.join(columns)} with 'YYYY-MM-DD' literals "
+                    "only, so it could be stored as DATE, but "
+                    f"{len(blocking)} quer{'ies' if len(blocking) != 1 else 'y'} read the "
+                    "table in a way the rewrite cannot adapt to the new type; changing it "
+                    "would change what they return, so the type is kept.",
+                    table=table,
+                    queryids=blocking,
+                    effect="Every query keeps its results; range filters on the text "
+                    "column still compare strings.",
+                    risk="None; rewriting the blocking queries (list the columns of a "
+                    "SELECT *, qualify the column) would let the fix be made.",
+                    details={
+                        "columns": columns,
+                        "queries": [{"queryid": q, "reason": r} for q, r in advice.refusals],
+                    },
+                )
+            )
         if advice is not None and not advice.changed:
             issues.append(
                 Issue(
@@ -266,8 +293,8 @@ def rewrite_issues(rewrites: Sequence[Rewrite]) -> list[Issue]:
         ),
         "type_unfixed": (
             "Query not adapted to a fixed column type",
-            "The query reads a column whose type changes, in a shape the engine cannot adapt "
-            "(SELECT * over a subquery or CTE); it is only retargeted.",
+            "The query reads a column whose type changes and its rewrite failed although "
+            "the fix was checked against it (an engine bug); it is only retargeted.",
         ),
     }
     issues = []

@@ -46,11 +46,18 @@ from domain.analysis.names import TableName, identifier_sql, normalize
 from domain.analysis.usage import (
     Resolver,
     date_literal,
+    enclosing_select,
     is_nested_unlimited_order,
     temporal_operand,
 )
 
-__all__ = ["ORDER_BY_DROPPED", "PREDICATE_REWRITTEN", "TYPE_FIXED", "restructure"]
+__all__ = [
+    "ORDER_BY_DROPPED",
+    "PREDICATE_REWRITTEN",
+    "TYPE_FIXED",
+    "Unadaptable",
+    "restructure",
+]
 
 PREDICATE_REWRITTEN = "predicate_rewritten"
 ORDER_BY_DROPPED = "order_by_dropped"
@@ -312,6 +319,11 @@ def _fix_types(
     changed = _expand_stars(statement, resolver, catalog, fixes)
     if changed:
         resolver = Resolver(statement, catalog)
+    names = {column for columns in fixes.values() for column in columns}
+    for join in statement.find_all(exp.Join):
+        using = join.args.get("using") or ()
+        if join.args.get("method") == "NATURAL" or any(normalize(u.name) in names for u in using):
+            raise Unadaptable("a join on a fixed column by USING or NATURAL")
     targets = []
     for column in statement.find_all(exp.Column):
         if isinstance(column.this, exp.Star):
@@ -319,10 +331,61 @@ def _fix_types(
         table = resolver.table_of(column)
         if table is not None and normalize(column.name) in fixes.get(table, {}):
             targets.append(column)
+        elif table is None and normalize(column.name) in names:
+            _check_unresolved(column, resolver, fixes)
     for column in targets:
         _fix_one(column)
         changed = True
     return changed
+
+
+class Unadaptable(ValueError):
+    """The query reads a column whose type is fixed in a way no rewrite can adapt."""
+
+
+def _check_unresolved(
+    column: exp.Column,
+    resolver: Resolver,
+    fixes: Mapping[TableName, Mapping[str, exp.DataType]],
+) -> None:
+    """Raise `Unadaptable` when `column`, which the resolver could not tie to one table, may
+    be a fixed column of a stored table in scope: left as it is, it would change type.
+
+    A column qualified with a derived relation, or resolved in a scope that only has derived
+    relations, reads what those relations project — already adapted. An ``ORDER BY`` output
+    alias reads the (adapted) output column.
+    """
+    if column.args.get("db") is not None:
+        return  # a schema-qualified name the resolver did not find: no stored table
+    key = normalize(column.name)
+    scope = enclosing_select(column.parent)
+    qualifier = normalize(column.table) if column.table else None
+    while scope is not None:
+        sources = resolver.sources(scope)
+        if qualifier is not None:
+            if qualifier in sources:
+                return  # a derived relation (a stored one would have resolved)
+        else:
+            if key in resolver.aliases(scope) and _in_order(column):
+                return
+            fixed = [t for t in sources.values() if t is not None and key in fixes.get(t, {})]
+            if fixed:
+                raise Unadaptable(
+                    f"cannot tell whether {column.sql('trino')} is the fixed column "
+                    f"{key} of {fixed[0]}"
+                )
+            if any(t is None or key in resolver.columns_of(t) for t in sources.values()):
+                return
+        scope = enclosing_select(scope.parent)
+
+
+def _in_order(column: exp.Column) -> bool:
+    node = column.parent
+    while node is not None and not isinstance(node, exp.Select):
+        if isinstance(node, exp.Order):
+            return True
+        node = node.parent
+    return False
 
 
 def _date_string(node: exp.Expr) -> bool:
@@ -402,6 +465,7 @@ def _expand_stars(
         if not any(t in fixes for t in sources.values() if t is not None):
             continue
         projections: list[exp.Expr] = []
+        joins = select.args.get("joins") or ()
         expanded = False
         for projection in select.expressions:
             stars: list[tuple[str, TableName | None]] = []
@@ -414,7 +478,11 @@ def _expand_stars(
                 projections.append(projection)
                 continue
             if any(t is None for _, t in stars):
-                raise ValueError("SELECT * over a relation whose columns are unknown")
+                raise Unadaptable("SELECT * over a relation whose columns are unknown")
+            if any(j.args.get("using") or j.args.get("method") == "NATURAL" for j in joins):
+                raise Unadaptable("SELECT * over a join USING columns (they appear once)")
+            if any(not _typed(catalog, t) for _, t in stars):
+                raise Unadaptable("SELECT * over a table whose columns the DDL does not list")
             for alias, table in stars:
                 assert table is not None
                 source = catalog.get(table)
@@ -426,6 +494,11 @@ def _expand_stars(
             select.set("expressions", projections)
             changed = True
     return changed
+
+
+def _typed(catalog: Catalog, table: TableName | None) -> bool:
+    source = catalog.get(table) if table is not None else None
+    return source is not None and source.typed and bool(source.columns)
 
 
 def _identifier(name: str) -> exp.Identifier:

@@ -48,7 +48,7 @@ from domain.analysis.profile import (
     qualified_column_name,
     table_nodes,
 )
-from domain.analysis.restructure import restructure
+from domain.analysis.restructure import Unadaptable, restructure
 from domain.workload import Query
 
 __all__ = [
@@ -56,9 +56,12 @@ __all__ = [
     "RETARGETED",
     "REWRITTEN",
     "UNCHANGED",
+    "Adaptation",
     "Retargeted",
     "Rewrite",
+    "adapt_type_fixes",
     "early_rewrite",
+    "reads_fixed",
     "retarget",
     "retarget_sql",
     "rewrite_queries",
@@ -189,19 +192,137 @@ def rewrite_queries(
     layout: Layout,
     catalog: Catalog,
     early: Mapping[int, Rewrite] | None = None,
+    adapted: Mapping[int, Rewrite | None] | None = None,
 ) -> list[Rewrite]:
     """Every query of the profile, in input order, retargeted to the layout's tables and,
     where the `restructure` pass finds something to gain, rewritten. `early` holds the
-    rewrites `early_rewrite` made, by query index; a query reading a column whose type is
-    fixed is rewritten again from its text, with the fixes."""
+    rewrites `early_rewrite` made, by query index, `adapted` those `adapt_type_fixes` made
+    (None: nothing to change); a query reading a column whose type is fixed that is not
+    there is rewritten again from its text, with the fixes."""
     names = {source: target.name for source, target in layout.targets.items()}
     types = {
         source: {c.key: c.data_type for c in target.columns}
         for source, target in layout.targets.items()
     }
     fixes = {s: t.changed_types for s, t in layout.targets.items() if t.changed_types}
-    rewriter = _Rewriter(names, catalog, types, fixes, early or {})
+    rewriter = _Rewriter(names, catalog, types, fixes, early or {}, adapted or {})
     return [rewriter.rewrite(query) for query in profile.queries]
+
+
+Fixes = Mapping[TableName, Mapping[str, exp.DataType]]
+
+
+def reads_fixed(query: QueryProfile, fixes: Fixes) -> tuple[TableName, ...]:
+    """The tables with a fixed column that `query` may read such a column of: it names one
+    (in any case, resolved or not), or selects * from the table."""
+    fixed = [n for n in query.known if n in fixes]
+    if not fixed:
+        return ()
+    text = query.text.lower()
+    star = {u.table for u in query.uses if u.column == "*"}
+    return tuple(n for n in fixed if n in star or any(c in text for c in fixes[n]))
+
+
+@dataclass(frozen=True, slots=True)
+class Adaptation:
+    """What `adapt_type_fixes` found: the rewrite of each query reading a fixed column (None
+    when nothing changes), by query index; and the tables whose fixes are refused, with the
+    queries that could not be adapted and why."""
+
+    rewrites: Mapping[int, Rewrite | None]
+    refused: Mapping[TableName, tuple[tuple[str, str], ...]]  # (queryid, reason)
+
+
+def adapt_type_fixes(
+    profile: Profile,
+    catalog: Catalog,
+    fixes: Fixes,
+    names: Mapping[TableName, TableName],
+) -> Adaptation:
+    """Rewrite every query that reads a column whose type `fixes` changes, and refuse the
+    fixes of a table that some query reads in a way no rewrite can adapt (a ``SELECT *`` mixing
+    it with a subquery, a column the resolver cannot tie to one table, a query that also reads
+    a table outside the DDL…): that query would be returned only retargeted, and its result
+    would change type. Refusing a fix may change other queries' rewrites, so this runs until
+    no more fix is refused."""
+    current = dict(fixes)
+    refused: dict[TableName, list[tuple[str, str]]] = {}
+    done: dict[int, tuple[frozenset[TableName], Rewrite | None]] = {}
+    while True:
+        blamed: dict[TableName, list[tuple[str, str]]] = {}
+        for query in profile.queries:
+            if query.error is not None or not query.kind:
+                continue
+            tables = reads_fixed(query, current)
+            if not tables:
+                done.pop(query.index, None)
+                continue
+            key = frozenset(tables)
+            if query.index in done and done[query.index][0] == key:
+                continue
+            outcome = _adapt(query, catalog, {t: current[t] for t in tables}, names)
+            if isinstance(outcome, str) and len(tables) > 1:
+                alone = {t: _adapt(query, catalog, {t: current[t]}, names) for t in tables}
+                guilty = [t for t, o in alone.items() if isinstance(o, str)] or list(tables)
+                for table in guilty:
+                    reason = alone[table] if isinstance(alone[table], str) else outcome
+                    blamed.setdefault(table, []).append((query.queryid, str(reason)))
+            elif isinstance(outcome, str):
+                blamed.setdefault(tables[0], []).append((query.queryid, outcome))
+            else:
+                done[query.index] = (key, outcome)
+        if not blamed:
+            break
+        for table, why in blamed.items():
+            refused.setdefault(table, []).extend(why)
+            current.pop(table, None)
+    return Adaptation(
+        {index: rewrite for index, (_, rewrite) in done.items()},
+        {table: tuple(why) for table, why in refused.items()},
+    )
+
+
+def _adapt(
+    query: QueryProfile,
+    catalog: Catalog,
+    fixes: Fixes,
+    names: Mapping[TableName, TableName],
+) -> Rewrite | str | None:
+    """The query rewritten for `fixes` (None: nothing to change), or why it cannot be."""
+    if not query.reads_only:
+        return f"it is a {query.kind} statement"
+    if query.unknown:
+        still = ", ".join(sorted({r.written for r in query.unknown}))
+        return f"it also reads {still}, which is not in the DDL, so it is not rewritten"
+    types = _FixedTypes(catalog, fixes)
+    try:
+        statement = TRINO.parse(query.text, error_level=ErrorLevel.RAISE)[0]
+        if statement is None:
+            return "it could not be parsed again"
+        made = restructure(statement, catalog, types, fixes)
+        if not made:
+            return None
+        text = rename_and_generate(statement, names, catalog.session)
+    except Unadaptable as error:
+        return str(error)
+    except Exception as error:
+        return f"the rewrite failed ({type(error).__name__}: {error})"[:300]
+    kinds = tuple(sorted(made))
+    reason = "rewritten for the new layout: " + ", ".join(k.replace("_", " ") for k in kinds)
+    return Rewrite(query.queryid, text, REWRITTEN, reason, kinds)
+
+
+class _FixedTypes(_Types):
+    """The source tables' column types, with the fixed ones replaced."""
+
+    def __init__(self, catalog: Catalog, fixes: Fixes) -> None:
+        super().__init__(catalog)
+        self.fixes = fixes
+
+    def __getitem__(self, name: TableName) -> Mapping[str, exp.DataType | None]:
+        types = super().__getitem__(name)
+        fixed = self.fixes.get(name)
+        return {**types, **fixed} if fixed else types
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,10 +332,16 @@ class _Rewriter:
     types: Mapping[TableName, Mapping[str, exp.DataType | None]]
     fixes: Mapping[TableName, Mapping[str, exp.DataType]]
     early: Mapping[int, Rewrite]
+    adapted: Mapping[int, Rewrite | None]
 
     def rewrite(self, query: QueryProfile) -> Rewrite:
         if query.error is None and query.reads_only and not query.unknown:
-            fixed = self._reads_fixed(query)
+            fixed = bool(reads_fixed(query, self.fixes))
+            if fixed and query.index in self.adapted:
+                adapted = self.adapted[query.index]
+                if adapted is not None:
+                    return adapted
+                return _rewrite(query, self.names, self.catalog.session)
             if not fixed and query.index in self.early:
                 return self.early[query.index]
             if not fixed and query.needs_tree:
@@ -224,17 +351,6 @@ class _Rewriter:
                 if restructured is not None:
                     return restructured
         return _rewrite(query, self.names, self.catalog.session)
-
-    def _reads_fixed(self, query: QueryProfile) -> bool:
-        """Whether the query may read a column whose type changes: it names one (in any
-        case, resolved or not), or selects * from a table that has one."""
-        fixed = [self.fixes[n] for n in query.known if n in self.fixes]
-        if not fixed:
-            return False
-        text = query.text.lower()
-        if any(column in text for columns in fixed for column in columns):
-            return True
-        return any(u.column == "*" and u.table in self.fixes for u in query.uses)
 
     def _restructure(self, query: QueryProfile, fixed: bool) -> Rewrite | None:
         try:

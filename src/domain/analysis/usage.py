@@ -203,6 +203,10 @@ class Resolver:
     def sources(self, select: exp.Select) -> dict[str, TableName | None]:
         return self._scope(select)[0]
 
+    def aliases(self, select: exp.Select) -> frozenset[str]:
+        """The output aliases `select` defines."""
+        return self._scope(select)[1]
+
     def stored(self, select: exp.Select) -> list[TableName]:
         return list(dict.fromkeys(t for t in self.sources(select).values() if t is not None))
 
