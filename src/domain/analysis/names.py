@@ -16,7 +16,7 @@ catalog and schema.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,6 +29,34 @@ __all__ = ["TRINO", "Session", "TableName", "identifier_sql", "normalize", "trin
 # One dialect object for the engine: `dialect="trino"` builds a new one on every call.
 TRINO = Dialect.get_or_raise("trino")
 _local = threading.local()
+
+
+def _select_sql(generator: Generator, select: exp.Select) -> str:
+    """Trino's SELECT generation, skipping its transforms where they cannot apply.
+
+    Trino's generator rewrites every SELECT before printing it (QUALIFY, DISTINCT ON,
+    explode(), semi and anti joins — none of them Trino syntax); the explode() transform
+    alone builds a scope of the SELECT each time, which costs more than printing it. A SELECT
+    without any of those shapes is printed directly: the transforms would leave it as it is.
+    """
+    if (
+        select.args.get("qualify") is None
+        and select.args.get("distinct") is None
+        and not any(j.args.get("kind") in ("SEMI", "ANTI") for j in select.args.get("joins") or ())
+        and not any(p.find(exp.Explode) for p in select.expressions)
+    ):
+        return generator.select_sql(select)
+    transform: Callable[[Generator, exp.Select], str] = TRINO.generator_class.TRANSFORMS[exp.Select]
+    return transform(generator, select)
+
+
+def _generator() -> Generator:
+    """A Trino generator for the engine's own use (see `_select_sql`)."""
+    generator = TRINO.generator()
+    dispatch = getattr(generator, "_dispatch", None)  # sqlglot's per-instance dispatch table
+    if isinstance(dispatch, dict) and exp.Select in dispatch:
+        generator._dispatch = {**dispatch, exp.Select: _select_sql}
+    return generator
 
 
 def trino_sql(expression: exp.Expr, *, copy: bool = True) -> str:
@@ -44,7 +72,7 @@ def trino_sql(expression: exp.Expr, *, copy: bool = True) -> str:
     """
     generator: Generator | None = getattr(_local, "generator", None)
     if generator is None:
-        generator = _local.generator = TRINO.generator()
+        generator = _local.generator = _generator()
     return generator.generate(expression, copy=copy)
 
 

@@ -40,9 +40,9 @@ from sqlglot import exp
 
 from domain.analysis.catalog import Catalog, name_parts
 from domain.analysis.findings import Issue, Severity
-from domain.analysis.names import Session, TableName, normalize, trino_sql, written
+from domain.analysis.names import Session, TableName, trino_sql, written
 from domain.analysis.parse import ParsedQuery
-from domain.analysis.usage import ColumnUse, column_uses, is_cte_reference
+from domain.analysis.usage import ColumnUse, Nodes, column_uses, is_cte_reference, scan
 from domain.workload import Query
 
 __all__ = [
@@ -201,7 +201,8 @@ def profile_query(parsed: ParsedQuery, catalog: Catalog) -> QueryProfile:
         )
     kind = "SELECT" if isinstance(statement, _READS) else _kind(statement)
     try:
-        tables, columns = table_nodes(statement)
+        nodes = scan(statement)
+        tables, columns = stored_nodes(nodes)
         references = tuple(_reference(t, parsed.text, catalog) for t in tables)
         read = {r.name for r in references if r.known}
         qualified = []
@@ -219,7 +220,7 @@ def profile_query(parsed: ParsedQuery, catalog: Catalog) -> QueryProfile:
     needs_tree = False
     if kind == "SELECT" and read:
         try:
-            usage = column_uses(statement, catalog)
+            usage = column_uses(statement, catalog, nodes)
             uses, needs_tree = usage.uses, usage.needs_tree
         except Exception:  # usage only informs the advice; the query is still retargeted
             uses, needs_tree = (), False
@@ -299,20 +300,15 @@ def summarize(queries: Sequence[QueryProfile]) -> tuple[Profile, list[Issue]]:
 def table_nodes(statement: exp.Expr) -> tuple[list[exp.Table], list[exp.Column]]:
     """The tables in `statement` that are not CTE references, and the columns qualified with
     a schema, in source order."""
-    tables: list[exp.Table] = []
-    columns: list[exp.Column] = []
-    ctes: set[str] = set()
-    for node in statement.find_all(exp.Table, exp.Column, exp.CTE, bfs=False):
-        if isinstance(node, exp.Table):
-            tables.append(node)
-        elif isinstance(node, exp.Column):
-            if node.args.get("db") is not None:
-                columns.append(node)
-        else:
-            ctes.add(normalize(node.alias))
-    if ctes:
-        tables = [t for t in tables if not is_cte_reference(t, ctes)]
-    return tables, columns
+    return stored_nodes(scan(statement))
+
+
+def stored_nodes(nodes: Nodes) -> tuple[list[exp.Table], list[exp.Column]]:
+    """`table_nodes` of a tree already scanned."""
+    tables = nodes.tables
+    if nodes.ctes:
+        tables = [t for t in tables if not is_cte_reference(t, nodes.ctes)]
+    return tables, [c for c in nodes.columns if c.args.get("db") is not None]
 
 
 def qualified_column_name(column: exp.Column, session: Session) -> TableName | None:

@@ -44,10 +44,12 @@ from sqlglot import exp
 from domain.analysis.catalog import Catalog
 from domain.analysis.names import TableName, identifier_sql, normalize
 from domain.analysis.usage import (
+    Nodes,
     Resolver,
     date_literal,
     enclosing_select,
     is_nested_unlimited_order,
+    scan,
     temporal_operand,
 )
 
@@ -95,13 +97,14 @@ def restructure(
     changes; both keyed by source table.
     """
     made: set[str] = set()
-    resolver = Resolver(statement, catalog)
-    if fixes and _fix_types(statement, resolver, catalog, fixes):
+    nodes = scan(statement)  # a rewrite changes no SELECT, join or comparison: found once
+    resolver = Resolver(statement, catalog, nodes.ctes)
+    if fixes and _fix_types(statement, nodes, resolver, catalog, fixes):
         made.add(TYPE_FIXED)
-        resolver = Resolver(statement, catalog)
-    if _drop_orders(statement):
+        resolver = Resolver(statement, catalog, nodes.ctes)
+    if _drop_orders(nodes):
         made.add(ORDER_BY_DROPPED)
-    if _prunable(statement, resolver, types):
+    if nodes.comparisons and _prunable(nodes, resolver, types):
         made.add(PREDICATE_REWRITTEN)
     return made
 
@@ -109,9 +112,9 @@ def restructure(
 # --- ORDER BY without effect -------------------------------------------------------------
 
 
-def _drop_orders(statement: exp.Expr) -> bool:
+def _drop_orders(nodes: Nodes) -> bool:
     dropped = False
-    for query in list(statement.find_all(exp.Select, exp.SetOperation)):
+    for query in [*nodes.selects, *nodes.set_operations]:
         if isinstance(query.args.get("order"), exp.Order) and is_nested_unlimited_order(query):
             query.set("order", None)
             dropped = True
@@ -138,11 +141,11 @@ def _temporal(data_type: exp.DataType | None) -> str | None:
     return None
 
 
-def _prunable(statement: exp.Expr, resolver: Resolver, types: Types) -> bool:
+def _prunable(nodes: Nodes, resolver: Resolver, types: Types) -> bool:
     changed = False
     comparisons = [
         node
-        for node in statement.find_all(exp.EQ, *_ORDERED)
+        for node in nodes.comparisons
         if temporal_operand(node.this) is not None or temporal_operand(node.expression) is not None
     ]
     for node in comparisons:
@@ -294,13 +297,15 @@ def _range(
                 expression=exp.LT(this=column.copy(), expression=end),
             )
         )
-    bound: dict[type[exp.Expr], exp.Expr] = {
-        exp.GTE: exp.GTE(this=column.copy(), expression=start),
-        exp.GT: exp.GTE(this=column.copy(), expression=end),
-        exp.LT: exp.LT(this=column.copy(), expression=start),
-        exp.LTE: exp.LT(this=column.copy(), expression=end),
-    }
-    return bound.get(kind)
+    if kind is exp.GTE:
+        return exp.GTE(this=column.copy(), expression=start)
+    if kind is exp.GT:
+        return exp.GTE(this=column.copy(), expression=end)
+    if kind is exp.LT:
+        return exp.LT(this=column.copy(), expression=start)
+    if kind is exp.LTE:
+        return exp.LT(this=column.copy(), expression=end)
+    return None
 
 
 def _has_time(value: date | datetime) -> bool:
@@ -312,20 +317,23 @@ def _has_time(value: date | datetime) -> bool:
 
 def _fix_types(
     statement: exp.Expr,
+    nodes: Nodes,
     resolver: Resolver,
     catalog: Catalog,
     fixes: Mapping[TableName, Mapping[str, exp.DataType]],
 ) -> bool:
-    changed = _expand_stars(statement, resolver, catalog, fixes)
+    changed = _expand_stars(nodes, resolver, catalog, fixes)
+    columns = nodes.columns
     if changed:
-        resolver = Resolver(statement, catalog)
+        resolver = Resolver(statement, catalog, nodes.ctes)
+        columns = list(statement.find_all(exp.Column))
     names = {column for columns in fixes.values() for column in columns}
-    for join in statement.find_all(exp.Join):
+    for join in nodes.joins:
         using = join.args.get("using") or ()
         if join.args.get("method") == "NATURAL" or any(normalize(u.name) in names for u in using):
             raise Unadaptable("a join on a fixed column by USING or NATURAL")
     targets = []
-    for column in statement.find_all(exp.Column):
+    for column in columns:
         if isinstance(column.this, exp.Star):
             continue
         table = resolver.table_of(column)
@@ -446,13 +454,13 @@ def _fix_one(column: exp.Column) -> None:
         return
     as_text = exp.Cast(this=column.copy(), to=_type(exp.DataType.Type.VARCHAR))
     if isinstance(parent, exp.Select) and column.arg_key == "expressions":
-        column.replace(exp.alias_(as_text, column.this.copy()))
+        column.replace(exp.alias_(as_text, _same_identifier(column.this), copy=False))
     else:
         column.replace(as_text)
 
 
 def _expand_stars(
-    statement: exp.Expr,
+    nodes: Nodes,
     resolver: Resolver,
     catalog: Catalog,
     fixes: Mapping[TableName, Mapping[str, exp.DataType]],
@@ -460,7 +468,7 @@ def _expand_stars(
     """Replace ``*`` and ``t.*`` over a fixed table by its columns, so that they can be cast
     back; only where every relation of the SELECT is a stored table."""
     changed = False
-    for select in list(statement.find_all(exp.Select)):
+    for select in nodes.selects:
         sources = resolver.sources(select)
         if not any(t in fixes for t in sources.values() if t is not None):
             continue
@@ -488,12 +496,20 @@ def _expand_stars(
                 source = catalog.get(table)
                 assert source is not None
                 for col in source.columns:
-                    projections.append(exp.Column(this=col.name.copy(), table=_identifier(alias)))
+                    name = exp.Identifier(this=col.name.this, quoted=col.name.quoted)
+                    projections.append(exp.Column(this=name, table=_identifier(alias)))
             expanded = True
         if expanded:
             select.set("expressions", projections)
             changed = True
     return changed
+
+
+def _same_identifier(identifier: exp.Expr) -> exp.Identifier:
+    """A new identifier like `identifier` (a cheap copy: without its position)."""
+    if isinstance(identifier, exp.Identifier):
+        return exp.Identifier(this=identifier.this, quoted=identifier.quoted)
+    return exp.to_identifier(identifier.name)
 
 
 def _typed(catalog: Catalog, table: TableName | None) -> bool:

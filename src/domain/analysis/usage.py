@@ -44,6 +44,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlglot import exp
 
@@ -52,6 +53,7 @@ from domain.analysis.names import TableName, normalize
 
 __all__ = [
     "ColumnUse",
+    "Nodes",
     "QueryUsage",
     "Resolver",
     "column_uses",
@@ -59,6 +61,7 @@ __all__ = [
     "enclosing_select",
     "is_cte_reference",
     "is_nested_unlimited_order",
+    "scan",
     "temporal_operand",
 ]
 
@@ -103,12 +106,75 @@ class QueryUsage:
     needs_tree: bool
 
 
-def column_uses(statement: exp.Expr, catalog: Catalog) -> QueryUsage:
-    """Every column use in `statement` that resolves to a stored table of `catalog`."""
-    resolver = Resolver(statement, catalog)
+@dataclass(frozen=True, slots=True)
+class Nodes:
+    """The nodes of a tree the passes look for, found in one walk, in source order: each
+    walk of a tree costs about as much as a pass's own work on it."""
+
+    tables: list[exp.Table]
+    columns: list[exp.Column]  # every column reference, `*` included
+    ctes: set[str]  # the names of the CTEs defined anywhere in the tree, normalized
+    selects: list[exp.Select]
+    set_operations: list[exp.SetOperation]
+    joins: list[exp.Join]
+    comparisons: list[exp.Expr]  # = < <= > >=
+
+
+_COMPARED = (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+
+
+def scan(statement: exp.Expr) -> Nodes:
+    """The nodes of `statement` the passes need (see `Nodes`), in one depth-first walk."""
+    nodes = Nodes([], [], set(), [], [], [], [])
+    buckets: tuple[list[Any], ...] = (
+        nodes.columns,
+        nodes.tables,
+        nodes.comparisons,
+        nodes.selects,
+        nodes.joins,
+        nodes.set_operations,
+    )
+    kinds = _SCANNED
+    for node in statement.walk(bfs=False):
+        cls = type(node)
+        kind = kinds.get(cls)
+        if kind is None:
+            kind = kinds[cls] = _scanned_kind(cls)
+        if kind >= 0:
+            buckets[kind].append(node)
+        elif kind == _CTE_KIND:
+            nodes.ctes.add(normalize(node.alias))
+    return nodes
+
+
+# The bucket of `scan` each node class goes to (by its index in `_SCAN_ORDER`), -1 for none.
+_SCAN_ORDER: tuple[type[exp.Expr] | tuple[type[exp.Expr], ...], ...] = (
+    exp.Column,
+    exp.Table,
+    _COMPARED,
+    exp.Select,
+    exp.Join,
+    exp.SetOperation,
+)
+_CTE_KIND = -2
+_SCANNED: dict[type, int] = {}
+
+
+def _scanned_kind(cls: type) -> int:
+    for index, kinds in enumerate(_SCAN_ORDER):
+        if issubclass(cls, kinds):
+            return index
+    return _CTE_KIND if issubclass(cls, exp.CTE) else -1
+
+
+def column_uses(statement: exp.Expr, catalog: Catalog, nodes: Nodes | None = None) -> QueryUsage:
+    """Every column use in `statement` that resolves to a stored table of `catalog`;
+    `nodes` are the tree's, when a `scan` already found them."""
+    nodes = nodes or scan(statement)
+    resolver = Resolver(statement, catalog, nodes.ctes)
     uses: list[ColumnUse] = []
     needs_tree = False
-    for select in statement.find_all(exp.Select):
+    for select in nodes.selects:
         where = select.args.get("where")
         conditions = [where.this] if isinstance(where, exp.Where) else []
         for join in select.args.get("joins") or ():
@@ -129,7 +195,7 @@ def column_uses(statement: exp.Expr, catalog: Catalog) -> QueryUsage:
                 table = resolver.qualifier_table(projection, select)
                 if table is not None:
                     uses.append(ColumnUse(table, STAR, "project"))
-    for union in statement.find_all(exp.SetOperation):
+    for union in nodes.set_operations:
         if isinstance(union.args.get("order"), exp.Order) and is_nested_unlimited_order(union):
             needs_tree = True
     return QueryUsage(tuple(uses), needs_tree)
@@ -194,9 +260,12 @@ def temporal_operand(node: exp.Expr) -> tuple[str, exp.Column] | None:
 class Resolver:
     """Ties column references to stored tables, one SELECT scope at a time."""
 
-    def __init__(self, statement: exp.Expr, catalog: Catalog) -> None:
+    def __init__(self, statement: exp.Expr, catalog: Catalog, ctes: set[str] | None = None) -> None:
+        """`ctes`: the names of the CTEs `statement` defines, when they are known already."""
         self.catalog = catalog
-        self.ctes = {normalize(c.alias) for c in statement.find_all(exp.CTE)}
+        if ctes is None:
+            ctes = {normalize(c.alias) for c in statement.find_all(exp.CTE)}
+        self.ctes = ctes
         self._scopes: dict[int, tuple[dict[str, TableName | None], frozenset[str]]] = {}
         self._columns: dict[TableName, frozenset[str]] = {}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable
 
@@ -282,3 +283,19 @@ def test_what_the_stage_callback_raises_is_the_callers(make_workload: WorkloadFa
 
     with pytest.raises(Cancelled):
         analyze(make_workload(), on_stage=cancel)
+
+
+def test_analyze_restores_the_garbage_collector_thresholds(
+    make_workload: WorkloadFactory,
+) -> None:
+    # given the process's thresholds
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+    # when an analysis runs (full collections are made rare meanwhile)
+    analyze(
+        make_workload(["CREATE TABLE t (id bigint)"], [("q", "SELECT id FROM t")]),
+        on_stage=lambda stage, percent: seen.append(gc.get_threshold()),
+    )
+    # then they are what they were, and only the oldest generation's was raised
+    assert gc.get_threshold() == before
+    assert all(t[:2] == before[:2] and t[2] >= before[2] for t in seen)
