@@ -29,8 +29,11 @@ filters prune files by the join key's min/max — but only on a table that is al
 one read whole to build a join is left alone), skipping identity partition columns.
 
 Type fixes: a varchar column compared only with ``'YYYY-MM-DD'`` literals (or cast to date)
-by the queries becomes ``date``; the migration converts it with CAST, so a value that is not
-a date fails the migration instead of being lost, and the report gives the check to run first.
+by the queries becomes ``date``; one compared only with ``'YYYY-MM-DD HH:MM:SS'`` literals
+becomes ``timestamp(6)`` (Iceberg's timestamp). The migration converts it with CAST, so a
+value that does not convert fails the migration instead of being lost, and the report gives
+the check to run first (it also proves each value is in that canonical text form, whose order
+is the order of the values, which is what makes the rewritten comparisons exact).
 A table's fixes are refused (and the report says which query prevents them) when any query
 reads it in a way the rewrite cannot adapt: that query would otherwise come back only
 retargeted, with the column's type changed in its result.
@@ -45,6 +48,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from sqlglot import exp
 
@@ -96,6 +100,7 @@ _CALENDAR = {
 }
 _KEY = re.compile(r"(^id$|_id$|_key$|_number$|_no$|^uuid$|_uuid$|^email$)")
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 _PRUNABLE = ("eq", "in", "range", "like", "is_null")
 _ASSUMED_CARDINALITY = 10
 
@@ -204,7 +209,7 @@ def advise_table(
         refused_fixes, fixes = tuple(fixes), []
     types = {c: _temporal_kind(col.data_type) for c, col in columns.items()}
     for fix in fixes:
-        types[fix.column] = "date"
+        types[fix.column] = _temporal_kind(fix.new_type)
     temporal_types = {c: t for c, t in types.items() if t is not None}
     part_floor = PARTITION_SHARE * usage.weight
     fields: list[PartitionField] = []
@@ -469,17 +474,37 @@ def _type_fixes(
             continue
         if data_type.this == exp.DataType.Type.CHAR or not use.date_like:
             continue
-        literals = list(use.values)
-        if not literals or not all(_DATE_TEXT.match(v) for v in literals):
-            continue  # compared with something that is not a date: the data may hold it too
+        new_type = _fixed_type(list(use.values))
+        if new_type is None:
+            continue  # compared with something else: the data may hold it too
         fixes.append(
             TypeFix(
                 column,
                 definition.sql_name,
                 "VARCHAR",
-                exp.DataType.build("date"),
+                exp.DataType.build(new_type, dialect="trino"),
                 tuple(use.ids("eq", "in", "range", "filter")),
                 use.of("eq", "in", "range", "filter"),
             )
         )
     return fixes
+
+
+def _fixed_type(literals: Sequence[str]) -> str | None:
+    """``date`` when every literal is a 'YYYY-MM-DD' date, ``timestamp(6)`` when every one is
+    a 'YYYY-MM-DD HH:MM:SS' timestamp; None otherwise (mixed shapes included: a string
+    comparison of a timestamp's text with a date is not the comparison of the values)."""
+    if not literals:
+        return None
+    for pattern, kind, parse in (
+        (_DATE_TEXT, "date", date.fromisoformat),
+        (_TIMESTAMP_TEXT, "timestamp(6)", datetime.fromisoformat),
+    ):
+        if all(pattern.match(v) for v in literals):
+            try:
+                for value in literals:
+                    parse(value)
+            except ValueError:
+                return None
+            return kind
+    return None

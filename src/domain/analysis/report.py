@@ -30,11 +30,14 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlglot import exp
+
 from domain.analysis.catalog import Catalog
 from domain.analysis.estimate import estimate
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.layout import Layout, TargetTable
 from domain.analysis.migrate import SPLIT_TRANSFORMS
+from domain.analysis.names import trino_sql
 from domain.analysis.profile import Profile
 from domain.analysis.restructure import ORDER_BY_DROPPED, PREDICATE_REWRITTEN, TYPE_FIXED
 from domain.analysis.retarget import (
@@ -169,29 +172,43 @@ def advice_issues(layout: Layout, profile: Profile) -> list[Issue]:
                 )
             )
         for fix in advice.type_fixes if advice is not None else ():
+            new_type = trino_sql(fix.new_type)
+            name = fix.sql_name
+            if fix.new_type.this == exp.DataType.Type.DATE:
+                shape, back, length = "'YYYY-MM-DD'", f"CAST({name} AS varchar)", 10
+                read_back = f"CAST(try_cast({name} AS date) AS varchar)"
+            else:
+                shape, back, length = (
+                    "'YYYY-MM-DD HH:MM:SS'",
+                    f"substr(CAST({name} AS varchar), 1, 19)",
+                    19,
+                )
+                read_back = f"substr(CAST(try_cast({name} AS {new_type}) AS varchar), 1, 19)"
             check = (
-                f"SELECT count(*) FROM {source} WHERE {fix.sql_name} IS NOT NULL AND "
-                f"(try_cast({fix.sql_name} AS date) IS NULL OR "
-                f"CAST(try_cast({fix.sql_name} AS date) AS varchar) <> {fix.sql_name})"
+                f"SELECT count(*) FROM {source} WHERE {name} IS NOT NULL AND "
+                f"(length({name}) <> {length} OR try_cast({name} AS {new_type}) IS NULL OR "
+                f"{read_back} <> {name})"
             )
             issues.append(
                 Issue(
                     "type_fix",
                     _severity(fix.queryids, weights, total),
-                    f"Store {source}.{fix.sql_name} as DATE instead of VARCHAR",
-                    f"The queries compare {fix.sql_name} with 'YYYY-MM-DD' literals only: it "
-                    "holds dates. As DATE it is smaller, compares faster and can be "
-                    "partitioned and pruned by range; queries are rewritten to compare with "
-                    "DATE literals and to read CAST(col AS varchar) wherever the text is used.",
+                    f"Store {source}.{name} as {new_type} instead of VARCHAR",
+                    f"The queries compare {name} with {shape} literals only: it holds "
+                    f"{'dates' if length == 10 else 'timestamps'}. As {new_type} it is "
+                    "smaller, compares faster and can be partitioned and pruned by range; "
+                    f"queries are rewritten to compare with {new_type} literals and to read "
+                    f"{back} (the text it held) wherever the text is used.",
                     table=table,
                     queryids=fix.queryids,
                     effect="Range filters on the column become prunable.",
                     risk="The migration CASTs every value and fails (losing nothing) if one is "
-                    "not a date; run the check first: it must return 0.",
+                    f"not a {'date' if length == 10 else 'timestamp'}; run the check first: it "
+                    f"must return 0 (it also proves every value is written as {shape}).",
                     details={
-                        "column": fix.sql_name,
+                        "column": name,
                         "from": fix.old_type,
-                        "to": "DATE",
+                        "to": new_type,
                         "check": check,
                     },
                 )

@@ -18,7 +18,12 @@ included, so it holds wherever the expression stands (under NOT, OR, in a join c
   ``'YYYY-MM-DD'`` literals compare with ``DATE`` literals (the order of such strings is the
   order of the dates), ``CAST(c AS date)`` / ``date(c)`` become ``c``, and every other use
   reads ``CAST(c AS varchar)`` — the very string the column held — keeping its output name;
-  ``SELECT *`` over such a table lists its columns.
+  ``SELECT *`` over such a table lists its columns. A varchar column that becomes
+  ``timestamp(6)`` (canonical ``YYYY-MM-DD HH:MM:SS`` strings) is adapted the same way, with
+  ``'YYYY-MM-DD HH:MM:SS'`` literals as TIMESTAMP literals and the text read back as
+  ``substr(CAST(c AS varchar), 1, 19)`` (a timestamp(6) prints its six fraction digits).
+  A reference that cannot be adapted — the fixed column cannot be told apart, ``SELECT *``
+  beside a relation whose columns are unknown, a join ``USING`` it — raises `Unadaptable`.
 
 >>> import sqlglot
 >>> from domain.analysis.catalog import Catalog, Column, SourceTable
@@ -68,6 +73,7 @@ TYPE_FIXED = "type_fixed"
 _DATE = exp.DataType.Type.DATE
 _TIMESTAMP = exp.DataType.Type.TIMESTAMP
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 _ORDERED = (exp.GT, exp.GTE, exp.LT, exp.LTE)
 _FLIP: dict[type[exp.Expr], type[exp.Expr]] = {
     exp.EQ: exp.EQ,
@@ -337,12 +343,13 @@ def _fix_types(
         if isinstance(column.this, exp.Star):
             continue
         table = resolver.table_of(column)
-        if table is not None and normalize(column.name) in fixes.get(table, {}):
-            targets.append(column)
+        new_type = fixes.get(table, {}).get(normalize(column.name)) if table else None
+        if new_type is not None:
+            targets.append((column, new_type))
         elif table is None and normalize(column.name) in names:
             _check_unresolved(column, resolver, fixes)
-    for column in targets:
-        _fix_one(column)
+    for column, new_type in targets:
+        _fix_one(column, new_type)
         changed = True
     return changed
 
@@ -406,57 +413,77 @@ def _date_string(node: exp.Expr) -> bool:
     return True
 
 
-def _as_date(node: exp.Expr) -> exp.Expr:
-    return exp.Cast(this=exp.Literal.string(node.this), to=_type(_DATE))
-
-
-def _fix_one(column: exp.Column) -> None:
+def _fix_one(column: exp.Column, new_type: exp.DataType) -> None:
+    """Adapt one reference to a varchar column that becomes `new_type` (a date or a
+    timestamp) so that the expression around it keeps its value."""
+    temporal = new_type.this
     parent = column.parent
-    if (
-        isinstance(parent, exp.Cast)
-        and not isinstance(parent, exp.TryCast)
-        and parent.to.this == _DATE
-        and not parent.to.expressions
-    ) or isinstance(parent, exp.Date):
+    if temporal == _DATE and (
+        (
+            isinstance(parent, exp.Cast)
+            and not isinstance(parent, exp.TryCast)
+            and parent.to.this == _DATE
+            and not parent.to.expressions
+        )
+        or isinstance(parent, exp.Date)
+    ):
         parent.replace(column.copy())
         return
     if (
-        isinstance(parent, exp.Cast)
-        and parent.to.this
-        in (
-            exp.DataType.Type.VARCHAR,
-            exp.DataType.Type.TEXT,
-        )
+        temporal == _DATE
+        and isinstance(parent, exp.Cast)
+        and parent.to.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT)
         and not parent.to.expressions
     ):
         return  # CAST(c AS varchar) reads the same string either way
     if isinstance(parent, exp.Is):
         return
+    literal = _date_string if temporal == _DATE else _timestamp_string
     if isinstance(parent, exp.EQ | exp.NEQ | exp.GT | exp.GTE | exp.LT | exp.LTE):
         other = parent.expression if parent.this is column else parent.this
-        if _date_string(other):
-            other.replace(_as_date(other))
+        if literal(other):
+            other.replace(_typed_literal(other, temporal))
             return
     if isinstance(parent, exp.Between) and parent.this is column:
         low, high = parent.args["low"], parent.args["high"]
-        if _date_string(low) and _date_string(high):
-            low.replace(_as_date(low))
-            high.replace(_as_date(high))
+        if literal(low) and literal(high):
+            low.replace(_typed_literal(low, temporal))
+            high.replace(_typed_literal(high, temporal))
             return
     if (
         isinstance(parent, exp.In)
         and parent.this is column
         and parent.expressions
-        and all(_date_string(v) for v in parent.expressions)
+        and all(literal(v) for v in parent.expressions)
     ):
         for value in list(parent.expressions):
-            value.replace(_as_date(value))
+            value.replace(_typed_literal(value, temporal))
         return
-    as_text = exp.Cast(this=column.copy(), to=_type(exp.DataType.Type.VARCHAR))
+    as_text: exp.Expr = exp.Cast(this=column.copy(), to=_type(exp.DataType.Type.VARCHAR))
+    if temporal != _DATE:
+        # a timestamp(6) reads as 'YYYY-MM-DD HH:MM:SS.ffffff': its first 19 characters are
+        # the text the column held (the report's check proves every value had that form)
+        as_text = exp.Substring(
+            this=as_text, start=exp.Literal.number(1), length=exp.Literal.number(19)
+        )
     if isinstance(parent, exp.Select) and column.arg_key == "expressions":
         column.replace(exp.alias_(as_text, _same_identifier(column.this), copy=False))
     else:
         column.replace(as_text)
+
+
+def _timestamp_string(node: exp.Expr) -> bool:
+    if not (isinstance(node, exp.Literal) and node.is_string and _TIMESTAMP_TEXT.match(node.this)):
+        return False
+    try:
+        datetime.fromisoformat(node.this)
+    except ValueError:
+        return False
+    return True
+
+
+def _typed_literal(node: exp.Expr, temporal: exp.DType) -> exp.Expr:
+    return exp.Cast(this=exp.Literal.string(node.this), to=_type(temporal))
 
 
 def _expand_stars(

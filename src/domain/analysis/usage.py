@@ -77,6 +77,8 @@ _FLIP: dict[type[exp.Expr], type[exp.Expr]] = {
 }
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
+# A string a varchar column holding dates or timestamps is compared with, as Trino writes them.
+_DATE_LIKE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?$")
 _UNIT_DAYS = {
     "YEAR": 366.0,
     "QUARTER": 92.0,
@@ -97,7 +99,7 @@ class ColumnUse:
     kind: str
     values: tuple[str, ...] = ()
     width_days: float | None = None
-    date_like: bool = False  # compared with a 'YYYY-MM-DD' string literal
+    date_like: bool = False  # compared with a 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS' string
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,7 +547,7 @@ def _conjunct(
         values = [_literal_text(v) for v in node.expressions]
         if values and all(v is not None for v in values):
             date_like = any(
-                isinstance(v, exp.Literal) and v.is_string and _DATE_TEXT.match(v.this)
+                isinstance(v, exp.Literal) and v.is_string and _DATE_LIKE_TEXT.match(v.this)
                 for v in node.expressions
             )
             texts = tuple(v for v in values if v is not None)
@@ -571,11 +573,15 @@ def _conjunct(
 
 
 def _bound_value(node: exp.Expr) -> date | datetime | None:
-    """A typed date/timestamp literal's value, or a 'YYYY-MM-DD' string's."""
+    """A typed date/timestamp literal's value, or a 'YYYY-MM-DD [HH:MM:SS]' string's."""
     value = date_literal(node)
-    if value is None and isinstance(node, exp.Literal) and _DATE_TEXT.match(node.this):
+    if value is None and isinstance(node, exp.Literal) and node.is_string:
+        text = node.this
         try:
-            return date.fromisoformat(node.this) if node.is_string else None
+            if _DATE_TEXT.match(text):
+                return date.fromisoformat(text)
+            if _DATE_LIKE_TEXT.match(text):
+                return datetime.fromisoformat(text)
         except ValueError:
             return None
     return value
@@ -583,7 +589,7 @@ def _bound_value(node: exp.Expr) -> date | datetime | None:
 
 def _date_strings(*nodes: exp.Expr) -> bool:
     return all(
-        isinstance(n, exp.Literal) and n.is_string and _DATE_TEXT.match(n.this) for n in nodes
+        isinstance(n, exp.Literal) and n.is_string and _DATE_LIKE_TEXT.match(n.this) for n in nodes
     )
 
 
@@ -616,7 +622,7 @@ def _comparison(
         date_like = (
             isinstance(right, exp.Literal)
             and right.is_string
-            and bool(_DATE_TEXT.match(right.this))
+            and bool(_DATE_LIKE_TEXT.match(right.this))
         )
         if kind is exp.EQ:
             day = 1.0 if _bound_value(right) is not None else None

@@ -24,8 +24,20 @@ DDL = (
 ROWS = {
     "t": [(1, "2024-01-31", 10), (2, "2024-02-01", 20), (3, None, 30), (4, "2023-12-31", None)],
     "u": [(1, 7), (2, 8), (5, 9)],
+    "e": [
+        (1, "2024-01-31 23:59:59", "a"),
+        (2, "2024-02-01 00:00:00", "b"),
+        (3, "2024-02-01 00:00:01", "a"),
+        (4, None, "b"),
+        (5, "2023-12-31 12:00:00", None),
+    ],
 }
-TYPES = {"t": "id BIGINT, ds VARCHAR, n INTEGER", "u": "id BIGINT, x INTEGER"}
+TYPES = {
+    "t": "id BIGINT, ds VARCHAR, n INTEGER",
+    "u": "id BIGINT, x INTEGER",
+    "e": "id BIGINT, ts VARCHAR, kind VARCHAR",
+}
+E = "CREATE TABLE lake.sales.e (id bigint, ts varchar, kind varchar)"
 V = "CREATE TABLE lake.sales.v (id bigint, ds varchar)"
 # The query that makes the engine want ds as DATE.
 FILTER = ("f", "SELECT count(*) FROM t WHERE ds >= '2024-01-01' AND ds < '2024-02-01'")
@@ -178,3 +190,72 @@ def test_a_refused_fix_is_decided_again_when_another_query_reads_both_tables() -
     both = result.queries[2].query
     assert "CAST(v.ds AS VARCHAR) AS vds" in both
     assert "CAST(t.ds" not in both
+
+
+# --- timestamps kept as varchar ---------------------------------------------------------
+
+TS_FILTER = (
+    "f",
+    "SELECT count(*) FROM e WHERE ts >= '2024-01-31 00:00:00' AND ts < '2024-02-01 00:00:01'",
+)
+TS_QUERIES = [
+    "SELECT id, ts FROM e WHERE ts > '2024-02-01 00:00:00' OR ts IS NULL",
+    "SELECT * FROM e WHERE ts BETWEEN '2024-01-01 00:00:00' AND '2024-02-01 00:00:00'",
+    "SELECT id FROM e WHERE ts IN ('2024-02-01 00:00:00', '2023-12-31 12:00:00')",
+    "SELECT id FROM e WHERE ts <= '2024-02-01 00:00:00' AND ts <> '2024-01-31 23:59:59'",
+    "SELECT substr(ts, 1, 10) AS day, count(*) AS n FROM e GROUP BY substr(ts, 1, 10)",
+    "SELECT kind, max(ts) AS last, sum(CASE WHEN ts LIKE '2024-02%' THEN 1 ELSE 0 END) AS feb "
+    "FROM e GROUP BY kind",
+    "WITH c AS (SELECT * FROM e) SELECT ts, kind FROM c ORDER BY ts",
+    "SELECT e.ts || '!' AS loud, length(ts) AS len FROM e",
+]
+
+
+@pytest.mark.parametrize("sql", TS_QUERIES)
+def test_a_varchar_timestamp_becomes_a_timestamp_and_every_query_keeps_its_result(
+    sql: str,
+) -> None:
+    # given a varchar column compared with 'YYYY-MM-DD HH:MM:SS' literals, and another query
+    load = workload(TS_FILTER, ("q", sql), ddl=[E])
+    # when it is analysed
+    result = analyze(load)
+    # then the column is stored as timestamp(6), converted by CAST in the migration
+    assert "ts TIMESTAMP(6)" in new_ddl(result, "e")
+    [fix] = findings(result, "type_fix")
+    assert fix.details["to"] == "TIMESTAMP(6)"
+    assert any("CAST(ts AS TIMESTAMP(6))" in m.statement for m in result.migrations)
+    # and the filter compares timestamps
+    assert "ts >= CAST('2024-01-31 00:00:00' AS TIMESTAMP)" in result.queries[0].query
+    # and both queries return the same columns, types and rows as before, in DuckDB
+    assert_same_results(load, result)
+    assert_result_obeys_contract(load, result)
+
+
+def test_the_timestamp_check_finds_the_values_not_in_canonical_form() -> None:
+    result = analyze(workload(TS_FILTER, ddl=[E]))
+    [fix] = findings(result, "type_fix")
+    db = duckdb_of(result)
+    db.execute("CREATE TABLE lake.sales.bad (ts VARCHAR)")
+    db.executemany(
+        "INSERT INTO lake.sales.bad VALUES (?)",
+        [("2024-01-01 10:00:00",), ("2024-01-01T10:00:00",), ("2024-01-01 10:00",), (None,)],
+    )
+    check = fix.details["check"].replace("lake.sales.e", "lake.sales.bad")
+    duck = sqlglot.transpile(check, read="trino", write="duckdb")[0]
+    assert db.execute(duck).fetchone() == (2,)
+    original = sqlglot.transpile(fix.details["check"], read="trino", write="duckdb")[0]
+    assert db.execute(original).fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "SELECT count(*) FROM e WHERE ts >= '2024-02-01'",  # a date: string order differs
+        "SELECT count(*) FROM e WHERE ts = '2024-02-01 00:00:00.5'",  # a fraction
+        "SELECT count(*) FROM e WHERE ts < '2024-02-01T00:00:00'",  # not Trino's form
+    ],
+)
+def test_a_timestamp_text_compared_with_other_shapes_is_not_fixed(other: str) -> None:
+    result = analyze(workload(TS_FILTER, ("q", other), ddl=[E]))
+    assert "ts VARCHAR" in new_ddl(result, "e")
+    assert not findings(result, "type_fix")
