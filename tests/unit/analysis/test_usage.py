@@ -1,0 +1,166 @@
+"""Usage pass: each kind of column use, on one small query at a time."""
+
+from __future__ import annotations
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from domain.analysis.catalog import Catalog, Column, SourceTable
+from domain.analysis.names import Session, TableName
+from domain.analysis.usage import QueryUsage, column_uses
+
+T = TableName("lake", "s", "t")
+U = TableName("lake", "s", "u")
+T_COLUMNS = {
+    "id": "bigint",
+    "status": "varchar",
+    "d": "date",
+    "ts": "timestamp(6)",
+    "name": "varchar",
+    "flag": "boolean",
+    "ds": "varchar",
+}
+
+
+def catalog() -> Catalog:
+    def table(name: TableName, columns: dict[str, str]) -> SourceTable:
+        return SourceTable(
+            name,
+            tuple(
+                Column(exp.to_identifier(c), exp.DataType.build(k, dialect="trino"))
+                for c, k in columns.items()
+            ),
+        )
+
+    return Catalog(
+        Session("lake", "s"),
+        {T: table(T, T_COLUMNS), U: table(U, {"id": "bigint", "t_id": "bigint"})},
+    )
+
+
+def usage(sql: str) -> QueryUsage:
+    return column_uses(sqlglot.parse_one(sql, read="trino"), catalog())
+
+
+Use = tuple[str, str, str, tuple[str, ...], float | None]
+
+
+def uses(sql: str) -> list[Use]:
+    return [(u.table.table, u.column, u.kind, u.values, u.width_days) for u in usage(sql).uses]
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        # equality, both ways round
+        ("status = 'open'", [("t", "status", "eq", ("open",), None)]),
+        ("'open' = status", [("t", "status", "eq", ("open",), None)]),
+        ("id = 42", [("t", "id", "eq", ("42",), None)]),
+        # a boolean column used as a condition
+        ("flag", [("t", "flag", "eq", ("true",), None)]),
+        ("NOT flag", [("t", "flag", "eq", ("false",), None)]),
+        # IN a list of literals
+        ("status IN ('a', 'b')", [("t", "status", "in", ("a", "b"), None)]),
+        # LIKE a prefix: the prefix is kept; a pattern starting with a wildcard is no prefix
+        ("name LIKE 'ab%'", [("t", "name", "like", ("ab",), None)]),
+        ("name LIKE 'a_c%'", [("t", "name", "like", ("a",), None)]),
+        ("name LIKE '%ab'", [("t", "name", "filter", (), None)]),
+        # IS NULL
+        ("d IS NULL", [("t", "d", "is_null", (), None)]),
+        # anything else is a plain filter
+        (
+            "status = 'a' OR id = 1",
+            [("t", "status", "filter", (), None), ("t", "id", "filter", (), None)],
+        ),
+        ("lower(name) = 'x'", [("t", "name", "filter", (), None)]),
+        ("status <> 'a'", [("t", "status", "filter", ("a",), None)]),
+    ],
+)
+def test_each_kind_of_filter_is_recorded_with_its_literals(where: str, expected: list[Use]) -> None:
+    assert uses(f"SELECT 1 FROM t WHERE {where}") == expected
+
+
+@pytest.mark.parametrize(
+    ("where", "width"),
+    [
+        # two bounds in separate conjuncts make one range of known width
+        ("d >= DATE '2024-01-01' AND d < DATE '2024-02-01'", 31.0),
+        # BETWEEN two dates includes its last day
+        ("d BETWEEN DATE '2024-01-01' AND DATE '2024-03-31'", 91.0),
+        # timestamps measure in fractions of a day
+        ("ts >= TIMESTAMP '2024-01-01 00:00:00' AND ts < TIMESTAMP '2024-01-01 06:00:00'", 0.25),
+        # the temporal functions bound their column
+        ("year(d) = 2024", 366.0),
+        ("CAST(ts AS date) = DATE '2024-01-05'", 1.0),
+        ("date_trunc('month', ts) = TIMESTAMP '2024-01-01 00:00:00'", 31.0),
+        # an open range has no width
+        ("d >= DATE '2024-01-01'", None),
+        ("year(d) >= 2024", None),
+    ],
+)
+def test_ranges_carry_their_width_in_days(where: str, width: float | None) -> None:
+    [(table, _, kind, _, found)] = uses(f"SELECT 1 FROM t WHERE {where}")
+    assert (table, kind, found) == ("t", "range", width)
+
+
+def test_a_varchar_compared_with_date_strings_is_flagged_date_like_and_needs_the_tree() -> None:
+    result = usage("SELECT 1 FROM t WHERE ds >= '2024-01-01' AND ds < '2024-02-01'")
+    [use] = result.uses
+    assert (use.column, use.kind, use.width_days, use.date_like) == ("ds", "range", 31.0, True)
+    assert sorted(use.values) == ["2024-01-01", "2024-02-01"]
+    assert result.needs_tree
+
+
+def test_join_keys_are_recorded_on_both_sides_and_through_in_subqueries() -> None:
+    assert uses("SELECT 1 FROM t JOIN u ON t.id = u.t_id") == [
+        ("t", "id", "join", (), None),
+        ("u", "t_id", "join", (), None),
+    ]
+    assert uses("SELECT 1 FROM t WHERE id IN (SELECT t_id FROM u)") == [
+        ("t", "id", "join", (), None)
+    ]
+
+
+def test_aliases_ctes_and_subqueries_resolve_to_the_stored_table() -> None:
+    assert uses("SELECT 1 FROM t AS x WHERE x.status = 'a'") == [
+        ("t", "status", "eq", ("a",), None)
+    ]
+    # inside a CTE the column is the table's; outside, it is the CTE's (not followed)
+    assert uses("WITH c AS (SELECT * FROM t WHERE id = 1) SELECT 1 FROM c WHERE c.id = 2") == [
+        ("t", "id", "eq", ("1",), None),
+        ("t", "*", "project", (), None),
+    ]
+
+
+def test_an_ambiguous_column_is_left_out() -> None:
+    # `id` is a column of both t and u: usage only ever under-counts
+    assert uses("SELECT 1 FROM t, u WHERE id = 1") == []
+    # beside a derived table, an unqualified column might be the derived table's
+    assert uses("SELECT 1 FROM t, (SELECT 1 AS one) s WHERE status = 'a'") == []
+
+
+def test_select_star_reads_every_column_and_group_and_order_by_are_not_recorded() -> None:
+    assert uses("SELECT * FROM t") == [("t", "*", "project", (), None)]
+    assert uses("SELECT x.* FROM t x JOIN u ON x.id = u.t_id")[-1] == (
+        "t",
+        "*",
+        "project",
+        (),
+        None,
+    )
+    assert uses("SELECT status, count(*) FROM t GROUP BY status ORDER BY status") == []
+
+
+@pytest.mark.parametrize(
+    ("sql", "needs_tree"),
+    [
+        ("SELECT 1 FROM t WHERE status = 'a'", False),
+        ("SELECT 1 FROM t WHERE year(d) = 2024", True),
+        ("SELECT * FROM (SELECT id FROM t ORDER BY id) x", True),
+        ("SELECT * FROM (SELECT id FROM t ORDER BY id LIMIT 3) x", False),
+        ("SELECT id FROM t ORDER BY id", False),
+    ],
+)
+def test_only_queries_a_rewrite_may_change_need_their_tree(sql: str, needs_tree: bool) -> None:
+    assert usage(sql).needs_tree is needs_tree
