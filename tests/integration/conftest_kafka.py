@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from adapters.kafka import Backoff, KafkaTaskConsumer, TaskHandler
 
 __all__ = [
+    "PrivateBroker",
     "committed_count",
     "committed_offsets",
     "eventually",
@@ -186,3 +189,43 @@ def fast_consumer(bootstrap: str, topic: str, group_id: str, **overrides: Any) -
     }
     options.update(overrides)
     return KafkaTaskConsumer(bootstrap, topic, group_id, **options)
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+KAFKA_SH = REPO_ROOT / "scripts" / "services" / "kafka.sh"
+
+
+class PrivateBroker:
+    """A single-node Kafka of this module's own, which tests may stop and start at will."""
+
+    def __init__(self, var_dir: Path) -> None:
+        self.port = free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self._env = {
+            **os.environ,
+            "DBANALYSIS_VAR": str(var_dir),
+            "DBANALYSIS_KAFKA_PORT": str(self.port),
+            "DBANALYSIS_KAFKA_CONTROLLER_PORT": str(free_port()),
+        }
+        shared_libs = Path(os.environ.get("DBANALYSIS_VAR", REPO_ROOT / "var")) / "kafka" / "libs"
+        if (shared_libs / ".stamp").is_file():
+            (var_dir / "kafka").mkdir(parents=True, exist_ok=True)
+            (var_dir / "kafka" / "libs").symlink_to(shared_libs, target_is_directory=True)
+
+    def _script(self, command: str) -> None:
+        done = subprocess.run(
+            ["bash", str(KAFKA_SH), command],
+            env=self._env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.fail(f"kafka.sh {command} failed:\n{done.stderr[-3000:]}", pytrace=False)
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._script, "start")
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self._script, "stop")

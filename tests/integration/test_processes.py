@@ -3,10 +3,8 @@ on PostgreSQL and Apache Kafka. Nothing accepted is lost; every message is proce
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
-import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from domain.result import AnalysisResult
 from entrypoints.api.schemas import NewTaskRequest
 from tests.integration.conftest_kafka import (
+    PrivateBroker,
     committed_offsets,
     eventually,
     free_port,
@@ -35,7 +34,6 @@ pytestmark = pytest.mark.integration
 __all__ = ["kafka_bootstrap"]  # the fixture, imported for pytest
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.json"))
-KAFKA_SCRIPT = Path(__file__).parents[2] / "scripts" / "services" / "kafka.sh"
 
 
 @dataclass
@@ -77,15 +75,14 @@ class Stack:
         return body
 
 
-@pytest.fixture
-async def stack(
-    postgres_database_url: str, kafka_bootstrap: str, tmp_path: Path
-) -> AsyncIterator[Stack]:
+@contextlib.asynccontextmanager
+async def running_stack(database_url: str, bootstrap: str, logs: Path) -> AsyncIterator[Stack]:
+    """Migrate, then run `dbanalysis api` and `dbanalysis worker` against `bootstrap`."""
     port = free_port()
     topic, group = unique_name("tasks"), unique_name("workers")
     env = {
-        "DBANALYSIS_DATABASE_URL": postgres_database_url,
-        "DBANALYSIS_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "DBANALYSIS_DATABASE_URL": database_url,
+        "DBANALYSIS_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "DBANALYSIS_KAFKA_TOPIC": topic,
         "DBANALYSIS_KAFKA_GROUP": group,
         "DBANALYSIS_KAFKA_PARTITIONS": "3",
@@ -95,12 +92,20 @@ async def stack(
     run_cli(["migrate"], env)
     base_url = f"http://127.0.0.1:{port}"
     with (
-        started("api", ["api", "--port", str(port)], env, tmp_path) as api,
-        started("worker", ["worker"], env, tmp_path) as worker,
+        started("api", ["api", "--port", str(port)], env, logs) as api,
+        started("worker", ["worker"], env, logs) as worker,
     ):
         wait_until_healthy(base_url, api)
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-            yield Stack(base_url, kafka_bootstrap, topic, group, api, worker, client)
+            yield Stack(base_url, bootstrap, topic, group, api, worker, client)
+
+
+@pytest.fixture
+async def stack(
+    postgres_database_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> AsyncIterator[Stack]:
+    async with running_stack(postgres_database_url, kafka_bootstrap, tmp_path) as running:
+        yield running
 
 
 def load_example(path: Path) -> dict[str, Any]:
@@ -164,28 +169,25 @@ async def test_a_garbage_message_goes_to_the_dlq_and_the_worker_keeps_serving(
     await stack.wait_completed(task_id)
 
 
-@pytest.mark.skipif(
-    bool(os.environ.get("DBANALYSIS_TEST_USE_TESTCONTAINERS")),
-    reason="stops the native broker with scripts/services/kafka.sh",
-)
 async def test_tasks_submitted_while_kafka_is_down_all_complete_once_it_is_back(
-    stack: Stack,
+    postgres_database_url: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    body = load_example(EXAMPLES[0])
-    await asyncio.to_thread(_kafka, "stop")
+    # A broker of this test's own: stopping the shared one would disturb other tests.
+    broker = PrivateBroker(tmp_path / "broker")
+    await broker.start()
     try:
-        task_ids = [await stack.submit(body) for _ in range(20)]
-        statuses = {(await stack.status(t))["status"] for t in task_ids}
-        assert statuses == {"pending"}
+        async with running_stack(postgres_database_url, broker.bootstrap, tmp_path) as stack:
+            body = load_example(EXAMPLES[0])
+            await broker.stop()
+            task_ids = [await stack.submit(body) for _ in range(20)]
+            assert {(await stack.status(t))["status"] for t in task_ids} == {"pending"}
+
+            await broker.start()
+
+            for task_id in task_ids:
+                await stack.wait_completed(task_id, within=180)
     finally:
-        await asyncio.to_thread(_kafka, "start")
-
-    for task_id in task_ids:
-        await stack.wait_completed(task_id, within=180)
-
-
-def _kafka(command: str) -> None:
-    subprocess.run([str(KAFKA_SCRIPT), command], check=True, capture_output=True, timeout=300)
+        await broker.stop()
 
 
 async def _wait_until_group_caught_up(stack: Stack) -> None:
