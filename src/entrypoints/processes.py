@@ -33,7 +33,7 @@ __all__ = ["create_api_app", "run_worker"]
 log = logging.getLogger(__name__)
 
 
-async def _background(
+def _background(
     *loops: tuple[str, OutboxRelayLoop | StaleTaskLoop],
 ) -> list[asyncio.Task[None]]:
     return [asyncio.create_task(loop.run(), name=name) for name, loop in loops]
@@ -59,7 +59,7 @@ def create_api_app(settings: Settings, container: ApiContainer | None = None) ->
         )
         use_cases = container.use_cases
         relay = OutboxRelayLoop(await resolve(use_cases.relay()), settings.relay_interval_seconds)
-        tasks = await _background(("api-relay", relay))
+        tasks = _background(("api-relay", relay))
         app.state.deps = ApiDependencies(
             submit=await resolve(use_cases.submit()),
             get_status=await resolve(use_cases.get_status()),
@@ -115,7 +115,7 @@ async def run_worker(settings: Settings, container: WorkerContainer | None = Non
             outcome = await process.execute(ProcessTaskRequest(task_id))
             log.info("task %s: %s", task_id, outcome)
 
-        tasks = await _background(("worker-relay", relay), ("worker-stale", stale))
+        tasks = _background(("worker-relay", relay), ("worker-stale", stale))
         heartbeat = asyncio.create_task(_Heartbeat(settings.worker_heartbeat_file).run())
         consuming = asyncio.create_task(consumer.run(handle), name="worker-consumer")
         log.info("worker consuming %s as group %s", settings.kafka_topic, settings.kafka_group)

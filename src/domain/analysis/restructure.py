@@ -53,6 +53,7 @@ from domain.analysis.usage import (
     Resolver,
     date_literal,
     enclosing_select,
+    in_order_by,
     is_nested_unlimited_order,
     scan,
     temporal_operand,
@@ -381,7 +382,7 @@ def _check_unresolved(
             if qualifier in sources:
                 return  # a derived relation (a stored one would have resolved)
         else:
-            if key in resolver.aliases(scope) and _in_order(column):
+            if key in resolver.aliases(scope) and in_order_by(column):
                 return
             fixed = [t for t in sources.values() if t is not None and key in fixes.get(t, {})]
             if fixed:
@@ -392,15 +393,6 @@ def _check_unresolved(
             if any(t is None or key in resolver.columns_of(t) for t in sources.values()):
                 return
         scope = enclosing_select(scope.parent)
-
-
-def _in_order(column: exp.Column) -> bool:
-    node = column.parent
-    while node is not None and not isinstance(node, exp.Select):
-        if isinstance(node, exp.Order):
-            return True
-        node = node.parent
-    return False
 
 
 def _date_string(node: exp.Expr) -> bool:

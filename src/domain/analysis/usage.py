@@ -59,6 +59,7 @@ __all__ = [
     "column_uses",
     "date_literal",
     "enclosing_select",
+    "in_order_by",
     "is_cte_reference",
     "is_nested_unlimited_order",
     "scan",
@@ -346,7 +347,7 @@ class Resolver:
         scope: exp.Select | None = select
         while scope is not None:
             sources, aliases = self._scope(scope)
-            if scope is select and key in aliases and _in_order_by(column):
+            if scope is select and key in aliases and in_order_by(column):
                 return None  # ORDER BY an output column
             stored = [t for t in sources.values() if t is not None]
             if len(sources) == 1 and stored:
@@ -407,7 +408,8 @@ def enclosing_select(node: exp.Expr | None) -> exp.Select | None:
     return node
 
 
-def _in_order_by(column: exp.Column) -> bool:
+def in_order_by(column: exp.Column) -> bool:
+    """Whether `column` sits in the ORDER BY of its own SELECT."""
     node = column.parent
     while node is not None and not isinstance(node, exp.Select):
         if isinstance(node, exp.Order):
