@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.clock import SystemClock
 from adapters.engine.rules_analyzer import RulesAnalyzer
 from adapters.kafka import KafkaTaskConsumer, KafkaTaskPublisher
-from adapters.llm import LangChainAdvisor
 from adapters.memory import InMemoryUnitOfWorkFactory, InProcessTaskQueue
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from application.ports.analyzer import Analyzer
@@ -61,6 +60,10 @@ def analyzer_from_settings(settings: Settings, version: str) -> Analyzer:
     rules = RulesAnalyzer(version)
     if not settings.llm_enabled:
         return rules
+    # Imported here: langchain takes seconds to import, which every process and every
+    # `dbanalysis analyze` would pay even with the LLM off.
+    from adapters.llm import LangChainAdvisor
+
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     advisor = LangChainAdvisor(
         model=settings.llm_model,
