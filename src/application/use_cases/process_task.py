@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from application.ports.analyzer import Analyzer
 from application.ports.clock import Clock
+from application.ports.outbox import OutboxMessage
 from application.ports.unit_of_work import UnitOfWorkFactory
 from domain.errors import DomainError
 from domain.task import Progress, Task, TaskError, TaskStatus
@@ -27,6 +28,7 @@ __all__ = ["ProcessOutcome", "ProcessTask", "ProcessTaskRequest"]
 log = logging.getLogger(__name__)
 
 ANALYSIS_FAILED = "analysis_failed"
+INTERNAL_ERROR = "internal_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class ProcessOutcome(StrEnum):
     ALREADY_FINAL = "already_final"
     HELD_ELSEWHERE = "held_elsewhere"
     LEASE_LOST = "lease_lost"
+    RETRY_LATER = "retry_later"
     NOT_FOUND = "not_found"
 
 
@@ -89,6 +92,18 @@ class ProcessTask:
                 task.id, attempt, lambda t: t.fail(error, self._clock.now())
             )
             return ProcessOutcome.FAILED if failed else ProcessOutcome.LEASE_LOST
+        except Exception as exc:
+            # A bug or a passing fault (say, the database went away mid-way): try again on a
+            # later attempt, so that one bad moment does not fail the task; the last attempt
+            # fails it with the reason.
+            log.exception("task %s: attempt %d broke", task.id, attempt)
+            error = TaskError(INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
+            settled = await self._update(task.id, attempt, lambda t: self._retry_or_fail(t, error))
+            if not settled:
+                return ProcessOutcome.LEASE_LOST
+            return (
+                ProcessOutcome.RETRY_LATER if attempt < task.max_attempts else ProcessOutcome.FAILED
+            )
         completed = await self._update(
             task.id, attempt, lambda t: t.complete(result, self._clock.now())
         )
@@ -114,6 +129,12 @@ class ProcessTask:
             await uow.commit()
             return task
 
+    def _retry_or_fail(self, task: Task, error: TaskError) -> None:
+        if task.attempts_left > 0:
+            task.release(self._clock.now(), error.message)
+        else:
+            task.fail(error, self._clock.now())
+
     def _hand_back(self, task: Task) -> None:
         if task.attempts_left > 0:
             task.release(self._clock.now(), "worker stopped")
@@ -129,9 +150,19 @@ class ProcessTask:
         """Apply `change` if this worker still holds the task; False when it lost it."""
         async with self._uow_factory() as uow:
             task = await uow.tasks.get(task_id, for_update=True)
-            if task is None or task.status is not TaskStatus.PROCESSING or task.attempts != attempt:
+            if task is None or not _held_on(task, attempt):
                 return False
             change(task)
+            if task.status is TaskStatus.PENDING:
+                # Handed back: publish it again, or no worker would hear of it.
+                await uow.outbox.add(
+                    OutboxMessage(id=uuid.uuid4(), task_id=task.id, created_at=self._clock.now())
+                )
             await uow.tasks.save(task)
             await uow.commit()
             return True
+
+
+def _held_on(task: Task, attempt: int) -> bool:
+    """Whether the task is still processing on the attempt this worker claimed."""
+    return task.status is TaskStatus.PROCESSING and task.attempts == attempt

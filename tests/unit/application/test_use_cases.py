@@ -378,3 +378,52 @@ async def test_a_task_interrupted_by_a_shutdown_goes_back_to_pending(
     task = await load(uow_factory, task_id)
     assert task.status is TaskStatus.PENDING
     assert task.attempts == 1
+    async with uow_factory() as uow:
+        assert task_id in [m.task_id for m in await uow.outbox.unpublished(10)]
+
+
+async def test_an_unexpected_error_retries_the_task_on_a_later_attempt(
+    uow_factory: InMemoryUnitOfWorkFactory, clock: FixedClock
+) -> None:
+    task_id = await submit(uow_factory, clock)
+    async with uow_factory() as uow:
+        for message in await uow.outbox.unpublished(10):
+            await uow.outbox.mark_published(message.id, clock.now())
+        await uow.commit()
+    failures = iter([RuntimeError("database went away")])
+
+    async def flaky(workload: Workload, on_progress: ProgressSink) -> AnalysisResult:
+        for failure in failures:
+            raise failure
+        return a_result(workload)
+
+    process = processor(uow_factory, clock, FunctionAnalyzer(flaky))
+
+    first = await process.execute(ProcessTaskRequest(task_id))
+    assert first is ProcessOutcome.RETRY_LATER
+    assert (await load(uow_factory, task_id)).status is TaskStatus.PENDING
+    async with uow_factory() as uow:
+        assert [m.task_id for m in await uow.outbox.unpublished(10)] == [task_id]
+
+    second = await process.execute(ProcessTaskRequest(task_id))
+    assert second is ProcessOutcome.COMPLETED
+    assert (await load(uow_factory, task_id)).attempts == 2
+
+
+async def test_an_unexpected_error_on_the_last_attempt_fails_the_task(
+    uow_factory: InMemoryUnitOfWorkFactory, clock: FixedClock
+) -> None:
+    task_id = await submit(uow_factory, clock, max_attempts=1)
+
+    async def broken(workload: Workload, on_progress: ProgressSink) -> AnalysisResult:
+        raise KeyError("a bug")
+
+    outcome = await processor(uow_factory, clock, FunctionAnalyzer(broken)).execute(
+        ProcessTaskRequest(task_id)
+    )
+
+    assert outcome is ProcessOutcome.FAILED
+    task = await load(uow_factory, task_id)
+    assert task.error is not None
+    assert task.error.code == "internal_error"
+    assert "KeyError" in task.error.message
