@@ -33,14 +33,8 @@ PYTHON="${PYTHON:-python3}"
 log() { printf 'kafka: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# kill -0 is not enough: a dead process stays a zombie until its adoptive
-# parent (PID 1) reaps it, which can take seconds in containers.
-pid_alive() {
-  local stat
-  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-  stat="${stat##*) }"
-  [[ "${stat:0:1}" != [ZX] ]]
-}
+# shellcheck source=scripts/services/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # var/ holds only generated state; a self-ignoring .gitignore keeps it out of git.
 ensure_var() {

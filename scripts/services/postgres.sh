@@ -51,14 +51,8 @@ ensure_server_installed() {
   [[ -n "$BIN_DIR" ]] || die "postgresql installed but pg_ctl/initdb still not found"
 }
 
-# kill -0 is not enough: a dead process stays a zombie until its adoptive
-# parent (PID 1) reaps it, which can take seconds in containers.
-pid_alive() {
-  local stat
-  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-  stat="${stat##*) }"
-  [[ "${stat:0:1}" != [ZX] ]]
-}
+# shellcheck source=scripts/services/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # Run a server binary as the cluster owner: the postgres OS user when we are
 # root, ourselves otherwise.
