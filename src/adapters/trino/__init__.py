@@ -1,0 +1,1 @@
+"""Trino: the lab that runs and measures advice on a real Trino with Iceberg."""

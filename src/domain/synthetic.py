@@ -1,0 +1,668 @@
+"""Synthetic data that fits a workload: what to put in every column so its queries find rows.
+
+A layout or a rewrite can only be judged on data the queries actually touch. Uniform random
+values miss almost every literal a query filters on, and two tables filled independently
+never join. This module decides, for every typed column of every table the DDL defines, a
+`ColumnSpec` — a deterministic value generator of the row number — from what the workload
+says about the column:
+
+- **literals** the queries compare it with (``=``, ``IN``, ranges, ``BETWEEN``, ``LIKE
+  'prefix%'``, ``year(col) = 2024``) are part of its values, so every filter finds rows;
+- **join keys** that meet: the columns a query equates form one key domain; the table that
+  owns the key (its first column, on the side the others point at) holds each value once,
+  the others draw from it with skew, so joins match many-to-one as in a star or a vault;
+- **time** spans the ranges the queries ask for (with a margin), and rows are spread over it
+  in load order, as a table filled day by day is;
+- **cardinality** from the name and the use: flags and codes compared by equality or grouped
+  by are low, names and texts high; dates kept as ``varchar`` are written as Trino writes
+  dates;
+- **NULLs** in every nullable column that is not a key (more where a query asks
+  ``IS NULL``), and **skew** in categories and foreign keys.
+
+Row counts: the tables on the pointing side of joins (facts, satellites, event logs) get the
+requested number of rows; tables that own a key (dimensions, hubs) get a fiftieth of it.
+
+The plan is typed and dialect-free; `trino_select` renders one table's rows as a Trino
+SELECT over a row-number sequence, so the same plan can fill another engine later.
+
+>>> from domain.workload import DdlStatement, Query, Workload
+>>> w = Workload("jdbc:trino://h:8080?catalog=c&schema=s",
+...     (DdlStatement("CREATE TABLE t (id bigint, kind varchar)"),),
+...     (Query("q", "SELECT count(*) FROM t WHERE kind = 'x'"),))
+>>> plan = plan_data(w, rows=1000)
+>>> [(c.name, c.kind, c.values[:1]) for c in plan.tables[0].columns]
+[('id', 'sequence', ()), ('kind', 'category', ("'x'",))]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from domain.analysis.catalog import Catalog, Column, SourceTable, build_catalog, name_parts
+from domain.analysis.names import TRINO, TableName, normalize
+from domain.analysis.parse import parse_ddl
+from domain.workload import Workload
+
+__all__ = ["ColumnSpec", "DataPlan", "TablePlan", "plan_data", "trino_select"]
+
+DIMENSION_SHARE = 50  # a table that owns a key holds this many times fewer rows
+MIN_DIMENSION_ROWS = 20
+MAX_DIMENSION_ROWS = 200_000
+NULL_SHARE = 0.02
+IS_NULL_SHARE = 0.2  # where a query asks `col IS NULL`, a fifth of the rows are
+DEFAULT_SPAN = (date(2022, 1, 1), date(2024, 12, 31))
+MARGIN = timedelta(days=90)
+
+_LOW_CARDINALITY = re.compile(
+    r"(status|state|type|kind|flag|code|category|class|level|tier|segment|channel|device|"
+    r"browser|os|platform|country|region|currency|lang|language|gender|priority|queue|team|"
+    r"airline|carrier|section|source|medium|origin|dest|city|plan|group|stage|mode|unit)s?$"
+)
+_HIGH_CARDINALITY = re.compile(
+    r"(name|title|subject|body|text|description|comment|note|email|url|address|phone|"
+    r"agent|referrer|path|query|message|hash|token|uuid|number|sku)s?$"
+)
+_KEY_NAME = re.compile(r"(^id$|_id$|_key$|_sk$|_hk$|_pk$|_fk$|^key$)")
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+_CALENDAR_PARTS = {
+    "year": None,  # from the time span
+    "quarter": (1, 4),
+    "month": (1, 12),
+    "day": (1, 28),
+    "dayofmonth": (1, 28),
+    "day_of_month": (1, 28),
+    "dayofweek": (1, 7),
+    "day_of_week": (1, 7),
+    "dow": (1, 7),
+    "hour": (0, 23),
+    "minute": (0, 59),
+}
+_CALENDAR_FUNCTIONS = {
+    "year": "year",
+    "quarter": "quarter",
+    "month": "month",
+    "day": "day",
+    "dayofmonth": "day",
+    "day_of_month": "day",
+    "dayofweek": "day_of_week",
+    "day_of_week": "day_of_week",
+    "hour": "hour",
+}
+_INTEGER_LIMITS = {"tinyint": 100, "smallint": 30_000}
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    """How one column's value is made from the row number `i` (0-based) of a table of `rows`.
+
+    kind:
+        sequence   ``low + i`` (unique: the key a table owns), or its text form
+        key        a value of a key domain ``[low, high]`` drawn with skew (a foreign key)
+        category   one of `values` (SQL literals) drawn with skew
+        integer    ``[low, high]`` uniform, `values` mixed in
+        decimal    ``[low, high]`` uniform, rounded to the column's scale
+        real       ``[low, high]`` uniform
+        date       from `start` to `end` in row order (with a little jitter)
+        timestamp  the same, to the second
+        calendar   a part (`values[0]`: year, month…) of the table's date column
+        boolean    true for one row in ten
+        null       only NULLs (a type the plan cannot make values for)
+    `text` writes numbers, dates and timestamps as varchar; `nulls` is the share of NULLs.
+    """
+
+    name: str  # as the DDL wrote it (quoted if it was)
+    type_sql: str
+    kind: str
+    low: float = 0
+    high: float = 0
+    values: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    text: bool = False
+    prefix: str = ""  # the text form of a number: prefix_<n> (shared by a key's columns)
+    nulls: float = 0.0
+    salt: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TablePlan:
+    table: TableName
+    rows: int
+    columns: tuple[ColumnSpec, ...]
+    role: str  # "fact" (points at keys) or "dimension" (owns a key)
+
+
+@dataclass(frozen=True, slots=True)
+class DataPlan:
+    """The tables to fill, in DDL order, and the ones the plan cannot fill (with why)."""
+
+    tables: tuple[TablePlan, ...]
+    skipped: tuple[tuple[TableName, str], ...] = ()
+    catalog: Catalog | None = field(default=None, compare=False)
+
+
+@dataclass(slots=True)
+class _Evidence:
+    """What the queries say about one column."""
+
+    literals: list[str] = field(default_factory=list)  # SQL literals compared with
+    numbers: list[float] = field(default_factory=list)
+    instants: list[datetime] = field(default_factory=list)
+    equality: bool = False
+    grouped: bool = False
+    is_null: bool = False
+    prefixes: list[str] = field(default_factory=list)
+
+
+_ColumnRef = tuple[TableName, str]
+_SpecMaker = Callable[..., "ColumnSpec"]
+
+
+def plan_data(workload: Workload, rows: int, seed: int = 0) -> DataPlan:
+    """Decide the data for every typed table of `workload`'s DDL, the largest holding `rows`."""
+    catalog, _ = build_catalog(parse_ddl(workload.ddl), workload.url)
+    evidence: dict[_ColumnRef, _Evidence] = defaultdict(_Evidence)
+    joins: list[tuple[_ColumnRef, _ColumnRef]] = []
+    for query in workload.queries:
+        tree = _parse(query.query)
+        if tree is not None:
+            _gather(tree, catalog, evidence, joins)
+    domains = _key_domains(catalog, joins)
+    owners = {domain.owner for domain in domains.values()}
+    dimension_tables = {ref[0] for ref in owners} - {
+        ref[0] for ref, domain in domains.items() if ref != domain.owner
+    }
+    dimension_rows = max(MIN_DIMENSION_ROWS, min(MAX_DIMENSION_ROWS, rows // DIMENSION_SHARE))
+    span = _workload_span(evidence.values())
+    tables: list[TablePlan] = []
+    skipped: list[tuple[TableName, str]] = []
+    for number, table in enumerate(catalog.tables.values()):
+        if not table.typed:
+            skipped.append((table.name, "its columns are not declared (CREATE TABLE AS or LIKE)"))
+            continue
+        dimension = table.name in dimension_tables
+        table_rows = dimension_rows if dimension else rows
+        columns = tuple(
+            _column_spec(
+                table,
+                column,
+                position,
+                evidence.get((table.name, column.key)),
+                domains.get((table.name, column.key)),
+                table_rows,
+                dimension_rows,
+                span,
+                salt=seed * 1_000_003 + number * 1_009 + position,
+            )
+            for position, column in enumerate(table.columns)
+        )
+        role = "dimension" if dimension else "fact"
+        tables.append(TablePlan(table.name, table_rows, _with_calendar(columns), role))
+    return DataPlan(tuple(tables), tuple(skipped), catalog)
+
+
+def _with_calendar(columns: tuple[ColumnSpec, ...]) -> tuple[ColumnSpec, ...]:
+    """Calendar parts (`year`, `month`…) beside a date column agree with it, as in real data."""
+    temporal = next((c for c in columns if c.kind in ("date", "timestamp") and not c.text), None)
+    if temporal is None:
+        return columns
+    derived = []
+    for column in columns:
+        part = _stem(column.name).removesuffix("s")
+        if column.kind == "integer" and part in _CALENDAR_FUNCTIONS:
+            column = replace(
+                temporal,
+                name=column.name,
+                type_sql=column.type_sql,
+                kind="calendar",
+                values=(_CALENDAR_FUNCTIONS[part],),
+                nulls=0.0,
+            )
+        derived.append(column)
+    return tuple(derived)
+
+
+def _parse(text: str) -> exp.Expr | None:
+    try:
+        tree = sqlglot.parse_one(text, dialect=TRINO)
+    except (SqlglotError, ValueError):
+        return None
+    return tree if isinstance(tree, exp.Expr) else None
+
+
+def _gather(
+    tree: exp.Expr,
+    catalog: Catalog,
+    evidence: dict[_ColumnRef, _Evidence],
+    joins: list[tuple[_ColumnRef, _ColumnRef]],
+) -> None:
+    """Record the literals, joins and uses the query shows, by the columns' source tables.
+
+    Columns are tied to tables loosely, by alias or by name: a value that lands on a table
+    the query did not mean only adds a harmless value to it.
+    """
+    aliases, in_query = _tables_of(tree, catalog)
+    for node in tree.walk():
+        if isinstance(node, exp.Group):
+            for column in node.find_all(exp.Column):
+                for ref in _refs(column, aliases, in_query):
+                    evidence[ref].grouped = True
+        elif (
+            isinstance(node, exp.EQ)
+            and isinstance(node.left, exp.Column)
+            and isinstance(node.right, exp.Column)
+        ):
+            left = _refs(node.left, aliases, in_query)
+            right = _refs(node.right, aliases, in_query)
+            joins.extend((a, b) for a in left for b in right if a[0] != b[0])
+        elif isinstance(node, exp.Binary) and isinstance(
+            node, exp.EQ | exp.NEQ | exp.GT | exp.GTE | exp.LT | exp.LTE | exp.Like
+        ):
+            _compare(node.left, node.right, node, aliases, in_query, evidence)
+            _compare(node.right, node.left, node, aliases, in_query, evidence)
+        elif isinstance(node, exp.Between):
+            for bound in (node.args.get("low"), node.args.get("high")):
+                if isinstance(bound, exp.Expr):
+                    _compare(node.this, bound, node, aliases, in_query, evidence)
+        elif isinstance(node, exp.In):
+            for value in node.expressions:
+                _compare(node.this, value, node, aliases, in_query, evidence)
+        elif isinstance(node, exp.Is) and isinstance(node.this, exp.Column):
+            for ref in _refs(node.this, aliases, in_query):
+                evidence[ref].is_null = True
+
+
+def _tables_of(tree: exp.Expr, catalog: Catalog) -> tuple[dict[str, TableName], list[SourceTable]]:
+    aliases: dict[str, TableName] = {}
+    in_query: list[SourceTable] = []
+    for table in tree.find_all(exp.Table):
+        parts = name_parts(table)
+        if parts is None:
+            continue
+        source = catalog.get(catalog.session.resolve(parts))
+        if source is None:
+            continue
+        in_query.append(source)
+        aliases[normalize(table.alias_or_name)] = source.name
+    return aliases, in_query
+
+
+def _refs(
+    column: exp.Column, aliases: dict[str, TableName], in_query: Sequence[SourceTable]
+) -> list[_ColumnRef]:
+    name = normalize(column.name)
+    qualifier = normalize(column.table) if column.table else ""
+    if qualifier and qualifier in aliases:
+        return [(aliases[qualifier], name)]
+    return list(
+        dict.fromkeys(
+            (table.name, name) for table in in_query if any(c.key == name for c in table.columns)
+        )
+    )
+
+
+def _compare(
+    side: exp.Expr,
+    other: exp.Expr,
+    node: exp.Expr,
+    aliases: dict[str, TableName],
+    in_query: Sequence[SourceTable],
+    evidence: dict[_ColumnRef, _Evidence],
+) -> None:
+    """Note `other`'s literal against the column inside `side` (bare or under a function)."""
+    if other.find(exp.Column) is not None:
+        return
+    literal = other if isinstance(other, exp.Literal) else other.find(exp.Literal)
+    column = side if isinstance(side, exp.Column) else side.find(exp.Column)
+    if literal is None or column is None:
+        return
+    wrapped_in_year = isinstance(side, exp.Year) or (
+        isinstance(side, exp.Anonymous) and str(side.this).lower() == "year"
+    )
+    bare = side is column or isinstance(side, exp.Cast | exp.TsOrDsToDate | exp.Date)
+    text = literal.this
+    for ref in _refs(column, aliases, in_query):
+        found = evidence[ref]
+        if wrapped_in_year and not literal.is_string:
+            year = int(float(text))
+            found.instants += [datetime(year, 1, 1), datetime(year, 12, 31, 23, 59, 59)]
+            continue
+        if isinstance(node, exp.Like):
+            if literal.is_string and text.endswith("%") and "%" not in text[:-1]:
+                found.prefixes.append(text[:-1])
+            continue
+        instant = _instant(text) if literal.is_string else None
+        if instant is not None:
+            found.instants.append(instant)
+        if not bare and instant is None:
+            continue  # month(col) = 6, lower(col) = 'x': the literal is not a value of col
+        if isinstance(node, exp.EQ | exp.In | exp.NEQ):
+            found.equality = True
+        found.literals.append(literal.sql(dialect=TRINO))
+        if not literal.is_string:
+            with contextlib.suppress(ValueError):
+                found.numbers.append(float(text))
+
+
+def _instant(text: str) -> datetime | None:
+    if _DATE_TEXT.match(text):
+        return datetime.fromisoformat(text)
+    if _TIMESTAMP_TEXT.match(text):
+        try:
+            return datetime.fromisoformat(text.replace("T", " "))
+        except ValueError:
+            return None
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Domain:
+    owner: _ColumnRef
+    members: tuple[_ColumnRef, ...]
+
+
+def _key_domains(
+    catalog: Catalog, joins: Iterable[tuple[_ColumnRef, _ColumnRef]]
+) -> dict[_ColumnRef, _Domain]:
+    """Group the columns equated by joins; pick the owner of each group's values.
+
+    The owner is the member that is its table's first column (tables put their key first)
+    and whose name looks like a key; among several, the one named most like its table.
+    """
+    parent: dict[_ColumnRef, _ColumnRef] = {}
+
+    def find(ref: _ColumnRef) -> _ColumnRef:
+        while parent.setdefault(ref, ref) != ref:
+            ref = parent[ref]
+        return ref
+
+    for a, b in joins:
+        parent[find(a)] = find(b)
+    groups: dict[_ColumnRef, list[_ColumnRef]] = defaultdict(list)
+    for ref in list(parent):
+        groups[find(ref)].append(ref)
+    domains: dict[_ColumnRef, _Domain] = {}
+    for members in groups.values():
+        if len({ref[0] for ref in members}) < 2:
+            continue
+        owner = max(members, key=lambda ref: _ownership(catalog, ref))
+        if _ownership(catalog, owner) <= 0:
+            continue  # nobody owns the key: values drawn from one domain on all sides
+        domain = _Domain(owner, tuple(sorted(members, key=str)))
+        domains.update(dict.fromkeys(members, domain))
+    return domains
+
+
+def _ownership(catalog: Catalog, ref: _ColumnRef) -> int:
+    table = catalog.get(ref[0])
+    if table is None or not table.columns:
+        return 0
+    score = 0
+    if table.columns[0].key == ref[1]:
+        score += 2
+    stem = ref[0].table.rstrip("s")
+    if ref[1] in {"id", f"{stem}_id", f"{stem}_key", f"{stem}_sk", f"{stem}_hk"}:
+        score += 2
+    if re.match(r"^(dim|d|hub|ref|lkp|lookup)_", ref[0].table):
+        score += 1
+    return score
+
+
+def _workload_span(found: Iterable[_Evidence]) -> tuple[datetime, datetime]:
+    instants = [i for e in found for i in e.instants]
+    if not instants:
+        return datetime.combine(DEFAULT_SPAN[0], datetime.min.time()), datetime.combine(
+            DEFAULT_SPAN[1], datetime.min.time()
+        )
+    return _padded(min(instants), max(instants))
+
+
+def _padded(first: datetime, last: datetime) -> tuple[datetime, datetime]:
+    start, end = first - MARGIN, last + MARGIN
+    if end - start < timedelta(days=365):
+        end = start + timedelta(days=365)
+    return start.replace(hour=0, minute=0, second=0, microsecond=0), end
+
+
+def _column_spec(
+    table: SourceTable,
+    column: Column,
+    position: int,
+    found: _Evidence | None,
+    domain: _Domain | None,
+    rows: int,
+    dimension_rows: int,
+    span: tuple[datetime, datetime],
+    salt: int,
+) -> ColumnSpec:
+    found = found or _Evidence()
+    data_type = column.data_type
+    assert data_type is not None  # plan_data only plans typed tables
+    type_sql = data_type.sql(dialect=TRINO)
+    base = data_type.this
+    name = column.key
+    textual = base in exp.DataType.TEXT_TYPES
+    nullable = not any(isinstance(c.kind, exp.NotNullColumnConstraint) for c in column.constraints)
+    nulls = (IS_NULL_SHARE if found.is_null else NULL_SHARE) if nullable else 0.0
+
+    def spec(kind: str, **kwargs: Any) -> ColumnSpec:
+        return ColumnSpec(column.sql_name, type_sql, kind, salt=salt, **kwargs)
+
+    if domain is not None:
+        keyed = base in exp.DataType.INTEGER_TYPES or textual
+        prefix = _stem(domain.owner[1])
+        if keyed and domain.owner == (table.name, name):
+            return spec("sequence", low=1, high=rows, text=textual, prefix=prefix)
+        if keyed:
+            return spec(
+                "key",
+                low=1,
+                high=dimension_rows,
+                values=tuple(found.literals),
+                text=textual,
+                prefix=prefix,
+                nulls=nulls / 2,
+            )
+    if base in exp.DataType.TEMPORAL_TYPES or (textual and _holds_instants(name, found)):
+        start, end = _padded(min(found.instants), max(found.instants)) if found.instants else span
+        kind = "date" if base == exp.DataType.Type.DATE or _holds_dates(found) else "timestamp"
+        return spec(kind, start=start, end=end, text=textual, nulls=nulls)
+    if base == exp.DataType.Type.BOOLEAN:
+        return spec("boolean", nulls=nulls)
+    if textual:
+        return _text_spec(spec, name, found, rows, nulls, position == 0)
+    if base in exp.DataType.INTEGER_TYPES:
+        if position == 0 and _KEY_NAME.search(name) and not found.equality:
+            return spec("sequence", low=1, high=rows)
+        low, high = _integer_range(name, found, base.value.lower(), span, rows)
+        return spec("integer", low=low, high=high, values=tuple(found.literals), nulls=nulls)
+    if base in exp.DataType.REAL_TYPES or base == exp.DataType.Type.DECIMAL:
+        low, high = _number_range(found)
+        if base == exp.DataType.Type.DECIMAL:
+            low, high = _within_precision(data_type, low, high)
+            return spec("decimal", low=low, high=high, nulls=nulls)
+        return spec("real", low=low, high=high, nulls=nulls)
+    return spec("null", nulls=1.0)
+
+
+def _holds_instants(name: str, found: _Evidence) -> bool:
+    if found.instants and not found.numbers:
+        return True
+    return bool(re.search(r"(^|_)(date|day|ds|dt|ts|timestamp|time|at)$", name))
+
+
+def _holds_dates(found: _Evidence) -> bool:
+    texts = [lit.strip("'") for lit in found.literals]
+    return bool(texts) and all(_DATE_TEXT.match(t) for t in texts)
+
+
+def _text_spec(
+    spec: _SpecMaker, name: str, found: _Evidence, rows: int, nulls: float, first: bool
+) -> ColumnSpec:
+    literals = list(dict.fromkeys(lit for lit in found.literals if lit.startswith("'")))
+    prefixed = [f"'{p.replace(chr(39), chr(39) * 2)}{name}'" for p in found.prefixes]
+    if first and _KEY_NAME.search(name) and not literals:
+        return spec("sequence", low=1, high=rows, text=True, prefix=_stem(name))
+    low_cardinality = bool(_LOW_CARDINALITY.search(name)) or (
+        (found.equality or found.grouped) and not _HIGH_CARDINALITY.search(name)
+    )
+    size = 12 if low_cardinality else max(20, rows // 10)
+    if size <= 1_000:
+        made = [f"'{name}_{k}'" for k in range(size)]
+        return spec("category", values=tuple(literals + prefixed + made), nulls=nulls)
+    # Many distinct values: the literals (and prefixes) stay frequent enough to be found.
+    values = tuple(literals + prefixed)
+    return spec("key", low=1, high=size, values=values, text=True, prefix=_stem(name), nulls=nulls)
+
+
+def _integer_range(
+    name: str, found: _Evidence, type_name: str, span: tuple[datetime, datetime], rows: int
+) -> tuple[float, float]:
+    part = _CALENDAR_PARTS.get(name, ())
+    if name == "year" or name.endswith("_year"):
+        return span[0].year, span[1].year
+    if part:
+        return part
+    if found.numbers:
+        low, high = _number_range(found)
+        return float(int(low)), float(int(high))
+    limit = _INTEGER_LIMITS.get(type_name)
+    if _KEY_NAME.search(name):
+        return 1, max(1, rows // 10)
+    return 0, float(limit if limit is not None else 1_000)
+
+
+def _number_range(found: _Evidence) -> tuple[float, float]:
+    if not found.numbers:
+        return 0.0, 1_000.0
+    low, high = min(found.numbers), max(found.numbers)
+    pad = max(10.0, (high - low))
+    return low - pad if low < 0 or low - pad >= 0 else 0.0, high + pad
+
+
+def _within_precision(data_type: exp.DataType, low: float, high: float) -> tuple[float, float]:
+    params = [p.this for p in data_type.expressions if isinstance(p, exp.DataTypeParam)]
+    try:
+        precision = int(str(params[0].this if hasattr(params[0], "this") else params[0]))
+        scale = int(str(params[1].this if hasattr(params[1], "this") else params[1]))
+    except (IndexError, ValueError):
+        return low, high
+    bound = 10.0 ** (precision - scale) - 1
+    return max(low, -bound), min(high, bound)
+
+
+# --- Trino rendering -------------------------------------------------------------------------
+
+_CHUNK = 10_000  # sequence() makes at most 10,000 elements
+
+
+def trino_select(plan: TablePlan, first: int, stop: int) -> str:
+    """A Trino SELECT of the plan's rows `first` to `stop - 1`, columns in DDL order."""
+    outer = (stop - first + _CHUNK - 1) // _CHUNK
+    rows = (
+        f"SELECT CAST(o.x AS bigint) * {_CHUNK} + r.y + {first} AS i "
+        f"FROM UNNEST(sequence(0, {max(outer - 1, 0)})) AS o(x) "
+        f"CROSS JOIN UNNEST(sequence(0, {_CHUNK - 1})) AS r(y)"
+    )
+    values = ", ".join(f"{_value_sql(c, plan.rows)} AS {c.name}" for c in plan.columns)
+    return f"SELECT {values} FROM ({rows}) AS g WHERE i < {stop}"
+
+
+def _hash(salt: int, extra: int = 0) -> str:
+    """A uniform number in [0, 1) from the row number: stable across runs and engines."""
+    return (
+        "(CAST(bitwise_and(from_big_endian_64(xxhash64(to_big_endian_64("
+        f"i * 1000003 + {salt * 7919 + extra}))), 9223372036854775807) AS double)"
+        " / 9.223372036854776e18)"
+    )
+
+
+def _skewed_index(salt: int, size: int, extra: int = 1) -> str:
+    """An index in [0, size) where low indexes are more frequent (squared uniform)."""
+    u = _hash(salt, extra)
+    return f"CAST(floor({u} * {u} * {size}) AS bigint)"
+
+
+def _value_sql(spec: ColumnSpec, rows: int) -> str:
+    value = _raw_value_sql(spec, rows)
+    if spec.kind != "null" and spec.nulls > 0:
+        value = f"CASE WHEN {_hash(spec.salt, 2)} < {spec.nulls} THEN NULL ELSE {value} END"
+    return f"CAST({value} AS {spec.type_sql})"
+
+
+def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
+    kind = spec.kind
+    if kind == "sequence":
+        value = f"(i + {int(spec.low)})"
+        return _as_text(spec, value)
+    if kind == "key":
+        size = max(1, int(spec.high - spec.low + 1))
+        value = _as_text(spec, f"({int(spec.low)} + {_skewed_index(spec.salt, size)})")
+        if spec.values:
+            picks = _pick(spec.values, spec.salt)
+            share = min(0.2, max(0.0005, 100 * len(spec.values) / max(rows, 1)))
+            value = f"CASE WHEN {_hash(spec.salt, 3)} < {share} THEN {picks} ELSE {value} END"
+        return value
+    if kind == "category":
+        return _pick(spec.values, spec.salt)
+    if kind == "integer":
+        span = int(spec.high - spec.low + 1)
+        value = f"({int(spec.low)} + CAST(floor({_hash(spec.salt)} * {span}) AS bigint))"
+        if spec.values:
+            picks = _pick(spec.values, spec.salt)
+            value = f"CASE WHEN {_hash(spec.salt, 3)} < 0.05 THEN {picks} ELSE {value} END"
+        return value
+    if kind in ("real", "decimal"):
+        return f"round({spec.low} + {_hash(spec.salt)} * {spec.high - spec.low}, 2)"
+    if kind in ("date", "timestamp"):
+        return _instant_sql(spec, rows)
+    if kind == "calendar":
+        return f"{spec.values[0]}({_instant_sql(replace(spec, kind='timestamp'), rows)})"
+    if kind == "boolean":
+        return f"({_hash(spec.salt)} < 0.1)"
+    return "NULL"
+
+
+def _pick(values: Sequence[str], salt: int) -> str:
+    index = _skewed_index(salt, len(values))
+    return f"element_at(ARRAY[{', '.join(values)}], 1 + {index})"
+
+
+def _as_text(spec: ColumnSpec, value: str) -> str:
+    if not spec.text:
+        return value
+    return f"concat('{spec.prefix or _stem(spec.name)}_', CAST({value} AS varchar))"
+
+
+def _stem(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "v"
+
+
+def _instant_sql(spec: ColumnSpec, rows: int) -> str:
+    assert spec.start is not None
+    assert spec.end is not None
+    seconds = max(int((spec.end - spec.start).total_seconds()), 1)
+    # Load order: row i lands at i/rows of the span, give or take two days.
+    offset = (
+        f"greatest(0, least({seconds}, CAST(floor(i * {seconds / max(rows, 1)!r}"
+        f" + ({_hash(spec.salt)} - 0.5) * 345600) AS bigint)))"
+    )
+    start = spec.start.strftime("%Y-%m-%d %H:%M:%S")
+    instant = f"(TIMESTAMP '{start}' + {offset} * INTERVAL '1' SECOND)"
+    if spec.kind == "date":
+        value = f"CAST({instant} AS date)"
+        return f"CAST({value} AS varchar)" if spec.text else value
+    if spec.text:
+        return f"format_datetime({instant}, 'yyyy-MM-dd HH:mm:ss')"
+    return instant
