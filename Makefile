@@ -42,22 +42,26 @@ lint: .venv/.dev-synced
 unit: .venv/.dev-synced
 	$(VENV_BIN)/pytest tests/unit -q
 
-# Integration tests need PostgreSQL and Apache Kafka: the addresses given in the environment,
-# else testcontainers where a Docker engine runs, else native services started by our scripts.
+# Integration tests need PostgreSQL, Apache Kafka and Trino: the addresses given in the
+# environment, else testcontainers where a Docker engine runs (PostgreSQL, Kafka), else native
+# services started by our scripts (Trino always: the lab's own script).
 test: lint
 	source scripts/test-services.sh && $(VENV_BIN)/pytest -q
 
 services-up:
 	scripts/services/postgres.sh start
 	scripts/services/kafka.sh start
+	scripts/services/trino.sh start
 
 services-down:
+	-scripts/services/trino.sh stop
 	-scripts/services/kafka.sh stop
 	-scripts/services/postgres.sh stop
 
 services-status:
 	scripts/services/postgres.sh status
 	scripts/services/kafka.sh status
+	scripts/services/trino.sh status
 
 # Production-like stack in containers, where a Docker engine runs.
 up:

@@ -1,4 +1,5 @@
-# Sourced by `make test`: makes sure the integration tests have PostgreSQL and Apache Kafka.
+# Sourced by `make test`: makes sure the integration tests have PostgreSQL, Apache Kafka and
+# the lab's Trino.
 #
 # 1. Addresses given in the environment win (DBANALYSIS_TEST_DATABASE_URL,
 #    DBANALYSIS_TEST_KAFKA_BOOTSTRAP): nothing is started.
@@ -27,5 +28,16 @@ else
     DBANALYSIS_TEST_KAFKA_BOOTSTRAP="$("$_dbanalysis_root/scripts/services/kafka.sh" bootstrap)"
     export DBANALYSIS_TEST_KAFKA_BOOTSTRAP
   fi
+fi
+
+# Trino has no container image here: the lab's own script starts it, unless it is given
+# (DBANALYSIS_TEST_TRINO=host:port, with DBANALYSIS_TEST_TRINO_WAREHOUSE its warehouse).
+if [[ -z "${DBANALYSIS_TEST_TRINO:-}" ]]; then
+  _started=$SECONDS
+  "$_dbanalysis_root/scripts/services/trino.sh" start
+  echo "test services: Trino ready in $((SECONDS - _started)) s"
+  DBANALYSIS_TEST_TRINO="$("$_dbanalysis_root/scripts/services/trino.sh" address)"
+  DBANALYSIS_TEST_TRINO_WAREHOUSE="$("$_dbanalysis_root/scripts/services/trino.sh" warehouse)"
+  export DBANALYSIS_TEST_TRINO DBANALYSIS_TEST_TRINO_WAREHOUSE
 fi
 unset _dbanalysis_root _started

@@ -2,14 +2,14 @@
 # Local single-node Trino with Iceberg on the local file system: the lab in which the
 # service's advice is run and scored. No Docker, no object store, no metastore server.
 #
-#   scripts/services/trino.sh start|stop|restart|status|url|warehouse|iceberg-properties CATALOG
+#   scripts/services/trino.sh start|stop|restart|status|url|address|warehouse
 #
 # The server and its plugins come from Maven Central through infra/trino/pom.xml (a tar.gz
 # and zips, unpacked once under $DBANALYSIS_VAR/trino/dist). Trino 476 needs Java 24+: the
 # script finds a JDK 24+ (DBANALYSIS_TRINO_JAVA_HOME, JAVA_HOME, then /usr/lib/jvm) and says
 # so when there is none. Catalogs are dynamic (`CREATE CATALOG x USING iceberg WITH (...)`),
-# so that a workload's own catalog names can be made at run time; `iceberg-properties`
-# prints the WITH (...) list that puts a catalog's tables under var/trino/warehouse/<catalog>.
+# so that a workload's own catalog names can be made at run time (src/adapters/trino/lab.py
+# puts each catalog's tables under `warehouse`/<catalog>).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -133,17 +133,6 @@ EOF
   # Dynamic catalogs are kept in etc/catalog (the file catalog store, relative to the working
   # directory), so the workloads' catalogs survive a restart. tpch is always there.
   printf 'connector.name=tpch\n' >"$ETC_DIR/catalog/tpch.properties"
-}
-
-# The catalog properties of an Iceberg catalog named $1, as the WITH list of CREATE CATALOG.
-# TESTING_FILE_METASTORE keeps the metadata in files beside the data: no metastore server.
-cmd_iceberg_properties() {
-  local catalog="${1:-}"
-  [[ "$catalog" =~ ^[a-z_][a-z0-9_]*$ ]] || die "usage: $0 iceberg-properties CATALOG (lower-case letters, digits, _)"
-  printf '"iceberg.catalog.type" = '"'"'TESTING_FILE_METASTORE'"'"', '
-  printf '"hive.metastore.catalog.dir" = '"'"'local:///'"'"', '
-  printf '"fs.native-local.enabled" = '"'"'true'"'"', '
-  printf '"local.location" = '"'"'%s'"'"'\n' "$WAREHOUSE_DIR/$catalog"
 }
 
 running_pid() {
@@ -313,10 +302,10 @@ main() {
     restart) cmd_stop && cmd_start ;;
     status) cmd_status ;;
     url) printf 'http://%s:%s\n' "$HOST" "$PORT" ;;
+    address) printf '%s:%s\n' "$HOST" "$PORT" ;;
     warehouse) printf '%s\n' "$WAREHOUSE_DIR" ;;
-    iceberg-properties) cmd_iceberg_properties "$@" ;;
     *)
-      echo "usage: $0 {start|stop|restart|status|url|warehouse|iceberg-properties CATALOG}" >&2
+      echo "usage: $0 {start|stop|restart|status|url|address|warehouse}" >&2
       exit 2
       ;;
   esac

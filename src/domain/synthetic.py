@@ -653,11 +653,14 @@ def _instant_sql(spec: ColumnSpec, rows: int) -> str:
     assert spec.start is not None
     assert spec.end is not None
     seconds = max(int((spec.end - spec.start).total_seconds()), 1)
-    # Load order: row i lands at i/rows of the span, give or take two days.
-    offset = (
-        f"greatest(0, least({seconds}, CAST(floor(i * {seconds / max(rows, 1)!r}"
-        f" + ({_hash(spec.salt)} - 0.5) * 345600) AS bigint)))"
+    # Load order: row i lands at i/rows of the span, give or take two days; the few rows
+    # the jitter pushes past an end wrap round to the other (clamping would pile them up on
+    # one instant, and ties make ORDER BY … LIMIT ambiguous).
+    jittered = (
+        f"CAST(floor(i * {seconds / max(rows, 1)!r} + ({_hash(spec.salt)} - 0.5) * 345600)"
+        " AS bigint)"
     )
+    offset = f"(({jittered} % {seconds}) + {seconds}) % {seconds}"
     start = spec.start.strftime("%Y-%m-%d %H:%M:%S")
     instant = f"(TIMESTAMP '{start}' + {offset} * INTERVAL '1' SECOND)"
     if spec.kind == "date":

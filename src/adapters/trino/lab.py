@@ -20,21 +20,32 @@ import hashlib
 import itertools
 import math
 import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from adapters.trino.runner import TrinoRunner
+from adapters.trino.runner import Outcome, TrinoRunner
 from domain.analysis.catalog import name_parts
 from domain.analysis.names import TRINO, Session, TableName, identifier_sql, normalize, trino_sql
 from domain.result import AnalysisResult
+from domain.rowsets import Comparison, compare_results
 from domain.synthetic import DataPlan, TablePlan, plan_data, trino_select
 from domain.workload import Workload
 
-__all__ = ["ICEBERG_TABLE_PROPERTIES", "Applied", "LoadReport", "TrinoLab", "qualified"]
+__all__ = [
+    "ICEBERG_TABLE_PROPERTIES",
+    "Applied",
+    "LoadReport",
+    "TrinoLab",
+    "compare_outcomes",
+    "qualified",
+]
 
 # The table properties of Trino's Iceberg connector (476). `location` and `data_location`
 # point into an object store: the lab keeps its files under its warehouse instead.
@@ -58,6 +69,7 @@ _PLAN_VERSION = "1"
 # _PARTITIONED_SLICES statements, each a slice of the time span (rows are in load order),
 # so that no INSERT opens more partitions than Trino's writer allows.
 _ROWS_PER_INSERT = 2_000_000
+_TIE_CHECK_ROWS = 1_000_000
 _PARTITIONED_SLICES = 40
 
 
@@ -269,6 +281,56 @@ class TrinoLab:
         return [TableName(catalog, schema, row[0]) for row in rows]
 
 
+def compare_outcomes(
+    original_runner: TrinoRunner, original: Outcome, rewritten: Outcome, rel_tol: float = 1e-6
+) -> Comparison:
+    """Whether a rewrite returned its original's rows (as multisets, floats within `rel_tol`).
+
+    Under ``ORDER BY … LIMIT n`` rows that tie at the n-th place may legitimately differ
+    between two layouts (Trino keeps whichever it reads first). When the rows differ but not
+    their number, and the original ends in a LIMIT, the original runs again without it: the
+    rewrite is taken as equal up to ties when every row it returned is a row of that result.
+    That is weaker than a proof (the sort keys are not checked), and the detail says so.
+    """
+    comparison = compare_results(original.rows, rewritten.rows, rel_tol=rel_tol)
+    if comparison.equal or comparison.rows_before != comparison.rows_after:
+        return comparison
+    unlimited = _without_top_limit(original.sql)
+    if unlimited is None:
+        return comparison
+    everything = original_runner.run(unlimited)
+    if everything.error is not None or everything.row_count > _TIE_CHECK_ROWS:
+        return comparison
+    available = Counter(_loose_key(row) for row in everything.rows)
+    needed = Counter(_loose_key(row) for row in rewritten.rows)
+    if any(available[key] < count for key, count in needed.items()):
+        return comparison
+    return Comparison(
+        True,
+        comparison.rows_before,
+        comparison.rows_after,
+        "equal up to ties under ORDER BY … LIMIT: each row the rewrite returned is a row of the"
+        " original without its LIMIT",
+    )
+
+
+def _without_top_limit(sql: str) -> str | None:
+    try:
+        tree = sqlglot.parse_one(sql, dialect=TRINO)
+    except (SqlglotError, ValueError):
+        return None
+    if not isinstance(tree, exp.Query) or tree.args.get("limit") is None:
+        return None
+    tree.set("limit", None)
+    return trino_sql(tree, copy=False)
+
+
+def _loose_key(row: Sequence[object]) -> tuple[object, ...]:
+    return tuple(
+        f"{value:.6g}" if isinstance(value, float | Decimal) else repr(value) for value in row
+    )
+
+
 def _created_schemas(result: AnalysisResult) -> list[tuple[str, str]]:
     schemas: list[tuple[str, str]] = []
     for statement in result.ddl:
@@ -299,7 +361,8 @@ def _statements(workload: Workload) -> list[tuple[int, exp.Expr]]:
 
 
 def _fingerprint(chain: str, statement: str, plan: TablePlan | None) -> str:
-    text = "\x1f".join([_PLAN_VERSION, chain, statement, repr(plan)])
+    rows = trino_select(plan, 0, plan.rows) if plan is not None else ""
+    text = "\x1f".join([_PLAN_VERSION, chain, statement, rows])
     return "dbanalysis-lab " + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -332,15 +395,17 @@ def _adapted(statement: exp.Create) -> tuple[exp.Create, list[str]]:
 
 
 def _property_name(prop: exp.Expr) -> str | None:
-    if isinstance(prop, exp.Property):
-        key = prop.this
-        return (key.name if isinstance(key, exp.Expr) else str(key)).lower()
+    # sqlglot gives some properties classes of their own (subclasses of Property whose
+    # `this` is the value, not the name): test those first.
     if isinstance(prop, exp.LocationProperty):
         return "location"
     if isinstance(prop, exp.FileFormatProperty):
         return "format"
     if isinstance(prop, exp.PartitionedByProperty):
         return "partitioned_by"
+    if isinstance(prop, exp.Property):
+        key = prop.this
+        return (key.name if isinstance(key, exp.Expr) else str(key)).lower()
     return None
 
 
