@@ -1,0 +1,175 @@
+"""The data the lab makes for a workload gives its queries rows to find."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import sqlglot
+
+from domain.synthetic import ColumnSpec, TablePlan, plan_data, trino_select
+from domain.workload import DdlStatement, Query, Workload
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[3] / "examples").glob("*.json"))
+URL = "jdbc:trino://h:8080?catalog=lake&schema=s"
+
+
+def workload(ddl: list[str], queries: list[str]) -> Workload:
+    return Workload(
+        URL,
+        tuple(DdlStatement(d) for d in ddl),
+        tuple(Query(f"q{n}", q) for n, q in enumerate(queries)),
+    )
+
+
+def column(plan: TablePlan, name: str) -> ColumnSpec:
+    return next(c for c in plan.columns if c.name == name)
+
+
+def table(w: Workload, name: str, rows: int = 100_000) -> TablePlan:
+    return next(t for t in plan_data(w, rows).tables if t.table.table == name)
+
+
+def test_a_literal_compared_by_equality_is_one_of_the_columns_values() -> None:
+    # given a query filtering a status column on a literal
+    w = workload(
+        ["CREATE TABLE orders (id bigint, status varchar)"],
+        ["SELECT count(*) FROM orders WHERE status = 'paid' OR status IN ('open', 'held')"],
+    )
+    # then the status column draws from a small set holding those literals
+    status = column(table(w, "orders"), "status")
+    assert status.kind == "category"
+    assert {"'paid'", "'open'", "'held'"} <= set(status.values)
+
+
+def test_a_joined_key_is_owned_by_the_dimension_and_drawn_from_by_the_fact() -> None:
+    # given a fact joined to a dimension by the dimension's first column
+    w = workload(
+        [
+            "CREATE TABLE sales (sale_id bigint, customer_id bigint, amount double)",
+            "CREATE TABLE customers (customer_id bigint, segment varchar)",
+        ],
+        [
+            "SELECT c.segment, sum(s.amount) FROM sales s JOIN customers c"
+            " ON c.customer_id = s.customer_id GROUP BY 1"
+        ],
+    )
+    sales, customers = table(w, "sales"), table(w, "customers")
+    # then the dimension holds each key once, in fewer rows, and the fact's keys fall within
+    assert customers.role == "dimension"
+    assert sales.role == "fact"
+    assert customers.rows == 100_000 // 50
+    assert column(customers, "customer_id").kind == "sequence"
+    key = column(sales, "customer_id")
+    assert key.kind == "key"
+    assert (key.low, key.high) == (1, customers.rows)
+
+
+def test_text_keys_of_one_join_share_their_spelling() -> None:
+    w = workload(
+        [
+            "CREATE TABLE clicks (id bigint, page_ref varchar)",
+            "CREATE TABLE pages (page varchar, title varchar)",
+        ],
+        ["SELECT p.title, count(*) FROM clicks c JOIN pages p ON p.page = c.page_ref GROUP BY 1"],
+    )
+    owner = column(table(w, "pages"), "page")
+    member = column(table(w, "clicks"), "page_ref")
+    assert owner.text
+    assert member.text
+    assert owner.prefix == member.prefix == "page"
+
+
+def test_time_spans_the_ranges_the_queries_ask_for_with_a_margin() -> None:
+    w = workload(
+        ["CREATE TABLE events (id bigint, at timestamp(6))"],
+        [
+            "SELECT count(*) FROM events WHERE at >= TIMESTAMP '2024-03-01 00:00:00'"
+            " AND at < TIMESTAMP '2024-04-01 00:00:00'"
+        ],
+    )
+    at = column(table(w, "events"), "at")
+    assert at.kind == "timestamp"
+    assert at.start is not None
+    assert at.end is not None
+    assert at.start < datetime(2024, 3, 1)
+    assert at.end > datetime(2024, 4, 1)
+
+
+def test_a_year_filter_puts_that_year_in_the_span() -> None:
+    w = workload(
+        ["CREATE TABLE events (id bigint, at timestamp(6))"],
+        ["SELECT count(*) FROM events WHERE year(at) = 2019"],
+    )
+    at = column(table(w, "events"), "at")
+    assert at.start is not None
+    assert at.end is not None
+    assert at.start <= datetime(2019, 1, 1)
+    assert at.end >= datetime(2019, 12, 31)
+
+
+def test_dates_kept_as_varchar_are_written_as_dates() -> None:
+    w = workload(
+        ["CREATE TABLE clicks (id bigint, event_date varchar)"],
+        ["SELECT count(*) FROM clicks WHERE event_date BETWEEN '2024-03-01' AND '2024-03-07'"],
+    )
+    event_date = column(table(w, "clicks"), "event_date")
+    assert (event_date.kind, event_date.text) == ("date", True)
+
+
+def test_calendar_columns_agree_with_the_tables_date() -> None:
+    w = workload(
+        ["CREATE TABLE flights (flightdate date, year integer, month integer, delay double)"],
+        ["SELECT count(*) FROM flights WHERE year = 2022 AND month = 6"],
+    )
+    plan = table(w, "flights")
+    assert column(plan, "year").kind == "calendar"
+    assert column(plan, "year").values == ("year",)
+    assert column(plan, "month").values == ("month",)
+    assert column(plan, "year").start == column(plan, "flightdate").start
+
+
+def test_nulls_only_where_a_column_may_hold_them_and_more_where_a_query_asks() -> None:
+    w = workload(
+        ["CREATE TABLE t (id bigint NOT NULL, closed_at timestamp(6), note varchar NOT NULL)"],
+        ["SELECT count(*) FROM t WHERE closed_at IS NULL"],
+    )
+    plan = table(w, "t")
+    assert column(plan, "note").nulls == 0
+    assert column(plan, "closed_at").nulls == pytest.approx(0.2)
+
+
+def test_decimals_stay_within_their_precision() -> None:
+    w = workload(
+        ["CREATE TABLE t (id bigint, amount decimal(4, 2))"],
+        ["SELECT count(*) FROM t WHERE amount > 50000"],
+    )
+    amount = column(table(w, "t"), "amount")
+    assert amount.high <= 99.99
+
+
+def test_tables_without_declared_columns_are_left_to_their_definition() -> None:
+    w = workload(
+        ["CREATE TABLE a (id bigint)", "CREATE TABLE b AS SELECT id FROM a"],
+        ["SELECT count(*) FROM b"],
+    )
+    plan = plan_data(w, 1_000)
+    assert [str(t.table) for t in plan.tables] == ["lake.s.a"]
+    assert [str(name) for name, _ in plan.skipped] == ["lake.s.b"]
+
+
+def test_the_plan_is_the_same_for_the_same_workload_and_seed() -> None:
+    w = workload(["CREATE TABLE t (id bigint, kind varchar)"], ["SELECT * FROM t"])
+    assert plan_data(w, 1_000, seed=3).tables == plan_data(w, 1_000, seed=3).tables
+    assert plan_data(w, 1_000, seed=3).tables != plan_data(w, 1_000, seed=4).tables
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_renders_as_one_trino_select_per_table(path: Path) -> None:
+    w = Workload.from_dict(json.loads(path.read_text()))
+    for plan in plan_data(w, 30_000).tables:
+        sql = trino_select(plan, 10_000, 30_000)
+        tree = sqlglot.parse_one(sql, read="trino")
+        assert len(tree.selects) == len(plan.columns)
