@@ -57,6 +57,8 @@ __all__ = ["ColumnSpec", "DataPlan", "TablePlan", "plan_data", "trino_select"]
 
 DIMENSION_SHARE = 50  # a table that owns a key holds this many times fewer rows
 MIN_DIMENSION_ROWS = 20
+VERSIONS_PER_KEY = 3
+REFERENCED_SHARE = 0.9  # foreign keys point at this share of their domain: the rest is unused
 MAX_DIMENSION_ROWS = 200_000
 NULL_SHARE = 0.02
 IS_NULL_SHARE = 0.2  # where a query asks `col IS NULL`, a fifth of the rows are
@@ -179,11 +181,7 @@ def plan_data(workload: Workload, rows: int, seed: int = 0) -> DataPlan:
         if tree is not None:
             _gather(tree, catalog, evidence, joins)
     domains = _key_domains(catalog, joins)
-    owners = {domain.owner for domain in domains.values()}
-    dimension_tables = {ref[0] for ref in owners} - {
-        ref[0] for ref, domain in domains.items() if ref != domain.owner
-    }
-    dimension_rows = max(MIN_DIMENSION_ROWS, min(MAX_DIMENSION_ROWS, rows // DIMENSION_SHARE))
+    owner_rows = _owner_rows(catalog, domains, rows)
     span = _workload_span(evidence.values())
     tables: list[TablePlan] = []
     skipped: list[tuple[TableName, str]] = []
@@ -191,8 +189,8 @@ def plan_data(workload: Workload, rows: int, seed: int = 0) -> DataPlan:
         if not table.typed:
             skipped.append((table.name, "its columns are not declared (CREATE TABLE AS or LIKE)"))
             continue
-        dimension = table.name in dimension_tables
-        table_rows = dimension_rows if dimension else rows
+        dimension = table.name in owner_rows
+        table_rows = owner_rows.get(table.name, rows)
         columns = tuple(
             _column_spec(
                 table,
@@ -201,7 +199,7 @@ def plan_data(workload: Workload, rows: int, seed: int = 0) -> DataPlan:
                 evidence.get((table.name, column.key)),
                 domains.get((table.name, column.key)),
                 table_rows,
-                dimension_rows,
+                owner_rows,
                 span,
                 salt=seed * 1_000_003 + number * 1_009 + position,
             )
@@ -334,7 +332,8 @@ def _compare(
     text = literal.this
     for ref in _refs(column, aliases, in_query):
         found = evidence[ref]
-        if wrapped_in_year and not literal.is_string:
+        names_year = ref[1] == "year" or ref[1].endswith("_year")
+        if (wrapped_in_year or names_year) and not literal.is_string and _is_year(text):
             year = int(float(text))
             found.instants += [datetime(year, 1, 1), datetime(year, 12, 31, 23, 59, 59)]
             continue
@@ -353,6 +352,13 @@ def _compare(
         if not literal.is_string:
             with contextlib.suppress(ValueError):
                 found.numbers.append(float(text))
+
+
+def _is_year(text: str) -> bool:
+    try:
+        return 1900 <= float(text) <= 2100 and float(text).is_integer()
+    except ValueError:
+        return False
 
 
 def _instant(text: str) -> datetime | None:
@@ -404,6 +410,28 @@ def _key_domains(
     return domains
 
 
+def _owner_rows(
+    catalog: Catalog, domains: dict[_ColumnRef, _Domain], rows: int
+) -> dict[TableName, int]:
+    """How many rows each table that owns a key holds.
+
+    A dimension holds a fiftieth of a fact's rows (at most MAX_DIMENSION_ROWS); a key
+    another table also leads with — a hub and its satellites, a table and its history — is
+    held by a third of the rows: such tables keep a few versions per key, not thousands.
+    """
+    owned: dict[TableName, int] = {}
+    for ref, domain in domains.items():
+        table = catalog.get(ref[0])
+        leads = table is not None and bool(table.columns) and table.columns[0].key == ref[1]
+        owner = domain.owner[0]
+        if ref != domain.owner and leads:
+            owned[owner] = max(MIN_DIMENSION_ROWS, rows // VERSIONS_PER_KEY)
+        else:
+            share = max(MIN_DIMENSION_ROWS, min(MAX_DIMENSION_ROWS, rows // DIMENSION_SHARE))
+            owned[owner] = max(owned.get(owner, 0), share)
+    return owned
+
+
 def _ownership(catalog: Catalog, ref: _ColumnRef) -> int:
     table = catalog.get(ref[0])
     if table is None or not table.columns:
@@ -442,7 +470,7 @@ def _column_spec(
     found: _Evidence | None,
     domain: _Domain | None,
     rows: int,
-    dimension_rows: int,
+    owner_rows: dict[TableName, int],
     span: tuple[datetime, datetime],
     salt: int,
 ) -> ColumnSpec:
@@ -468,7 +496,7 @@ def _column_spec(
             return spec(
                 "key",
                 low=1,
-                high=dimension_rows,
+                high=owner_rows[domain.owner[0]],
                 values=tuple(found.literals),
                 text=textual,
                 prefix=prefix,
@@ -607,7 +635,7 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
         value = f"(i + {int(spec.low)})"
         return _as_text(spec, value)
     if kind == "key":
-        size = max(1, int(spec.high - spec.low + 1))
+        size = max(1, int((spec.high - spec.low + 1) * REFERENCED_SHARE))
         value = _as_text(spec, f"({int(spec.low)} + {_skewed_index(spec.salt, size)})")
         if spec.values:
             picks = _pick(spec.values, spec.salt)
