@@ -32,6 +32,7 @@ from sqlglot.errors import SqlglotError
 
 from adapters.trino.runner import Outcome, TrinoRunner
 from domain.analysis.catalog import name_parts
+from domain.analysis.layout import ICEBERG_TABLE_PROPERTIES
 from domain.analysis.names import TRINO, Session, TableName, identifier_sql, normalize, trino_sql
 from domain.result import AnalysisResult
 from domain.rowsets import Comparison, compare_results
@@ -39,7 +40,6 @@ from domain.synthetic import DataPlan, TablePlan, plan_data, trino_select
 from domain.workload import Workload
 
 __all__ = [
-    "ICEBERG_TABLE_PROPERTIES",
     "Applied",
     "LoadReport",
     "TrinoLab",
@@ -47,23 +47,8 @@ __all__ = [
     "qualified",
 ]
 
-# The table properties of Trino's Iceberg connector (476). `location` and `data_location`
-# point into an object store: the lab keeps its files under its warehouse instead.
-ICEBERG_TABLE_PROPERTIES = frozenset(
-    {
-        "format",
-        "format_version",
-        "partitioning",
-        "sorted_by",
-        "orc_bloom_filter_columns",
-        "orc_bloom_filter_fpp",
-        "parquet_bloom_filter_columns",
-        "object_store_layout_enabled",
-        "extra_properties",
-        "max_commit_retry",
-        "compression_codec",
-    }
-)
+# The lab keeps its files under its warehouse, not where the DDL says.
+_KEPT_PROPERTIES = ICEBERG_TABLE_PROPERTIES - {"location", "data_location"}
 _PLAN_VERSION = "1"
 # One INSERT writes at most this many rows; a partitioned table is filled in at least
 # _PARTITIONED_SLICES statements, each a slice of the time span (rows are in load order),
@@ -384,7 +369,7 @@ def _adapted(statement: exp.Create) -> tuple[exp.Create, list[str]]:
         kept: list[exp.Expr] = []
         for prop in properties.expressions:
             name = _property_name(prop)
-            if name is None or name in ICEBERG_TABLE_PROPERTIES:
+            if name is None or name in _KEPT_PROPERTIES:
                 kept.append(prop)
             else:
                 dropped.append(name)

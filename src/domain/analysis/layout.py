@@ -44,7 +44,14 @@ from domain.analysis.findings import Issue, Severity
 from domain.analysis.names import TableName, identifier_sql, normalize, trino_sql
 from domain.workload import DEFAULT_TARGET_SCHEMA
 
-__all__ = ["Layout", "TargetTable", "new_names", "plan_layout", "schema_name"]
+__all__ = [
+    "ICEBERG_TABLE_PROPERTIES",
+    "Layout",
+    "TargetTable",
+    "new_names",
+    "plan_layout",
+    "schema_name",
+]
 
 _FORMAT = ("format", "'PARQUET'")
 _FORMAT_VERSION = ("format_version", "2")
@@ -56,6 +63,25 @@ _MICROSECOND_TYPES = {
     exp.DataType.Type.TIME,
 }
 _NOT_IN_ICEBERG = {exp.DataType.Type.CHAR, exp.DataType.Type.TIMETZ}
+# The table properties of Trino's Iceberg connector (476). `location` and `data_location`
+# name where files go; the others say how they are laid out.
+ICEBERG_TABLE_PROPERTIES = frozenset(
+    {
+        "format",
+        "format_version",
+        "partitioning",
+        "sorted_by",
+        "location",
+        "data_location",
+        "orc_bloom_filter_columns",
+        "orc_bloom_filter_fpp",
+        "parquet_bloom_filter_columns",
+        "object_store_layout_enabled",
+        "extra_properties",
+        "max_commit_retry",
+        "compression_codec",
+    }
+)
 # Layout properties the copy keeps, by their Iceberg name; Hive's `partitioned_by` lists
 # identity partitions, which Iceberg calls `partitioning`.
 _LAYOUT_PROPERTIES = {
