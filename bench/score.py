@@ -5,12 +5,13 @@
     uv run python bench/score.py WORKLOAD.json --result RESULT.json --json scores.json
 
 Loads the workload's source tables into the lab with `--rows` rows in the largest (a table
-loaded before from the same DDL, rows and seed is kept), times every original query (one
-warm-up, then the median of `--runs`), measures S from the tables' data files; then, for the
-engine's answer (or `--result`) and for the identity answer (every table copied unchanged,
-queries only retargeted: the noise floor of this shared machine), runs the DDL in order, the
-migrations in order and every rewritten query, measures T and C, checks that each rewrite
-returns its original's rows, and prints x, y, z with a table per query.
+loaded before from the same DDL, rows and seed is kept) and measures S from their data files.
+Applies the engine's answer (or `--result`) and the identity answer (every table copied
+unchanged, queries only retargeted: the noise floor of this shared machine) — DDL in order,
+then migrations in order — and measures C of each. Then times every query on the originals
+and on each answer, interleaved (one run each that keeps the rows, then `--runs` rounds; the
+median counts), checks that each rewrite returns its original's rows, and prints x, y, z
+with a table per query.
 
 A statement Trino rejects is reported; a query that fails, runs past 10 minutes or returns
 other rows counts as 10 minutes. Statements that are not queries (INSERT, SHOW…) are not
@@ -34,13 +35,12 @@ import sqlglot  # noqa: E402
 from sqlglot import exp  # noqa: E402
 from sqlglot.errors import SqlglotError  # noqa: E402
 
-from adapters.trino.lab import TrinoLab  # noqa: E402
+from adapters.trino.lab import Applied, TrinoLab, compare_outcomes  # noqa: E402
 from adapters.trino.runner import Outcome, TrinoRunner  # noqa: E402
 from domain.analysis import analyze  # noqa: E402
 from domain.analysis.identity import identity_result  # noqa: E402
 from domain.analysis.names import TRINO  # noqa: E402
 from domain.result import AnalysisResult  # noqa: E402
-from domain.rowsets import compare_results  # noqa: E402
 from domain.scoring import LIMIT_SECONDS, QueryTiming, score  # noqa: E402
 from domain.workload import Workload  # noqa: E402
 
@@ -55,7 +55,7 @@ class QueryRun:
     physical_input_bytes: int = 0
     rows: int = 0
     error: str | None = None
-    result: list[list[Any]] = field(default_factory=list, repr=False)
+    outcome: Outcome | None = field(default=None, repr=False)  # the first run, with its rows
 
 
 @dataclass
@@ -79,57 +79,72 @@ def is_query(text: str) -> bool:
     return isinstance(tree, exp.Query)
 
 
-def time_query(runner: TrinoRunner, sql: str, runs: int) -> QueryRun:
-    """One run that keeps the rows (and warms the caches), then the median of `runs` more."""
-    first: Outcome = runner.run(sql)
-    if first.error is not None:
-        return QueryRun(error=first.error)
-    seconds = [first.seconds]
-    for _ in range(runs):
-        again = runner.run(sql, keep_rows=False)
-        if again.error is not None:
-            return QueryRun(error=again.error)
-        seconds.append(again.seconds)
-    timed = seconds[1:] or seconds
-    return QueryRun(
-        seconds=statistics.median(timed),
-        physical_input_bytes=first.physical_input_bytes,
-        rows=first.row_count,
-        result=[list(r) for r in first.rows],
-    )
+def measure(
+    queryids: list[str], variants: list[tuple[str, TrinoRunner, dict[str, str]]], runs: int
+) -> dict[str, dict[str, QueryRun]]:
+    """Time every query on every variant, interleaved so that drift hits them alike.
+
+    A shared 2-core machine speeds up as Trino's JIT warms and slows when something else
+    runs: timing all originals first and all rewrites later would credit (or blame) the
+    rewrites for that. So each query runs once on every variant (keeping its rows, warming
+    the caches), then `runs` rounds of original, engine, identity…; the median counts.
+    """
+    found: dict[str, dict[str, QueryRun]] = {name: {} for name, _, _ in variants}
+    for queryid in queryids:
+        seconds: dict[str, list[float]] = {name: [] for name, _, _ in variants}
+        for name, runner, sql in variants:
+            first = runner.run(sql.get(queryid, ""))
+            found[name][queryid] = QueryRun(
+                seconds=first.seconds if first.ok else None,
+                physical_input_bytes=first.physical_input_bytes,
+                rows=first.row_count,
+                error=first.error,
+                outcome=first if first.ok else None,
+            )
+        for _ in range(runs):
+            for name, runner, sql in variants:
+                if found[name][queryid].error is not None:
+                    continue
+                again = runner.run(sql[queryid], keep_rows=False)
+                if again.error is not None:
+                    found[name][queryid].error = again.error
+                    found[name][queryid].seconds = None
+                    continue
+                seconds[name].append(again.seconds)
+        for name, _, _ in variants:
+            run = found[name][queryid]
+            if run.error is None and seconds[name]:
+                run.seconds = statistics.median(seconds[name])
+    return found
 
 
 def score_answer(
     name: str,
-    result: AnalysisResult,
     workload: Workload,
     originals: dict[str, QueryRun],
+    rewrites: dict[str, QueryRun],
+    applied: Applied,
+    storage: tuple[int, int],
     storage_before: int,
-    lab: TrinoLab,
-    runner: TrinoRunner,
-    runs: int,
+    session: TrinoRunner,
 ) -> AnswerScore:
-    applied = lab.apply(result)
-    storage_after = files = 0
-    for catalog, schema in applied.schemas:
-        size, count = lab.schema_bytes(catalog, schema)
-        storage_after, files = storage_after + size, files + count
-    rewritten = {q.queryid: q.query for q in result.queries}
     timings: list[QueryTiming] = []
     per_query: dict[str, dict[str, Any]] = {}
     for query in workload.queries:
         original = originals.get(query.queryid)
-        if original is None or original.seconds is None:
+        after = rewrites.get(query.queryid)
+        if original is None or original.seconds is None or after is None:
             continue
-        after = time_query(runner, rewritten.get(query.queryid, ""), runs)
         equal = None
         detail = ""
-        if after.error is None:
-            comparison = compare_results(original.result, after.result, rel_tol=1e-6)
+        if original.outcome is not None and after.outcome is not None:
+            comparison = compare_outcomes(session, original.outcome, after.outcome)
             equal, detail = comparison.equal, comparison.detail
         held = after.error is None and bool(equal)
         seconds = after.seconds if after.seconds is not None else LIMIT_SECONDS
-        timings.append(QueryTiming(query.queryid, query.runquantity, original.seconds, seconds, held))
+        timings.append(
+            QueryTiming(query.queryid, query.runquantity, original.seconds, seconds, held)
+        )
         per_query[query.queryid] = {
             "seconds": after.seconds,
             "physical_input_bytes": after.physical_input_bytes,
@@ -138,9 +153,9 @@ def score_answer(
             "difference": detail,
             "error": after.error,
         }
-    s = score(timings, storage_before, storage_after)
+    s = score(timings, storage_before, storage[0])
     return AnswerScore(
-        name, s.x, s.y, s.z, storage_after, files, applied.failures, per_query, applied.seconds
+        name, s.x, s.y, s.z, storage[0], storage[1], applied.failures, per_query, applied.seconds
     )
 
 
@@ -186,20 +201,31 @@ def main(argv: list[str] | None = None) -> int:
         if str(table.name) in loaded.rows:
             size, count = lab.table_bytes(table.name)
             storage_before, files_before = storage_before + size, files_before + count
-    originals: dict[str, QueryRun] = {}
-    skipped: list[str] = []
-    for query in workload.queries:
-        if not is_query(query.query):
-            skipped.append(query.queryid)
-            continue
-        originals[query.queryid] = time_query(session, query.query, args.runs)
-
+    timed = [q.queryid for q in workload.queries if is_query(q.query)]
+    skipped = [q.queryid for q in workload.queries if q.queryid not in set(timed)]
     answers = [("engine", engine)]
     if not args.no_identity:
         answers.append(("identity", identity_result(workload, target_schema=IDENTITY_SCHEMA)))
+    applied = {name: lab.apply(result) for name, result in answers}
+    storage = {name: _storage(lab, applied[name]) for name, _ in answers}
+    variants = [("original", session, {q.queryid: q.query for q in workload.queries})]
+    variants += [
+        (name, lab.runner, {q.queryid: q.query for q in result.queries}) for name, result in answers
+    ]
+    runs = measure(timed, variants, args.runs)
+    originals = runs["original"]
     scores = [
-        score_answer(name, result, workload, originals, storage_before, lab, session, args.runs)
-        for name, result in answers
+        score_answer(
+            name,
+            workload,
+            originals,
+            runs[name],
+            applied[name],
+            storage[name],
+            storage_before,
+            session,
+        )
+        for name, _ in answers
     ]
     print_report(workload, originals, skipped, storage_before, files_before, scores)
     if args.json is not None:
@@ -213,9 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                     "storage_before": storage_before,
                     "data_files_before": files_before,
                     "load": {"rows": loaded.rows, "notes": loaded.notes, "failed": loaded.failed},
-                    "originals": {
-                        k: {**asdict(v), "result": None} for k, v in originals.items()
-                    },
+                    "originals": {k: {**asdict(v), "outcome": None} for k, v in originals.items()},
                     "not_timed": skipped,
                     "answers": [asdict(s) for s in scores],
                 },
@@ -276,6 +300,14 @@ def print_report(
         )
         for where, sql, error in s.failures:
             print(f"    {where} rejected: {error[:300]}\n      {sql[:200]}")
+
+
+def _storage(lab: TrinoLab, applied: Applied) -> tuple[int, int]:
+    total = files = 0
+    for catalog, schema in applied.schemas:
+        size, count = lab.schema_bytes(catalog, schema)
+        total, files = total + size, files + count
+    return total, files
 
 
 def _seconds(value: float | None) -> str:
