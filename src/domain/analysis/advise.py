@@ -158,6 +158,7 @@ class Advice:
     # (queryid, why) for each such query
     refused_fixes: tuple[TypeFix, ...] = ()
     refusals: tuple[tuple[str, str], ...] = ()
+    sizing: tuple[str, ...] = ()  # how the data's size changed the partitioning (see sizing)
 
     @property
     def changed(self) -> bool:

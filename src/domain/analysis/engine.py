@@ -57,6 +57,7 @@ from domain.analysis.retarget import (
     early_rewrite,
     rewrite_queries,
 )
+from domain.analysis.sizing import size_all, statistics_issues
 from domain.result import (
     AnalysisResult,
     Finding,
@@ -66,6 +67,7 @@ from domain.result import (
     Severity,
     SqlStatement,
 )
+from domain.statistics import WorkloadStatistics
 from domain.workload import DEFAULT_TARGET_SCHEMA, Workload
 
 __all__ = ["ENGINE", "PARTS", "STAGES", "StageCallback", "analyze"]
@@ -79,16 +81,21 @@ StageCallback = Callable[[str, int], None]
 
 
 def analyze(
-    workload: Workload, *, version: str = "", on_stage: StageCallback | None = None
+    workload: Workload,
+    *,
+    version: str = "",
+    on_stage: StageCallback | None = None,
+    statistics: WorkloadStatistics | None = None,
 ) -> AnalysisResult:
     """The baseline result for `workload`: the same tables as Iceberg/Parquet in the target
     schema, their migrations, and every query retargeted to them, with the report.
 
     `on_stage(stage, percent)` is called as each pass starts (see `STAGES`); what it raises
-    is the caller's and propagates.
+    is the caller's and propagates. `statistics`, read from the user's Trino, fit the
+    partitioning to the data (see `sizing`); without them the advice rests on the queries.
     """
     percent = dict(STAGES)
-    passes = _passes(workload, version)
+    passes = _passes(workload, version, statistics)
     with _few_full_collections():
         while True:
             try:
@@ -138,7 +145,9 @@ def _few_full_collections() -> Iterator[None]:
                 _gc_saved = None
 
 
-def _passes(workload: Workload, version: str) -> Generator[str, None, AnalysisResult]:
+def _passes(
+    workload: Workload, version: str, statistics: WorkloadStatistics | None = None
+) -> Generator[str, None, AnalysisResult]:
     """The pipeline, yielding the name of each pass before running it."""
     yield "parse"
     ddl = parse_ddl(workload.ddl)
@@ -172,6 +181,7 @@ def _passes(workload: Workload, version: str) -> Generator[str, None, AnalysisRe
     adaptation = adapt_type_fixes(profile, catalog, fixes, names)
     if adaptation.refused:  # a query could not keep its results: no fix on its tables
         advice = advise(catalog, profile, adaptation.refused)
+    advice = size_all(advice, statistics)
     layout, layout_issues = plan_layout(catalog, workload.options.target_schema, advice)
     create = [layout.create_schema_sql()]
     create += [layout.create_table_sql(t) for t in layout.targets.values()]
@@ -191,6 +201,7 @@ def _passes(workload: Workload, version: str) -> Generator[str, None, AnalysisRe
             *catalog_issues,
             *layout_issues,
             *profile_issues,
+            *statistics_issues(statistics, advice),
         ],
         ddl_errors=sum(1 for d in ddl if d.error is not None),
     )

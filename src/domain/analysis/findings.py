@@ -18,6 +18,9 @@ the queries it concerns. Codes are stable and machine-readable:
     duplicate_queryid two queries share an id
     rewrite_error     a query that parsed but could not be rewritten; returned unchanged
     internal_error    the engine failed; the result proposes no change (see engine)
+    statistics_read   what was read from the user's Trino, when, and what it changed
+    statistics_missing  statistics that could not be read, and why: the advice assumes
+    partitioning_sized  the advised partitioning fitted to the table's real size
 
 >>> Issue("unknown_table", Severity.WARNING, "Unknown table", "…", queryids=("q1",)).code
 'unknown_table'

@@ -22,6 +22,7 @@ MODULES = [
     "retarget",
     "report",
     "engine",
+    "sizing",
 ]
 
 

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["synthetic", "scoring", "rowsets"]
+MODULES = ["synthetic", "scoring", "rowsets", "statistics"]
 
 
 @pytest.mark.parametrize("module", MODULES)

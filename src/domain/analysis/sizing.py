@@ -1,0 +1,271 @@
+"""Sizing pass: the advised partitioning fitted to how much data the table really holds.
+
+The advise pass decides from the queries alone: which columns the filters use, how wide the
+ranges are. Whether a partition spec pays depends on the data too: a partition is read as a
+whole set of files, and Trino's Iceberg writer makes at least one file per partition and
+writer, so partitions far below `TARGET_PARTITION_BYTES` only trade one read for many small
+ones. With the table's statistics (rows, bytes of data files, each column's distinct values
+and bounds) this pass decides, per table:
+
+- **small tables stay unpartitioned** — below `SMALL_TABLE_BYTES` a table is a handful of
+  files already; a sort order (kept) prunes its row groups better than partitions would;
+- **the temporal granularity follows span and size** — from the transform the queries asked
+  for, coarsened (hour → day → month → year) until a partition holds at least the target,
+  given the column's span in days; dropped when even a year is too small;
+- **identity partitions only on low cardinality** — the column's distinct values from the
+  statistics, and only while each partition keeps a quarter of the target;
+- **bucket counts from size** — as many buckets as hold the target each, a power of two
+  up to the advised 16; none below two (the sort order serves the lookups instead).
+
+Without statistics for a table, its advice is left as the advise pass made it (and the report
+says its figures are assumed). Every change is explained in `Advice.sizing`.
+
+>>> from domain.analysis.advise import Advice, PartitionField
+>>> from domain.analysis.findings import Issue, Severity
+from domain.analysis.names import TableName
+>>> from domain.statistics import ColumnStatistics, TableStatistics
+>>> advice = Advice(TableName("c", "s", "t"), (PartitionField("day", "ts", "ranges of a day"),))
+>>> small = TableStatistics(rows=10_000, data_bytes=3 << 20, files=1)
+>>> fit_to_size(advice, small).partitioning
+()
+>>> big = TableStatistics(rows=10**9, data_bytes=40 << 30, files=400,
+...     columns={"ts": ColumnStatistics(low="2023-01-01", high="2025-12-31")})
+>>> [f.spec() for f in fit_to_size(advice, big).partitioning]
+['month(ts)']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from domain.analysis.advise import Advice, PartitionField
+from domain.analysis.findings import Issue, Severity
+from domain.analysis.names import TableName
+from domain.statistics import TableStatistics, WorkloadStatistics
+
+__all__ = [
+    "SMALL_TABLE_BYTES",
+    "TARGET_PARTITION_BYTES",
+    "fit_to_size",
+    "size_all",
+    "statistics_issues",
+]
+
+MIB = 1 << 20
+SMALL_TABLE_BYTES = 256 * MIB
+TARGET_PARTITION_BYTES = 128 * MIB
+_DAYS = {"hour": 1 / 24, "day": 1.0, "month": 30.4, "year": 365.25}
+_COARSER = {"hour": "day", "day": "month", "month": "year"}
+
+
+def size_all(
+    advice: Mapping[TableName, Advice], statistics: WorkloadStatistics | None
+) -> dict[TableName, Advice]:
+    """Every table's advice fitted to its statistics (as it is without them)."""
+    if statistics is None:
+        return dict(advice)
+    return {name: fit_to_size(a, statistics.table(name)) for name, a in advice.items()}
+
+
+def fit_to_size(advice: Advice, stats: TableStatistics | None) -> Advice:
+    """`advice` with its partitioning fitted to the table's size; unchanged without stats."""
+    if stats is None or not advice.partitioning:
+        return advice
+    size = _bytes(stats)
+    if size is None:
+        return advice
+    notes: list[str] = []
+    if size < SMALL_TABLE_BYTES:
+        notes.append(
+            f"the table holds {_mib(size)} in {stats.files or 0} file(s), less than "
+            f"{_mib(SMALL_TABLE_BYTES)}: partitions would only split it into small files, so "
+            "it stays unpartitioned" + (" and is sorted instead" if advice.sorted_by else "")
+        )
+        return _with(advice, (), notes)
+    fields: list[PartitionField] = []
+    partitions = 1.0
+    for field in advice.partitioning:
+        if field.transform in _DAYS:
+            sized, count, note = _temporal(field, stats, size)
+            if note:
+                notes.append(note)
+            if sized is not None:
+                fields.append(sized)
+                partitions *= count
+    for field in advice.partitioning:
+        if field.transform in _DAYS or field.cardinality == 1:
+            if field.transform not in _DAYS:
+                fields.append(field)  # a calendar part of the partition date: no new partitions
+            continue
+        sized, note = _other(field, stats, size / partitions)
+        if note:
+            notes.append(note)
+        if sized is not None:
+            fields.append(sized)
+            partitions *= max(sized.param or sized.cardinality, 1)
+    if not any(f.transform in _DAYS for f in fields):  # calendar parts only ride along
+        fields = [f for f in fields if not (f.transform == "identity" and f.cardinality == 1)]
+    return _with(advice, tuple(fields), notes)
+
+
+def statistics_issues(
+    statistics: WorkloadStatistics | None, advice: Mapping[TableName, Advice]
+) -> list[Issue]:
+    """What the report says of the statistics: read or not, and what they changed."""
+    if statistics is None:
+        return [
+            Issue(
+                "statistics_missing",
+                Severity.INFO,
+                "No statistics were read: sizes and spreads are assumed",
+                "The task gave no credentials for the user's Trino (or reading was off), so "
+                "the layout rests on the queries alone: partition granularities, identity "
+                "partitions and bucket counts assume a large table.",
+            )
+        ]
+    issues = []
+    if statistics.tables:
+        issues.append(
+            Issue(
+                "statistics_read",
+                Severity.INFO,
+                f"Statistics of {len(statistics.tables)} table(s) read from {statistics.source}",
+                "Rows, bytes of data files, file counts, distinct values and bounds came from "
+                "the data (SHOW STATS and Iceberg's metadata tables)"
+                + (
+                    f", read at {statistics.read_at:%Y-%m-%d %H:%M} UTC"
+                    if statistics.read_at
+                    else ""
+                )
+                + "; the partitioning is fitted to them.",
+                details=statistics.to_dict(),
+            )
+        )
+    if statistics.problems:
+        issues.append(
+            Issue(
+                "statistics_missing",
+                Severity.WARNING,
+                f"{len(statistics.problems)} statistic(s) could not be read",
+                " ".join(statistics.problems)[:2000],
+                effect="Tables without statistics keep the advice made from the queries alone.",
+                details={"problems": list(statistics.problems)},
+            )
+        )
+    for name, table_advice in advice.items():
+        if table_advice.sizing:
+            issues.append(
+                Issue(
+                    "partitioning_sized",
+                    Severity.INFO,
+                    f"Partitioning of {name} fitted to its size",
+                    " ".join(f"{note}." for note in table_advice.sizing),
+                    table=str(name),
+                    details={
+                        "partitioning": [f.spec() for f in table_advice.partitioning],
+                        "notes": list(table_advice.sizing),
+                    },
+                )
+            )
+    return issues
+
+
+def _with(advice: Advice, fields: tuple[PartitionField, ...], notes: list[str]) -> Advice:
+    if not notes and fields == advice.partitioning:
+        return advice
+    sized = replace(advice, partitioning=fields, sizing=tuple(notes))
+    if sized.changed:
+        return sized
+    return replace(
+        sized,
+        unchanged_reason="; ".join(notes) + ", and no filter carries enough weight for a sort",
+    )
+
+
+def _bytes(stats: TableStatistics) -> float | None:
+    if stats.data_bytes is not None:
+        return float(stats.data_bytes)
+    widths = [c.data_bytes for c in stats.columns.values() if c.data_bytes is not None]
+    return sum(widths) if widths else None
+
+
+def _temporal(
+    field: PartitionField, stats: TableStatistics, size: float
+) -> tuple[PartitionField | None, float, str]:
+    column = stats.column(field.column)
+    span = column.span_days if column is not None else None
+    if span is None:
+        return field, 12.0, ""
+    transform = field.transform
+    while True:
+        count = max(span / _DAYS[transform], 1.0)
+        if size / count >= TARGET_PARTITION_BYTES or transform == "year":
+            break
+        transform = _COARSER[transform]
+    per_partition = size / count
+    if per_partition < TARGET_PARTITION_BYTES / 4 and count > 1 and transform == "year":
+        return (
+            None,
+            1.0,
+            f"{field.column} spans {span:.0f} days of {_mib(size)}: even yearly partitions "
+            f"would hold {_mib(per_partition)} each, so no temporal partition",
+        )
+    if transform == field.transform:
+        return field, count, ""
+    note = (
+        f"{field.column} spans {span:.0f} days of {_mib(size)}: {field.transform} partitions "
+        f"would hold {_mib(size / max(span / _DAYS[field.transform], 1.0))} each, "
+        f"{transform} partitions {_mib(per_partition)}, hence {transform}({field.column})"
+    )
+    reason = f"{field.reason}; fitted to the data: {note}"
+    return replace(field, transform=transform, reason=reason), count, note
+
+
+def _other(
+    field: PartitionField, stats: TableStatistics, per_partition: float
+) -> tuple[PartitionField | None, str]:
+    column = stats.column(field.column)
+    if field.transform == "identity":
+        distinct = column.distinct if column is not None else None
+        if distinct is None:
+            return field, ""
+        if (
+            not column
+            or not column.low_cardinality(stats.rows)
+            or (per_partition / max(distinct, 1) < TARGET_PARTITION_BYTES / 4)
+        ):
+            return None, (
+                f"{field.column} has about {distinct:.0f} distinct values: identity partitions "
+                f"would hold {_mib(per_partition / max(distinct, 1))} each, so none"
+            )
+        return replace(field, cardinality=int(distinct)), ""
+    if field.transform == "bucket":
+        buckets = 1
+        while buckets * 2 <= (field.param or 16) and per_partition / (buckets * 2) >= (
+            TARGET_PARTITION_BYTES
+        ):
+            buckets *= 2
+        if buckets < 2:
+            return None, (
+                f"bucket({field.column}): {_mib(per_partition)} per partition is too little to "
+                "split into buckets; the sort order serves the lookups"
+            )
+        if buckets == field.param:
+            return field, ""
+        note = f"bucket({field.column}, {buckets}): {_mib(per_partition)} per partition"
+        return replace(
+            field, param=buckets, cardinality=buckets, reason=f"{field.reason}; {note}"
+        ), note
+    if per_partition / max(field.cardinality, 1) < TARGET_PARTITION_BYTES / 4:
+        return None, (
+            f"{field.spec()} would make partitions of {_mib(per_partition / field.cardinality)}: "
+            "none"
+        )
+    return field, ""
+
+
+def _mib(size: float) -> str:
+    if size >= 1 << 30:
+        return f"{size / (1 << 30):.1f} GiB"
+    return f"{size / MIB:.1f} MiB"

@@ -1,0 +1,118 @@
+"""The partitioning follows the data's size when the user's Trino told it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from domain.analysis import analyze
+from domain.analysis.advise import Advice, PartitionField
+from domain.analysis.names import TableName
+from domain.analysis.sizing import SMALL_TABLE_BYTES, fit_to_size
+from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatistics
+from domain.workload import Workload
+
+GIB = 1 << 30
+TABLE = TableName("lake", "s", "events")
+FLIGHTS = Path(__file__).resolve().parents[3] / "examples" / "flights.json"
+
+
+def advice(*fields: PartitionField) -> Advice:
+    return Advice(TABLE, fields)
+
+
+def day(column: str = "ts") -> PartitionField:
+    return PartitionField("day", column, "ranges of a day", cardinality=3650)
+
+
+def span(low: str, high: str, distinct: float | None = None) -> ColumnStatistics:
+    return ColumnStatistics(low=low, high=high, distinct=distinct)
+
+
+def test_a_small_table_stays_unpartitioned_and_the_advice_says_why() -> None:
+    stats = TableStatistics(rows=50_000, data_bytes=SMALL_TABLE_BYTES // 10, files=2)
+    fitted = fit_to_size(advice(day()), stats)
+    assert fitted.partitioning == ()
+    assert "stays unpartitioned" in fitted.sizing[0]
+    assert not fitted.changed
+
+
+def test_day_partitions_of_a_table_too_small_for_them_become_monthly() -> None:
+    # 40 GiB over 3 years: a day holds ~37 MiB, a month ~1.1 GiB
+    stats = TableStatistics(
+        rows=10**9, data_bytes=40 * GIB, files=300, columns={"ts": span("2023-01-01", "2025-12-31")}
+    )
+    assert [f.spec() for f in fit_to_size(advice(day()), stats).partitioning] == ["month(ts)"]
+
+
+def test_day_partitions_stay_where_each_day_holds_enough() -> None:
+    stats = TableStatistics(
+        rows=10**10, data_bytes=2000 * GIB, columns={"ts": span("2023-01-01", "2025-12-31")}
+    )
+    fitted = fit_to_size(advice(day()), stats)
+    assert [f.spec() for f in fitted.partitioning] == ["day(ts)"]
+    assert fitted.sizing == ()
+
+
+def test_no_temporal_partition_where_even_a_year_is_too_small() -> None:
+    stats = TableStatistics(
+        rows=10**7,
+        data_bytes=SMALL_TABLE_BYTES * 2,
+        columns={"ts": span("2000-01-01", "2025-01-01")},
+    )
+    fitted = fit_to_size(advice(day()), stats)
+    assert fitted.partitioning == ()
+    assert "no temporal partition" in fitted.sizing[0]
+
+
+def test_identity_partitions_only_on_a_column_with_few_values() -> None:
+    status = PartitionField("identity", "status", "equality filters", cardinality=10)
+    many = TableStatistics(
+        rows=10**8, data_bytes=100 * GIB, columns={"status": span("", "", 50_000)}
+    )
+    few = TableStatistics(rows=10**8, data_bytes=100 * GIB, columns={"status": span("", "", 4)})
+    assert fit_to_size(advice(status), many).partitioning == ()
+    assert [f.cardinality for f in fit_to_size(advice(status), few).partitioning] == [4]
+
+
+def test_bucket_count_follows_the_size_per_partition() -> None:
+    key = PartitionField("bucket", "user_id", "lookups", param=16, cardinality=16)
+    stats = TableStatistics(rows=10**8, data_bytes=1 * GIB)
+    # 1 GiB holds eight buckets of the 128 MiB target
+    assert [f.spec() for f in fit_to_size(advice(key), stats).partitioning] == [
+        "bucket(user_id, 8)"
+    ]
+
+
+def test_without_statistics_the_advice_is_left_as_the_queries_made_it() -> None:
+    original = advice(day())
+    assert fit_to_size(original, None) is original
+
+
+def test_the_engine_leaves_a_small_table_unpartitioned_and_reports_the_statistics() -> None:
+    workload = Workload.from_dict(json.loads(FLIGHTS.read_text()))
+    flights = TableName("flights", "public", "flights")
+    statistics = WorkloadStatistics(
+        tables={
+            flights: TableStatistics(
+                rows=1_000_000,
+                data_bytes=58 << 20,
+                files=3,
+                columns={"flightdate": span("2021-10-03", "2022-10-02")},
+            )
+        },
+        source="https://trino.example.com:443",
+    )
+    result = analyze(workload, statistics=statistics)
+    create = next(s.statement for s in result.ddl if "optimized.flights" in s.statement)
+    assert "partitioning" not in create
+    assert "sorted_by" in create
+    codes = {f.code for f in result.report.findings}
+    assert {"statistics_read", "partitioning_sized"} <= codes
+    assert len(result.migrations) == 1  # an unpartitioned target is filled in one statement
+
+
+def test_without_statistics_the_report_says_the_figures_are_assumed() -> None:
+    workload = Workload.from_dict(json.loads(FLIGHTS.read_text()))
+    codes = {f.code for f in analyze(workload).report.findings}
+    assert "statistics_missing" in codes
