@@ -157,7 +157,8 @@ def _report(catalog: Catalog, schema: str, queries: list[_Retargeted]) -> Report
     ]
     summary = (
         f"The identity answer: the {len(catalog.tables)} source table(s) copied into {target} "
-        "as they are (same columns, types and properties), and the queries only retargeted to "
+        "as they are (same columns and types, and the properties an Iceberg table takes), and "
+        "the queries only retargeted to "
         f"the copies ({retargeted} of {len(queries)}; the others are returned as sent). "
         "Nothing is optimized: this is the baseline other answers are measured against."
     )

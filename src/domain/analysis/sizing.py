@@ -21,8 +21,7 @@ Without statistics for a table, its advice is left as the advise pass made it (a
 says its figures are assumed). Every change is explained in `Advice.sizing`.
 
 >>> from domain.analysis.advise import Advice, PartitionField
->>> from domain.analysis.findings import Issue, Severity
-from domain.analysis.names import TableName
+>>> from domain.analysis.names import TableName
 >>> from domain.statistics import ColumnStatistics, TableStatistics
 >>> advice = Advice(TableName("c", "s", "t"), (PartitionField("day", "ts", "ranges of a day"),))
 >>> small = TableStatistics(rows=10_000, data_bytes=3 << 20, files=1)
