@@ -1,0 +1,249 @@
+"""Statistics of a workload's tables, read from the user's Trino — read-only, budgeted.
+
+Read-only by construction: the reader only sends ``SHOW STATS``, ``SHOW CREATE TABLE`` and
+SELECTs on Iceberg's ``$files`` and ``$snapshots`` metadata tables; it never writes. Each
+statement has a time limit (Trino's ``query_max_execution_time`` and the client's request
+timeout) and the task has a total budget: a slow cluster cannot hold a task past its deadline.
+
+Trouble is a finding, never an exception: an unreachable host, a TLS error, a wrong password
+or a missing table each become one line in `WorkloadStatistics.problems`, and the analysis
+goes on with what could be read. A failure of the connection itself (host, TLS, login) stops
+the reading at once: every further statement would fail the same way. Messages never carry
+the credentials (the password travels in a header the errors do not print).
+
+The URL is Trino's JDBC form, ``jdbc:trino://host:port[/catalog[/schema]]?SSL=true&…``:
+HTTPS when ``SSL=true`` or the port is 443, with certificate checks on (a CA bundle can be
+named for private certificates).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import sqlglot
+import trino
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from trino.exceptions import TrinoQueryError
+
+from domain.analysis.names import TRINO, TableName, identifier_sql, normalize
+from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatistics
+
+__all__ = ["TrinoEndpoint", "read_statistics"]
+
+_CONNECTION_TROUBLE = (
+    "Connection refused",
+    "Max retries exceeded",
+    "SSLError",
+    "CERTIFICATE_VERIFY_FAILED",
+    "Read timed out",
+    "timed out",
+    "Name or service not known",
+    "401",
+    "Unauthorized",
+    "Authentication failed",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TrinoEndpoint:
+    """Where the user's Trino answers and how to reach it (no secret in here)."""
+
+    host: str
+    port: int
+    https: bool
+
+    @classmethod
+    def from_jdbc_url(cls, url: str) -> TrinoEndpoint | None:
+        text = url.strip()
+        if text.lower().startswith("jdbc:"):
+            text = text[5:]
+        try:
+            parts = urlsplit(text)
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            return None
+        if parts.scheme.lower() != "trino" or not host:
+            return None
+        params = {k.lower(): v for k, v in parse_qsl(parts.query)}
+        https = params.get("ssl", "").lower() == "true" or port == 443
+        return cls(host, port or (443 if https else 8080), https)
+
+    def __str__(self) -> str:
+        return f"{'https' if self.https else 'http'}://{self.host}:{self.port}"
+
+
+Connect = Callable[[], Any]
+
+
+def read_statistics(
+    endpoint: TrinoEndpoint,
+    tables: Iterable[TableName],
+    *,
+    user: str | None,
+    password: str | None,
+    statement_seconds: float = 20.0,
+    budget_seconds: float = 60.0,
+    ca_bundle: str | None = None,
+) -> WorkloadStatistics:
+    """Read what Trino knows about `tables`, within the budget; never raises for trouble."""
+    started = time.monotonic()
+    auth = None
+    if password is not None:
+        auth = trino.auth.BasicAuthentication(user or "", password)
+    try:
+        connection = trino.dbapi.Connection(
+            host=endpoint.host,
+            port=endpoint.port,
+            user=user or "dbanalysis",
+            http_scheme="https" if endpoint.https else "http",
+            auth=auth,
+            verify=ca_bundle if ca_bundle else True,
+            request_timeout=statement_seconds,
+            max_attempts=1,
+            session_properties={"query_max_execution_time": f"{max(int(statement_seconds), 1)}s"},
+        )
+    except (ValueError, TrinoQueryError) as error:  # e.g. a password over plain HTTP
+        return WorkloadStatistics(problems=(f"cannot connect to {endpoint}: {_short(error)}",))
+    reader = _Reader(connection, started + budget_seconds)
+    found: dict[TableName, TableStatistics] = {}
+    names = list(tables)
+    for number, name in enumerate(names):
+        if reader.stopped:
+            break
+        if reader.spent:
+            reader.problems.append(
+                f"the statistics budget ({budget_seconds:.0f} s) was spent: "
+                f"{len(names) - number} table(s) not read"
+            )
+            break
+        statistics = reader.table(name)
+        if statistics is not None:
+            found[name] = statistics
+    connection.close()  # type: ignore[no-untyped-call]
+    return WorkloadStatistics(
+        tables=found,
+        problems=tuple(reader.problems),
+        read_at=datetime.now(UTC),
+        source=str(endpoint),
+    )
+
+
+class _Reader:
+    def __init__(self, connection: Any, deadline: float) -> None:
+        self._connection = connection
+        self._deadline = deadline
+        self.problems: list[str] = []
+        self.stopped = False
+
+    @property
+    def spent(self) -> bool:
+        return time.monotonic() >= self._deadline
+
+    def rows(self, sql: str, what: str) -> list[list[Any]] | None:
+        if self.stopped or self.spent:
+            return None
+        cursor = self._connection.cursor()
+        try:
+            cursor.execute(sql)
+            return [list(row) for row in cursor.fetchall()]
+        except TrinoQueryError as error:
+            self.problems.append(f"{what}: {error.error_name}: {_short(error.message)}")
+        except Exception as error:  # the connection itself: host, TLS, login
+            message = _short(error)
+            if any(marker in message for marker in _CONNECTION_TROUBLE):
+                self.problems.append(f"cannot read statistics: {_kind(message)} ({message})")
+                self.stopped = True
+            else:
+                self.problems.append(f"{what}: {message}")
+        finally:
+            cursor.close()
+        return None
+
+    def table(self, name: TableName) -> TableStatistics | None:
+        qualified = name.sql()
+        stats = self.rows(f"SHOW STATS FOR {qualified}", f"{name}: SHOW STATS")
+        if stats is None:
+            return None
+        rows: float | None = None
+        columns: dict[str, ColumnStatistics] = {}
+        for column, size, distinct, nulls, row_count, low, high in (r[:7] for r in stats):
+            if column is None:
+                rows = float(row_count) if row_count is not None else None
+                continue
+            columns[normalize(str(column))] = ColumnStatistics(
+                distinct=_number(distinct),
+                null_fraction=_number(nulls),
+                low=None if low is None else str(low),
+                high=None if high is None else str(high),
+                data_bytes=_number(size),
+            )
+        meta = identifier_sql(name.table + "$files")
+        schema = f"{identifier_sql(name.catalog)}.{identifier_sql(name.schema)}"
+        files = self.rows(
+            "SELECT count(*), sum(file_size_in_bytes), min(file_size_in_bytes),"
+            f" max(file_size_in_bytes) FROM {schema}.{meta}",
+            f"{name}: data files",
+        )
+        snapshots = self.rows(
+            f"SELECT count(*) FROM {schema}.{identifier_sql(name.table + '$snapshots')}",
+            f"{name}: snapshots",
+        )
+        create = self.rows(f"SHOW CREATE TABLE {qualified}", f"{name}: SHOW CREATE TABLE")
+        partitioning, sorted_by = _layout(create[0][0]) if create else ((), ())
+        file_row = files[0] if files else [None, None, None, None]
+        return TableStatistics(
+            rows=rows,
+            data_bytes=_integer(file_row[1]),
+            files=_integer(file_row[0]),
+            smallest_file=_integer(file_row[2]),
+            largest_file=_integer(file_row[3]),
+            snapshots=_integer(snapshots[0][0]) if snapshots else None,
+            partitioning=partitioning,
+            sorted_by=sorted_by,
+            columns=columns,
+        )
+
+
+def _layout(create: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    try:
+        tree = sqlglot.parse_one(create, dialect=TRINO)
+    except (SqlglotError, ValueError):
+        return (), ()
+    found: dict[str, tuple[str, ...]] = {}
+    for prop in tree.find_all(exp.Property):
+        key = prop.this.name.lower() if isinstance(prop.this, exp.Expr) else str(prop.this)
+        if key in ("partitioning", "sorted_by") and isinstance(prop.args.get("value"), exp.Array):
+            found[key] = tuple(e.name for e in prop.args["value"].expressions)
+    return found.get("partitioning", ()), found.get("sorted_by", ())
+
+
+def _number(value: object) -> float | None:
+    try:
+        return None if value is None else float(str(value))
+    except ValueError:
+        return None
+
+
+def _integer(value: object) -> int | None:
+    number = _number(value)
+    return None if number is None else int(number)
+
+
+def _short(error: object) -> str:
+    return " ".join(str(error).split())[:300]
+
+
+def _kind(message: str) -> str:
+    if "401" in message or "Unauthorized" in message or "Authentication" in message:
+        return "the login was refused"
+    if "SSL" in message or "CERTIFICATE" in message:
+        return "TLS failed"
+    if "timed out" in message:
+        return "the server did not answer in time"
+    return "the server could not be reached"

@@ -1,0 +1,137 @@
+"""Statistics read from a real Trino match the data, and trouble becomes a finding.
+
+Runs against the lab's Trino (`DBANALYSIS_TEST_TRINO`, started by `make test`) with data the
+lab loaded; skipped without it on a developer box, an error in CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.trino.lab import TrinoLab
+from adapters.trino.runner import TrinoRunner
+from adapters.trino.statistics import TrinoEndpoint, read_statistics
+from domain.analysis import analyze
+from domain.analysis.names import TableName
+from domain.workload import Workload
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_TRINO = "DBANALYSIS_TEST_TRINO"
+ROWS = 20_000
+CLICKS = TableName("web", "events", "clicks")
+
+
+@pytest.fixture(scope="module")
+def trino_address() -> tuple[str, int]:
+    address = os.environ.get(TEST_TRINO)
+    if not address:
+        reason = f"{TEST_TRINO} is not set: no Trino to read statistics from"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so this is an error, not a skip)", pytrace=False)
+        pytest.skip(reason)
+    host, _, port = address.rpartition(":")
+    return host, int(port)
+
+
+@pytest.fixture(scope="module")
+def clicks(trino_address: tuple[str, int]) -> Iterator[tuple[Workload, TrinoRunner]]:
+    warehouse = Path(
+        os.environ.get("DBANALYSIS_TEST_TRINO_WAREHOUSE", ROOT / "var/trino/warehouse")
+    )
+    runner = TrinoRunner(*trino_address)
+    workload = Workload.from_dict(json.loads((ROOT / "examples" / "clicks.json").read_text()))
+    TrinoLab(runner, warehouse).load(workload, ROWS)
+    yield workload, runner
+    runner.close()
+
+
+def endpoint(address: tuple[str, int]) -> TrinoEndpoint:
+    found = TrinoEndpoint.from_jdbc_url(f"jdbc:trino://{address[0]}:{address[1]}/web/events")
+    assert found is not None
+    return found
+
+
+def test_statistics_match_the_data(
+    trino_address: tuple[str, int], clicks: tuple[Workload, TrinoRunner]
+) -> None:
+    # given the clicks table loaded with known data
+    _, runner = clicks
+    actual = runner.rows(
+        "SELECT count(*), count(DISTINCT country), CAST(min(event_ts) AS varchar),"
+        " CAST(max(event_ts) AS varchar), count(DISTINCT user_id) FROM web.events.clicks"
+    )[0]
+    # when its statistics are read
+    statistics = read_statistics(endpoint(trino_address), [CLICKS], user="reader", password=None)
+    table = statistics.table(CLICKS)
+    # then the row count is exact, distinct counts within the estimator's error, bounds exact
+    assert statistics.problems == ()
+    assert table is not None
+    assert table.rows == actual[0] == ROWS
+    country = table.column("country")
+    assert country is not None
+    assert country.distinct is not None
+    assert abs(country.distinct - actual[1]) <= max(2, 0.05 * actual[1])
+    users = table.column("user_id")
+    assert users is not None
+    assert users.distinct is not None
+    assert abs(users.distinct - actual[4]) <= 0.05 * actual[4]
+    event_ts = table.column("event_ts")
+    assert event_ts is not None
+    assert (event_ts.low or "")[:19] == actual[2][:19]
+    assert (event_ts.high or "")[:19] == actual[3][:19]
+    # and the data files are counted and measured
+    assert table.files
+    assert table.files >= 1
+    assert table.data_bytes
+    assert table.data_bytes > 0
+    assert table.rows_per_day("event_ts") is not None
+
+
+def test_a_small_table_read_from_trino_is_left_unpartitioned(
+    trino_address: tuple[str, int], clicks: tuple[Workload, TrinoRunner]
+) -> None:
+    workload, _ = clicks
+    tables = [TableName("web", "events", "clicks"), TableName("web", "events", "pages")]
+    statistics = read_statistics(endpoint(trino_address), tables, user="reader", password=None)
+    result = analyze(workload, statistics=statistics)
+    create = next(s.statement for s in result.ddl if ".optimized.clicks " in s.statement)
+    assert "partitioning" not in create
+    assert any(f.code == "partitioning_sized" for f in result.report.findings)
+
+
+def test_a_missing_table_is_a_problem_not_an_error(trino_address: tuple[str, int]) -> None:
+    missing = TableName("web", "events", "no_such_table")
+    statistics = read_statistics(endpoint(trino_address), [missing], user="reader", password=None)
+    assert statistics.tables == {}
+    assert "no_such_table" in statistics.problems[0]
+
+
+def test_a_closed_port_stops_the_reading_with_one_problem() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free now that nothing listens on it
+    closed = TrinoEndpoint("127.0.0.1", port, https=False)
+    statistics = read_statistics(closed, [CLICKS, CLICKS], user="reader", password=None)
+    assert len(statistics.problems) == 1
+    assert "could not be reached" in statistics.problems[0]
+
+
+def test_a_server_that_never_answers_is_given_up_on_time() -> None:
+    # a socket that accepts connections (the kernel's backlog) but never answers a request
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        mute = TrinoEndpoint("127.0.0.1", silent.getsockname()[1], https=False)
+        statistics = read_statistics(
+            mute, [CLICKS], user="reader", password=None, statement_seconds=1, budget_seconds=2
+        )
+    assert statistics.tables == {}
+    assert "did not answer in time" in statistics.problems[0]
