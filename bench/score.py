@@ -3,6 +3,7 @@
     scripts/services/trino.sh start
     uv run python bench/score.py examples/flights.json --rows 1000000 --runs 3
     uv run python bench/score.py WORKLOAD.json --result RESULT.json --json scores.json
+    uv run python bench/score.py examples/clicks.json --statistics   # also with statistics
 
 Loads the workload's source tables into the lab with `--rows` rows in the largest (a table
 loaded before from the same DDL, rows and seed is kept) and measures S from their data files.
@@ -11,7 +12,8 @@ unchanged, queries only retargeted: the noise floor of this shared machine) — 
 then migrations in order — and measures C of each. Then times every query on the originals
 and on each answer, interleaved (one run each that keeps the rows, then `--runs` rounds; the
 median counts), checks that each rewrite returns its original's rows, and prints x, y, z
-with a table per query.
+with a table per query. `--statistics` adds the engine's answer made with the statistics the
+lab's Trino has of the loaded tables (as the service reads them from a user's Trino).
 
 A statement Trino rejects is reported; a query that fails, runs past 10 minutes or returns
 other rows counts as 10 minutes. Statements that are not queries (INSERT, SHOW…) are not
@@ -21,6 +23,7 @@ timed. Exit code 0 when every statement of the engine's answer ran and every rew
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -37,7 +40,9 @@ from sqlglot.errors import SqlglotError  # noqa: E402
 
 from adapters.trino.lab import Applied, TrinoLab, compare_outcomes  # noqa: E402
 from adapters.trino.runner import Outcome, TrinoRunner  # noqa: E402
+from adapters.trino.statistics import TrinoEndpoint, read_statistics  # noqa: E402
 from domain.analysis import analyze  # noqa: E402
+from domain.analysis.catalog import Catalog  # noqa: E402
 from domain.analysis.identity import identity_result  # noqa: E402
 from domain.analysis.names import TRINO  # noqa: E402
 from domain.result import AnalysisResult  # noqa: E402
@@ -167,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--result", type=Path, help="score this result instead of the engine's")
     parser.add_argument("--no-identity", action="store_true", help="skip the identity answer")
+    parser.add_argument(
+        "--statistics",
+        action="store_true",
+        help="also score the engine's answer made with statistics read from the lab",
+    )
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=58080)
@@ -204,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     timed = [q.queryid for q in workload.queries if is_query(q.query)]
     skipped = [q.queryid for q in workload.queries if q.queryid not in set(timed)]
     answers = [("engine", engine)]
+    if args.statistics and args.result is None:
+        answers.append(("engine+stats", _with_statistics(workload, catalog, args.host, args.port)))
     if not args.no_identity:
         answers.append(("identity", identity_result(workload, target_schema=IDENTITY_SCHEMA)))
     applied = {name: lab.apply(result) for name, result in answers}
@@ -300,6 +312,18 @@ def print_report(
         )
         for where, sql, error in s.failures:
             print(f"    {where} rejected: {error[:300]}\n      {sql[:200]}")
+
+
+def _with_statistics(workload: Workload, catalog: Catalog, host: str, port: int) -> AnalysisResult:
+    """The engine's answer given the statistics the lab's Trino has of the loaded tables, in
+    a schema of its own so that it can be scored beside the answer made without them."""
+    endpoint = TrinoEndpoint(host, port, https=False)
+    statistics = read_statistics(endpoint, list(catalog.tables), user="bench", password=None)
+    for problem in statistics.problems:
+        print(f"  statistics: {problem}")
+    schema = f"{workload.options.target_schema}_stats"
+    options = dataclasses.replace(workload.options, target_schema=schema)
+    return analyze(dataclasses.replace(workload, options=options), statistics=statistics)
 
 
 def _storage(lab: TrinoLab, applied: Applied) -> tuple[int, int]:
