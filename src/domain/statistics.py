@@ -19,8 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from domain.analysis.names import TableName
+if TYPE_CHECKING:  # domain.analysis imports this module: names only for the type checker
+    from domain.analysis.names import TableName
 
 __all__ = ["ColumnStatistics", "TableStatistics", "WorkloadStatistics"]
 

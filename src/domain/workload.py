@@ -1,11 +1,17 @@
 """The workload a user submits: where the tables live, their DDL, the queries and their weight.
 
-The JDBC URL is redacted on the way in (`redact_jdbc_url`): only the host, port, catalog, schema
-and a few harmless connection settings are kept, so credentials never reach storage, logs, the
-LLM or a result.
+The JDBC URL is split on the way in. The workload keeps it redacted (`redact_jdbc_url`): only
+the host, port, catalog, schema and a few harmless connection settings, so the stored task, the
+logs, the LLM and the result never see a credential. What redaction drops is what the service
+needs to log in to the user's Trino, and is taken apart as `Credentials`
+(`credentials_from_jdbc_url`), a value that never shows itself and that the application keeps
+apart from the task, encrypted, only while the task runs.
 
->>> redact_jdbc_url("jdbc:trino://u:secret@host:8080/lake?user=u&password=p&SSL=true")
+>>> url = "jdbc:trino://u:secret@host:8080/lake?user=u&password=p&SSL=true"
+>>> redact_jdbc_url(url)
 'jdbc:trino://host:8080/lake?SSL=true'
+>>> credentials_from_jdbc_url(url)
+Credentials(user=<hidden>, password=<hidden>)
 """
 
 from __future__ import annotations
@@ -13,15 +19,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 __all__ = [
     "DEFAULT_TARGET_SCHEMA",
     "AnalysisOptions",
+    "Credentials",
     "DdlStatement",
     "Query",
     "Workload",
     "catalog_from_jdbc_url",
+    "credentials_from_jdbc_url",
     "redact_jdbc_url",
 ]
 
@@ -55,6 +63,85 @@ def redact_jdbc_url(url: str) -> str:
         if name.lower() in _SAFE_PARAMETERS
     ]
     return prefix + urlunsplit((parts.scheme, netloc, parts.path, urlencode(kept), ""))
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Credentials:
+    """What a JDBC URL carries to log in: the user, the password, and every other connection
+    parameter that redaction drops (`accessToken`, `extraCredentials`, key store passwords…),
+    by their names in the URL. All of it counts as secret, since a parameter whose name we do
+    not know may hold one. `repr` and `str` name only the parts that are set, never a value.
+
+    >>> Credentials("alice", "s3cr3t", (("accessToken", "eyJhbGciOi"),))
+    Credentials(user=<hidden>, password=<hidden>, parameters=[accessToken=<hidden>])
+    """
+
+    user: str | None = None
+    password: str | None = None
+    parameters: tuple[tuple[str, str], ...] = ()
+
+    def __repr__(self) -> str:
+        parts = [f"{name}=<hidden>" for name in ("user", "password") if getattr(self, name)]
+        if self.parameters:
+            names = ", ".join(f"{name}=<hidden>" for name, _ in self.parameters)
+            parts.append(f"parameters=[{names}]")
+        return f"Credentials({', '.join(parts)})"
+
+    def __str__(self) -> str:
+        return self.__repr__()
+
+    def scrub(self, text: str) -> str:
+        """`text` with every secret value in it, as is or percent-encoded, replaced by `***`:
+        for a message that may quote what a connection attempt was given.
+
+        >>> Credentials("alice", "pw+1").scrub("login alice:pw%2B1 refused")
+        'login ***:*** refused'
+        """
+        values = {self.user, self.password, *(value for _, value in self.parameters)}
+        secrets = {form for value in values if value for form in (value, quote(value, safe=""))}
+        for secret in sorted(secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+
+def _query_parameters(query: str) -> list[tuple[str, str]]:
+    """`name=value` pairs, percent-decoded. Unlike `parse_qsl`, `+` stays a plus: the Trino
+    driver reads the query with `URI.getQuery()`, which decodes only percent escapes, and a
+    password may well hold a `+`."""
+    pairs = []
+    for piece in query.split("&"):
+        if piece:
+            name, _, value = piece.partition("=")
+            pairs.append((unquote(name), unquote(value)))
+    return pairs
+
+
+def credentials_from_jdbc_url(url: str) -> Credentials | None:
+    """The credentials a Trino JDBC URL carries, or None when it carries none.
+
+    User info (`user:password@host`) and the query parameters `user` and `password` give the
+    login; when both are present the query parameters win, as they are what the Trino driver
+    reads. Every other parameter that `redact_jdbc_url` drops is kept in `parameters`, so that
+    the redacted URL and these credentials together connect like the original URL. Empty
+    values count as absent.
+    """
+    _, parts = _parts(url.strip())
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    parameters: list[tuple[str, str]] = []
+    for name, value in _query_parameters(parts.query):
+        key = name.lower()
+        if key in _SAFE_PARAMETERS or not value:
+            continue
+        if key == "user":
+            user = value
+        elif key == "password":
+            password = value
+        else:
+            parameters.append((name, value))
+    if not (user or password or parameters):
+        return None
+    return Credentials(user or None, password or None, tuple(parameters))
 
 
 def catalog_from_jdbc_url(url: str) -> str | None:

@@ -5,6 +5,9 @@ dbanalysis analyze WORKLOAD.json [-o OUT]   run the pipeline once, print the res
 dbanalysis api [--host H] [--port P]        the HTTP API alone (PostgreSQL + Kafka)
 dbanalysis worker                           a worker alone (Kafka consumer)
 dbanalysis migrate                          bring the database schema to the latest revision
+
+`api` and `worker` need DBANALYSIS_SECRET_KEY and refuse to start without it; `serve` makes a
+key in var/secret.key on its first start and reuses it.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from pydantic import ValidationError
 from adapters.sqlalchemy.migrate import upgrade
 from domain.result import AnalysisResult
 from domain.task import Progress
+from domain.workload import credentials_from_jdbc_url
 from entrypoints.api.schemas import NewTaskRequest
 from entrypoints.containers import analyzer_from_settings
 from entrypoints.embedded import create_embedded_app, ensure_sqlite_directory
 from entrypoints.processes import create_api_app, run_worker
+from entrypoints.secret_key import SecretKeyError, require_secret_key, with_embedded_secret_key
 from entrypoints.settings import Settings, service_version
 
 __all__ = ["main"]
@@ -68,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "api":
         return _api(settings, args.host, args.port)
     if args.command == "worker":
+        if not _has_secret_key(settings):
+            return 2
         asyncio.run(run_worker(settings))
         return 0
     if args.command == "analyze":
@@ -79,9 +86,24 @@ def main(argv: list[str] | None = None) -> int:
     raise AssertionError(args.command)  # argparse rejects unknown commands
 
 
+def _has_secret_key(settings: Settings) -> bool:
+    """Whether the key `api` and `worker` need is there; if not, say why and how to make one."""
+    try:
+        require_secret_key(settings)
+    except SecretKeyError as exc:
+        print(f"dbanalysis: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
 
+    try:
+        settings = with_embedded_secret_key(settings)
+    except SecretKeyError as exc:
+        print(f"dbanalysis: {exc}", file=sys.stderr)
+        return 2
     app = create_embedded_app(settings)
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
     return 0
@@ -90,6 +112,8 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
 def _api(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
 
+    if not _has_secret_key(settings):
+        return 2
     app = create_api_app(settings)
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
     return 0
@@ -122,7 +146,8 @@ async def _run_once(settings: Settings, request: NewTaskRequest) -> AnalysisResu
         return None
 
     analyzer = analyzer_from_settings(settings, service_version())
-    return await analyzer.analyze(request.to_workload(), ignore_progress)
+    credentials = credentials_from_jdbc_url(request.url)
+    return await analyzer.analyze(request.to_workload(), ignore_progress, credentials=credentials)
 
 
 if __name__ == "__main__":

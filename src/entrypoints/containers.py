@@ -1,7 +1,8 @@
 """Composition roots: dependency-injector containers split by role, joined per process.
 
     CoreContainer       settings, clock, version
-    StorageContainer    the database engine (a Resource) and the unit-of-work factory
+    StorageContainer    the database engine (a Resource), the secrets' cipher (from the key
+                        in the settings) and the unit-of-work factory
     UseCasesContainer   one factory per use case, wired to the ports it needs
     ApiContainer        the `api` process: HTTP + outbox relay to Kafka
     WorkerContainer     the `worker` process: Kafka consumer + processing + stale-task recovery
@@ -23,6 +24,7 @@ from adapters.engine.rules_analyzer import RulesAnalyzer
 from adapters.kafka import KafkaTaskConsumer, KafkaTaskPublisher
 from adapters.memory import InMemoryUnitOfWorkFactory, InProcessTaskQueue
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
+from adapters.trino.statistics import TrinoStatisticsReader
 from application.ports.analyzer import Analyzer
 from application.ports.task_queue import TaskPublisher
 from application.refinement.guarded_analyzer import GuardedAdvisorAnalyzer
@@ -32,6 +34,8 @@ from application.use_cases.process_task import ProcessTask
 from application.use_cases.relay_outbox import RelayOutbox
 from application.use_cases.requeue_stale_tasks import RequeueStaleTasks
 from application.use_cases.submit_task import SubmitTask
+from application.use_cases.sweep_expired_secrets import SweepExpiredSecrets
+from entrypoints.secret_key import cipher_from_settings
 from entrypoints.settings import Settings, service_version
 
 __all__ = [
@@ -57,7 +61,16 @@ async def database_engine(url: str) -> AsyncIterator[AsyncEngine]:
 def analyzer_from_settings(settings: Settings, version: str) -> Analyzer:
     """The rules engine alone, or refined by the LLM advisor when an endpoint or a key is
     configured (`Settings.llm_enabled`): the same choice in every process."""
-    rules = RulesAnalyzer(version)
+    statistics = (
+        TrinoStatisticsReader(
+            statement_seconds=settings.statistics_statement_seconds,
+            budget_seconds=settings.statistics_budget_seconds,
+            ca_bundle=settings.trino_ca_bundle,
+        )
+        if settings.statistics_enabled
+        else None
+    )
+    rules = RulesAnalyzer(version, statistics)
     if not settings.llm_enabled:
         return rules
     # Imported here: langchain takes seconds to import, which every process and every
@@ -91,11 +104,13 @@ class CoreContainer(containers.DeclarativeContainer):
 class StorageContainer(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     engine = providers.Resource(database_engine, url=settings.provided.database_url)
-    uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine)
+    cipher = providers.Singleton(cipher_from_settings, settings)
+    uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine, cipher)
 
 
 class MemoryStorageContainer(containers.DeclarativeContainer):
-    """Storage in memory, for tests: the same ports, nothing on disk."""
+    """Storage in memory, for tests: the same ports, nothing on disk (its secrets are
+    encrypted with a key of its own, which dies with it)."""
 
     settings = providers.Dependency(instance_of=Settings)
     uow_factory = providers.Singleton(InMemoryUnitOfWorkFactory)
@@ -128,6 +143,12 @@ class UseCasesContainer(containers.DeclarativeContainer):
     )
     requeue = providers.Factory(
         RequeueStaleTasks, uow_factory=storage.uow_factory, clock=core.clock
+    )
+    sweep_secrets = providers.Factory(
+        SweepExpiredSecrets,
+        uow_factory=storage.uow_factory,
+        clock=core.clock,
+        ttl=providers.Factory(timedelta, seconds=settings.provided.secret_ttl_seconds),
     )
 
 

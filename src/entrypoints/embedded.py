@@ -2,7 +2,8 @@
 
 The queue lives in memory, so whatever it held is gone after a restart. The database is what
 counts: on start, every task still pending is put back in the outbox, so nothing accepted is
-lost across a restart.
+lost across a restart. So does the secret key (`entrypoints.secret_key`): `dbanalysis serve` keeps
+the one it made in `var/secret.key`, so the credentials of those tasks can still be read.
 """
 
 from __future__ import annotations
@@ -57,7 +58,10 @@ class EmbeddedService:
             await resolve(self.container.queue()), await resolve(use_cases.process())
         )
         stale = StaleTaskLoop(
-            await resolve(use_cases.requeue()), settings.requeue_interval_seconds, relay
+            await resolve(use_cases.requeue()),
+            settings.requeue_interval_seconds,
+            relay,
+            await resolve(use_cases.sweep_secrets()),
         )
         republished = await RepublishPendingTasks(
             await resolve(self.container.storage.uow_factory()),
@@ -89,7 +93,9 @@ class EmbeddedService:
 def create_embedded_app(
     settings: Settings, container: EmbeddedContainer | None = None, *, migrate: bool = True
 ) -> FastAPI:
-    """The FastAPI app of `dbanalysis serve`, whose lifespan runs the worker and the relay."""
+    """The FastAPI app of `dbanalysis serve`, whose lifespan runs the worker and the relay.
+
+    Database storage needs `settings.secret_key` (`with_embedded_secret_key` gives one)."""
     service = EmbeddedService(container or EmbeddedContainer(settings=settings), migrate=migrate)
 
     @contextlib.asynccontextmanager

@@ -5,7 +5,8 @@ container, on PostgreSQL and Apache Kafka.
     worker   Kafka consumer → ProcessTask, plus stale-task recovery and its own relay
 
 Both stop cleanly on SIGTERM: the API through uvicorn's lifespan; the worker finishes the
-message in hand, commits it, leaves the group and closes its connections.
+message in hand, commits it, leaves the group and closes its connections. Both refuse to start
+without `DBANALYSIS_SECRET_KEY` (`entrypoints.secret_key`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from entrypoints.api.app import ApiDependencies, create_app
 from entrypoints.containers import ApiContainer, WorkerContainer
 from entrypoints.resolve import resolve
 from entrypoints.runners import OutboxRelayLoop, StaleTaskLoop
+from entrypoints.secret_key import require_secret_key
 from entrypoints.settings import Settings, service_version
 
 __all__ = ["create_api_app", "run_worker"]
@@ -48,6 +50,8 @@ async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
 
 
 def create_api_app(settings: Settings, container: ApiContainer | None = None) -> FastAPI:
+    """Raises `SecretKeyError` at once without a valid secret key."""
+    require_secret_key(settings)
     container = container or ApiContainer(settings=settings)
 
     @contextlib.asynccontextmanager
@@ -91,7 +95,9 @@ class _Heartbeat:
 
 
 async def run_worker(settings: Settings, container: WorkerContainer | None = None) -> None:
-    """Serve until SIGTERM or SIGINT, then stop cleanly."""
+    """Serve until SIGTERM or SIGINT, then stop cleanly. Raises `SecretKeyError` before
+    anything starts without a valid secret key."""
+    require_secret_key(settings)
     container = container or WorkerContainer(settings=settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -107,7 +113,10 @@ async def run_worker(settings: Settings, container: WorkerContainer | None = Non
         process = await resolve(use_cases.process())
         relay = OutboxRelayLoop(await resolve(use_cases.relay()), settings.relay_interval_seconds)
         stale = StaleTaskLoop(
-            await resolve(use_cases.requeue()), settings.requeue_interval_seconds, relay
+            await resolve(use_cases.requeue()),
+            settings.requeue_interval_seconds,
+            relay,
+            await resolve(use_cases.sweep_secrets()),
         )
         consumer = await resolve(container.consumer())
 

@@ -1,4 +1,5 @@
-"""Background loops of a process: the outbox relay, the in-process worker, stale-task recovery.
+"""Background loops of a process: the outbox relay, the in-process worker, stale-task recovery
+(with the sweep of expired secrets).
 
 Each loop survives the failure of one round (it logs and carries on), and stops when its
 asyncio task is cancelled.
@@ -14,6 +15,7 @@ from adapters.memory.queue import InProcessTaskQueue
 from application.use_cases.process_task import ProcessTask, ProcessTaskRequest
 from application.use_cases.relay_outbox import RelayOutbox, RelayOutboxRequest
 from application.use_cases.requeue_stale_tasks import RequeueStaleTasks, RequeueStaleTasksRequest
+from application.use_cases.sweep_expired_secrets import SweepExpiredSecrets
 
 __all__ = ["InProcessWorkerLoop", "OutboxRelayLoop", "StaleTaskLoop"]
 
@@ -81,12 +83,20 @@ class InProcessWorkerLoop:
 
 
 class StaleTaskLoop:
-    """Every `interval`, hands tasks abandoned by a dead worker back to the queue."""
+    """Every `interval`, hands tasks abandoned by a dead worker back to the queue, and deletes
+    the secrets kept past their time."""
 
-    def __init__(self, requeue: RequeueStaleTasks, interval: float, relay: OutboxRelayLoop) -> None:
+    def __init__(
+        self,
+        requeue: RequeueStaleTasks,
+        interval: float,
+        relay: OutboxRelayLoop,
+        sweep: SweepExpiredSecrets,
+    ) -> None:
         self._requeue = requeue
         self._interval = interval
         self._relay = relay
+        self._sweep = sweep
 
     async def run(self) -> None:
         while True:
@@ -96,4 +106,8 @@ class StaleTaskLoop:
                     self._relay.wake()
             except Exception:
                 log.exception("stale task recovery failed")
+            try:
+                await self._sweep.execute()
+            except Exception:
+                log.exception("sweeping expired secrets failed")
             await asyncio.sleep(self._interval)

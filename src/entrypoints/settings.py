@@ -42,6 +42,33 @@ class Settings(BaseSettings):
     relay_interval_seconds: float = Field(default=1.0, gt=0)
     requeue_interval_seconds: float = Field(default=30.0, gt=0)
 
+    # The JDBC credentials of a running task are kept encrypted with this Fernet key
+    # (`entrypoints.secret_key`): `api` and `worker` need it; `serve` makes one in the file.
+    secret_key: SecretStr | None = Field(
+        default=None, description="a Fernet key: 32 url-safe base64-encoded bytes"
+    )
+    secret_key_file: str = Field(
+        default="var/secret.key",
+        description="where `serve` keeps the key it made when DBANALYSIS_SECRET_KEY is unset",
+    )
+    secret_ttl_seconds: float = Field(
+        default=86400.0, gt=0, description="credentials older than this are deleted"
+    )
+
+    # Statistics of the workload's tables, read from the user's Trino with the task's login.
+    statistics_enabled: bool = Field(
+        default=True, description="read statistics from the user's Trino when the URL logs in"
+    )
+    statistics_statement_seconds: float = Field(
+        default=20.0, gt=0, description="time limit of one statement on the user's Trino"
+    )
+    statistics_budget_seconds: float = Field(
+        default=60.0, gt=0, description="time all the statistics of one task may take"
+    )
+    trino_ca_bundle: str | None = Field(
+        default=None, description="a PEM file of CAs to trust for the user's Trino (TLS)"
+    )
+
     # The LLM advisor is on when a base URL or a key is set, off otherwise (engine only).
     llm_base_url: str | None = Field(
         default=None, description="an OpenAI-compatible endpoint, e.g. http://localhost:8000/v1"

@@ -8,6 +8,7 @@ comes back `completed` with a result that obeys the contract, and the same resul
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 import time
 import uuid
@@ -42,8 +43,13 @@ def without_timing(result: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def serve_env(tmp_path: Path) -> dict[str, str]:
-    return {"DBANALYSIS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/var/dbanalysis.sqlite3"}
+def serve_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    # No key given: `serve` makes its own in the key file, as `make run` does on a fresh clone.
+    monkeypatch.delenv("DBANALYSIS_SECRET_KEY", raising=False)
+    return {
+        "DBANALYSIS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/var/dbanalysis.sqlite3",
+        "DBANALYSIS_SECRET_KEY_FILE": str(tmp_path / "var" / "secret.key"),
+    }
 
 
 def test_every_example_completes_with_the_same_result_as_analyze(
@@ -99,6 +105,9 @@ def test_tasks_accepted_before_a_restart_complete_after_it(
                 for _ in range(10)
             ]
     assert all(uuid.UUID(t) for t in task_ids)
+    key_file = Path(serve_env["DBANALYSIS_SECRET_KEY_FILE"])
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text()
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -108,3 +117,6 @@ def test_tasks_accepted_before_a_restart_complete_after_it(
             statuses = [wait_completed(client, t)["status"] for t in task_ids]
 
     assert statuses == ["completed"] * len(task_ids)
+    # the second run read the key the first one made, and with it the tasks' credentials
+    assert key_file.read_text() == key
+    assert "cannot be decrypted" not in second.output()

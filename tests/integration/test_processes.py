@@ -15,6 +15,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from adapters.fernet import generate_key
 from domain.result import AnalysisResult
 from entrypoints.api.schemas import NewTaskRequest
 from tests.integration.conftest_kafka import (
@@ -88,6 +89,8 @@ async def running_stack(database_url: str, bootstrap: str, logs: Path) -> AsyncI
         "DBANALYSIS_KAFKA_PARTITIONS": "3",
         "DBANALYSIS_RELAY_INTERVAL_SECONDS": "0.2",
         "DBANALYSIS_REQUEUE_INTERVAL_SECONDS": "1",
+        # api and worker refuse to start without a key, and must share it.
+        "DBANALYSIS_SECRET_KEY": generate_key(),
     }
     run_cli(["migrate"], env)
     base_url = f"http://127.0.0.1:{port}"

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from adapters.fernet import FernetCredentialsCipher
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from adapters.sqlalchemy.migrate import upgrade
 from application.ports.unit_of_work import UnitOfWorkFactory
@@ -24,7 +25,7 @@ async def uow_factory(postgres_database_url: str) -> AsyncIterator[UnitOfWorkFac
     await upgrade(postgres_database_url)
     engine = create_engine(postgres_database_url)
     try:
-        yield SqlAlchemyUnitOfWorkFactory(engine)
+        yield SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
     finally:
         await engine.dispose()
 

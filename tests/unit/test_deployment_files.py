@@ -3,6 +3,7 @@ wiring, healthchecks, ports and start order are what the README promises."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).parents[2]
 
@@ -46,6 +48,18 @@ def test_the_app_services_are_wired_to_postgres_and_kafka(
     assert "@postgres:5432/" in env["DBANALYSIS_DATABASE_URL"]
     assert env["DBANALYSIS_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
     assert env["DBANALYSIS_KAFKA_TOPIC"] == "db_analysis_tasks"
+
+
+@pytest.mark.parametrize("service", ["api", "worker"])
+def test_api_and_worker_get_a_valid_secret_key_that_production_can_replace(
+    compose: dict[str, Any], service: str
+) -> None:
+    setting = compose["services"][service]["environment"]["DBANALYSIS_SECRET_KEY"]
+
+    match = re.fullmatch(r"\$\{DBANALYSIS_SECRET_KEY:-(?P<key>[^}]+)\}", setting)
+
+    assert match is not None, setting
+    Fernet(match["key"])  # a real key, so that `docker compose up` starts as it is
 
 
 def test_api_and_worker_start_after_the_migration_and_a_healthy_broker(

@@ -7,10 +7,11 @@ import dataclasses
 import time
 
 from application.ports.analyzer import Analyzer, ProgressSink
+from application.ports.statistics import StatisticsReader
 from domain.analysis import analyze
 from domain.result import AnalysisResult
 from domain.task import Progress
-from domain.workload import Workload
+from domain.workload import Credentials, Workload
 
 __all__ = ["RulesAnalyzer"]
 
@@ -18,12 +19,24 @@ __all__ = ["RulesAnalyzer"]
 class RulesAnalyzer(Analyzer):
     """Runs the pure engine in a worker thread so the event loop keeps serving (heartbeats,
     HTTP requests) during a long analysis. Progress is stored before the engine moves on, and
-    an error raised by the sink (say, the lease was lost) stops the engine."""
+    an error raised by the sink (say, the lease was lost) stops the engine.
 
-    def __init__(self, version: str) -> None:
+    With a `statistics` reader, the tables' statistics are read from the user's Trino first
+    (stage ``statistics``), with the task's credentials — the only use they have. A workload
+    whose URL carries no login is not read: the report says its figures are assumed.
+    """
+
+    def __init__(self, version: str, statistics: StatisticsReader | None = None) -> None:
         self._version = version
+        self._statistics = statistics
 
-    async def analyze(self, workload: Workload, on_progress: ProgressSink) -> AnalysisResult:
+    async def analyze(
+        self,
+        workload: Workload,
+        on_progress: ProgressSink,
+        *,
+        credentials: Credentials | None = None,
+    ) -> AnalysisResult:
         loop = asyncio.get_running_loop()
 
         async def report(progress: Progress) -> None:
@@ -33,8 +46,12 @@ class RulesAnalyzer(Analyzer):
             asyncio.run_coroutine_threadsafe(report(Progress(stage, percent)), loop).result()
 
         started = time.perf_counter()
+        statistics = None
+        if self._statistics is not None and credentials is not None:
+            await on_progress(Progress("statistics", 5))
+            statistics = await self._statistics.read(workload, credentials)
         result = await asyncio.to_thread(
-            analyze, workload, version=self._version, on_stage=on_stage
+            analyze, workload, version=self._version, on_stage=on_stage, statistics=statistics
         )
         elapsed_ms = int((time.perf_counter() - started) * 1000)
         return dataclasses.replace(

@@ -4,7 +4,7 @@
 task loaded, changed and never saved leaves the store untouched. `InMemoryTransaction` plays one
 transaction: it stages writes, reads its own writes first, and holds row locks the way
 `SELECT … FOR UPDATE` does on PostgreSQL — another unit of work asking for the same row waits
-until the holder commits or rolls back.
+until the holder commits or rolls back. Secrets are kept as the database keeps them: ciphertext.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Literal
 from application.ports.outbox import OutboxMessage
 from domain.task import Task
 
-__all__ = ["InMemoryStore", "InMemoryTransaction", "OutboxRecord"]
+__all__ = ["InMemoryStore", "InMemoryTransaction", "OutboxRecord", "SecretRecord"]
 
-RowKind = Literal["task", "message"]
+RowKind = Literal["task", "message", "secret"]
 RowKey = tuple[RowKind, uuid.UUID]
 
 
@@ -33,6 +33,14 @@ class OutboxRecord:
 
     message: OutboxMessage
     published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRecord:
+    """A task's credentials as stored: encrypted, with when they were stored."""
+
+    ciphertext: bytes
+    created_at: datetime
 
 
 def snapshot(task: Task) -> Task:
@@ -46,6 +54,7 @@ class InMemoryStore:
     def __init__(self) -> None:
         self.tasks: dict[uuid.UUID, Task] = {}
         self.outbox: dict[uuid.UUID, OutboxRecord] = {}
+        self.secrets: dict[uuid.UUID, SecretRecord] = {}
         self.commit_lock = asyncio.Lock()
         self._row_owners: dict[RowKey, object] = {}
         self._row_released = asyncio.Condition()
@@ -80,6 +89,7 @@ class InMemoryTransaction:
         self._new_tasks: set[uuid.UUID] = set()
         self._messages: dict[uuid.UUID, OutboxRecord] = {}
         self._new_messages: set[uuid.UUID] = set()
+        self._secrets: dict[uuid.UUID, SecretRecord | None] = {}  # None: deleted
 
     # life cycle -------------------------------------------------------------------------------
 
@@ -106,6 +116,11 @@ class InMemoryTransaction:
                     raise ValueError(f"outbox message {message_id} already exists")
             store.tasks.update(self._tasks)
             store.outbox.update(self._messages)
+            for task_id, secret in self._secrets.items():
+                if secret is None:
+                    store.secrets.pop(task_id, None)
+                else:
+                    store.secrets[task_id] = secret
         self._clear()
         await store.unlock_rows(self)
 
@@ -123,6 +138,7 @@ class InMemoryTransaction:
         self._new_tasks.clear()
         self._messages.clear()
         self._new_messages.clear()
+        self._secrets.clear()
 
     # rows -------------------------------------------------------------------------------------
 
@@ -153,6 +169,22 @@ class InMemoryTransaction:
         self._messages[record.message.id] = record
         if new:
             self._new_messages.add(record.message.id)
+
+    def secret(self, task_id: uuid.UUID) -> SecretRecord | None:
+        self.require_active()
+        if task_id in self._secrets:
+            return self._secrets[task_id]
+        return self._store.secrets.get(task_id)
+
+    def stage_secret(self, task_id: uuid.UUID, secret: SecretRecord | None) -> None:
+        """Stage the task's secret, or its removal (None)."""
+        self.require_active()
+        self._secrets[task_id] = secret
+
+    def visible_secrets(self) -> dict[uuid.UUID, SecretRecord]:
+        self.require_active()
+        merged = {**self._store.secrets, **self._secrets}
+        return {task_id: secret for task_id, secret in merged.items() if secret is not None}
 
     def visible_tasks(self) -> list[Task]:
         self.require_active()

@@ -8,10 +8,13 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from adapters.fernet import FernetCredentialsCipher
 from adapters.memory.outbox import InMemoryOutbox
+from adapters.memory.secret_store import InMemorySecretStore
 from adapters.memory.store import InMemoryStore, InMemoryTransaction
 from adapters.memory.task_repository import InMemoryTaskRepository
 from application.ports.outbox import Outbox
+from application.ports.secret_store import SecretStore
 from application.ports.task_repository import TaskRepository
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -23,11 +26,13 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     tasks: TaskRepository
     outbox: Outbox
+    secrets: SecretStore
 
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, cipher: FernetCredentialsCipher) -> None:
         self._transaction = InMemoryTransaction(store)
         self.tasks = InMemoryTaskRepository(self._transaction)
         self.outbox = InMemoryOutbox(self._transaction)
+        self.secrets = InMemorySecretStore(self._transaction, cipher)
 
     async def __aenter__(self) -> Self:
         self._transaction.begin()
@@ -50,10 +55,15 @@ class InMemoryUnitOfWork(UnitOfWork):
 
 
 class InMemoryUnitOfWorkFactory(UnitOfWorkFactory):
-    """Makes units of work that share one store (pass `store` to share it between factories)."""
+    """Makes units of work that share one store (pass `store` to share it between factories,
+    and the same `cipher` to read each other's secrets). Without a cipher the factory makes one
+    with a key of its own: nothing it stores outlives the process anyway."""
 
-    def __init__(self, store: InMemoryStore | None = None) -> None:
+    def __init__(
+        self, store: InMemoryStore | None = None, cipher: FernetCredentialsCipher | None = None
+    ) -> None:
         self.store = store if store is not None else InMemoryStore()
+        self.cipher = cipher if cipher is not None else FernetCredentialsCipher.with_new_key()
 
     def __call__(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self.store)
+        return InMemoryUnitOfWork(self.store, self.cipher)

@@ -1,4 +1,5 @@
-"""The schema, as SQLAlchemy Core tables: `tasks` and its transactional `outbox`.
+"""The schema, as SQLAlchemy Core tables: `tasks`, its transactional `outbox`, and
+`task_secrets`, the encrypted credentials of the tasks still running.
 
 Alembic migrations create it (`adapters.sqlalchemy.migrate`); the stairway test checks that the
 migrations and this `metadata` agree. Timestamps are stored as UTC and always come back
@@ -19,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -30,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 
-__all__ = ["UtcDateTime", "json_document", "metadata", "outbox", "tasks"]
+__all__ = ["UtcDateTime", "json_document", "metadata", "outbox", "task_secrets", "tasks"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -123,4 +125,15 @@ outbox = Table(
         postgresql_where=text("published_at IS NULL"),
         sqlite_where=text("published_at IS NULL"),
     ),
+)
+
+task_secrets = Table(
+    "task_secrets",
+    metadata,
+    # One secret per task, gone with its task; the row holds ciphertext only (Fernet).
+    Column("task_id", Uuid(), ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
+    Column("ciphertext", LargeBinary(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    # The sweep deletes the secrets created before a moment.
+    Index("ix_task_secrets_created_at", "created_at"),
 )

@@ -7,10 +7,13 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.fernet import FernetCredentialsCipher
 from adapters.sqlalchemy.outbox import SqlAlchemyOutbox
+from adapters.sqlalchemy.secret_store import SqlAlchemySecretStore
 from adapters.sqlalchemy.task_repository import SqlAlchemyTaskRepository
 from adapters.sqlalchemy.transaction import SqlAlchemyTransaction
 from application.ports.outbox import Outbox
+from application.ports.secret_store import SecretStore
 from application.ports.task_repository import TaskRepository
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -18,15 +21,18 @@ __all__ = ["SqlAlchemyUnitOfWork", "SqlAlchemyUnitOfWorkFactory"]
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
-    """Tasks and outbox messages changed in one database transaction, kept only on `commit()`."""
+    """Tasks, outbox messages and secrets changed in one database transaction, kept only on
+    `commit()`."""
 
     tasks: TaskRepository
     outbox: Outbox
+    secrets: SecretStore
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, cipher: FernetCredentialsCipher) -> None:
         self._transaction = SqlAlchemyTransaction(engine)
         self.tasks = SqlAlchemyTaskRepository(self._transaction)
         self.outbox = SqlAlchemyOutbox(self._transaction)
+        self.secrets = SqlAlchemySecretStore(self._transaction, cipher)
 
     async def __aenter__(self) -> Self:
         await self._transaction.open()
@@ -48,10 +54,12 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
 
 
 class SqlAlchemyUnitOfWorkFactory(UnitOfWorkFactory):
-    """Makes units of work on one engine (the engine's owner disposes of it)."""
+    """Makes units of work on one engine (the engine's owner disposes of it), encrypting the
+    secrets with `cipher`, whose key must outlive the process: the secrets do."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, cipher: FernetCredentialsCipher) -> None:
         self.engine = engine
+        self.cipher = cipher
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine)
+        return SqlAlchemyUnitOfWork(self.engine, self.cipher)

@@ -18,8 +18,10 @@ named for private certificates).
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,10 +33,14 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from trino.exceptions import TrinoQueryError
 
+from application.ports.statistics import StatisticsReader
+from domain.analysis.catalog import build_catalog
 from domain.analysis.names import TRINO, TableName, identifier_sql, normalize
+from domain.analysis.parse import parse_ddl
 from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatistics
+from domain.workload import Credentials, Workload
 
-__all__ = ["TrinoEndpoint", "read_statistics"]
+__all__ = ["TrinoEndpoint", "TrinoStatisticsReader", "read_statistics"]
 
 _CONNECTION_TROUBLE = (
     "Connection refused",
@@ -78,7 +84,44 @@ class TrinoEndpoint:
         return f"{'https' if self.https else 'http'}://{self.host}:{self.port}"
 
 
-Connect = Callable[[], Any]
+class TrinoStatisticsReader(StatisticsReader):
+    """The `StatisticsReader` on the `trino` client, run off the event loop.
+
+    The tables are the ones the workload's DDL defines, named as the engine names them; the
+    endpoint is the workload's (redacted) URL, the login the task's credentials.
+    """
+
+    def __init__(
+        self,
+        *,
+        statement_seconds: float = 20.0,
+        budget_seconds: float = 60.0,
+        ca_bundle: str | None = None,
+    ) -> None:
+        self._statement_seconds = statement_seconds
+        self._budget_seconds = budget_seconds
+        self._ca_bundle = ca_bundle
+
+    async def read(self, workload: Workload, credentials: Credentials | None) -> WorkloadStatistics:
+        endpoint = TrinoEndpoint.from_jdbc_url(workload.url)
+        if endpoint is None:
+            return WorkloadStatistics(problems=("the URL names no Trino host to read from",))
+        catalog, _ = build_catalog(parse_ddl(workload.ddl), workload.url)
+        tables = list(catalog.tables)
+        statistics = await asyncio.to_thread(
+            read_statistics,
+            endpoint,
+            tables,
+            user=credentials.user if credentials is not None else None,
+            password=credentials.password if credentials is not None else None,
+            statement_seconds=self._statement_seconds,
+            budget_seconds=self._budget_seconds,
+            ca_bundle=self._ca_bundle,
+        )
+        if credentials is None:
+            return statistics
+        problems = tuple(credentials.scrub(p) for p in statistics.problems)
+        return dataclasses.replace(statistics, problems=problems)
 
 
 def read_statistics(

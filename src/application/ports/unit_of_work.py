@@ -1,4 +1,4 @@
-"""Port: one atomic change across the task repository and the outbox."""
+"""Port: one atomic change across the task repository, the outbox and the secret store."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from application.ports.outbox import Outbox
+from application.ports.secret_store import SecretStore
 from application.ports.task_repository import TaskRepository
 
 __all__ = ["UnitOfWork", "UnitOfWorkFactory"]
@@ -16,6 +17,7 @@ class UnitOfWork(Protocol):
 
     tasks: TaskRepository
     outbox: Outbox
+    secrets: SecretStore
 
     async def __aenter__(self) -> Self: ...
 

@@ -69,7 +69,7 @@ from domain.result import (
     SqlStatement,
 )
 from domain.task import Progress
-from domain.workload import Workload
+from domain.workload import Credentials, Workload
 
 __all__ = ["DEFAULT_BUDGET_SECONDS", "GuardedAdvisorAnalyzer"]
 
@@ -101,9 +101,17 @@ class GuardedAdvisorAnalyzer(Analyzer):
         self._max_queries = max_queries
         self._max_chars = max_chars
 
-    async def analyze(self, workload: Workload, on_progress: ProgressSink) -> AnalysisResult:
+    async def analyze(
+        self,
+        workload: Workload,
+        on_progress: ProgressSink,
+        *,
+        credentials: Credentials | None = None,
+    ) -> AnalysisResult:
         started = time.perf_counter()
-        draft = await self._engine.analyze(workload, on_progress)
+        # The credentials go to the engine (its statistics) and no further: the brief the
+        # advisor sees is built from the engine's result and the redacted workload alone.
+        draft = await self._engine.analyze(workload, on_progress, credentials=credentials)
         if not workload.options.use_llm:
             return _with_llm_meta(draft, {"enabled": False, "outcome": "not_requested"})
         context = guard_context(draft)

@@ -4,12 +4,18 @@ Delivery is at least once, so this use case is idempotent: a task that is alread
 held by another worker whose lease is still running, is left alone. A worker that lost its lease
 (another one re-claimed the task) does not overwrite the other's outcome: every write checks that
 the task is still on the attempt this worker claimed.
+
+The task's credentials are read, decrypted, with the claim and live only in a local variable
+for the analyzer; they are deleted in the transaction that stores the final outcome (completed
+or failed), and kept when the task goes back to pending for another attempt. Error messages
+that are stored or logged are scrubbed of them first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +28,7 @@ from application.ports.outbox import OutboxMessage
 from application.ports.unit_of_work import UnitOfWorkFactory
 from domain.errors import DomainError
 from domain.task import Progress, Task, TaskError, TaskStatus
+from domain.workload import Credentials
 
 __all__ = ["ProcessOutcome", "ProcessTask", "ProcessTaskRequest"]
 
@@ -67,7 +74,7 @@ class ProcessTask:
         claimed = await self._claim(request.task_id)
         if isinstance(claimed, ProcessOutcome):
             return claimed
-        task = claimed
+        task, credentials = claimed
         attempt = task.attempts
 
         async def on_progress(progress: Progress) -> None:
@@ -75,7 +82,9 @@ class ProcessTask:
                 raise _LeaseLost
 
         try:
-            result = await self._analyzer.analyze(task.workload, on_progress)
+            result = await self._analyzer.analyze(
+                task.workload, on_progress, credentials=credentials
+            )
         except asyncio.CancelledError:
             # The process is stopping: hand the task back now rather than after its lease.
             await asyncio.shield(self._update(task.id, attempt, self._hand_back))
@@ -86,7 +95,8 @@ class ProcessTask:
         except (DomainError, ValueError) as exc:
             # The engine answers every input; an error here is a bug or a workload it rejects.
             # Retrying would fail the same way, so the task fails now with the reason.
-            error = TaskError(ANALYSIS_FAILED, str(exc) or type(exc).__name__)
+            message = _scrubbed(str(exc) or type(exc).__name__, credentials)
+            error = TaskError(ANALYSIS_FAILED, message)
             log.warning("task %s failed: %s", task.id, error.message)
             failed = await self._update(
                 task.id, attempt, lambda t: t.fail(error, self._clock.now())
@@ -96,8 +106,10 @@ class ProcessTask:
             # A bug or a passing fault (say, the database went away mid-way): try again on a
             # later attempt, so that one bad moment does not fail the task; the last attempt
             # fails it with the reason.
-            log.exception("task %s: attempt %d broke", task.id, attempt)
-            error = TaskError(INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
+            error = TaskError(
+                INTERNAL_ERROR, _scrubbed(f"{type(exc).__name__}: {exc}", credentials)
+            )
+            _log_broken(task.id, attempt, exc, error.message, credentials)
             settled = await self._update(task.id, attempt, lambda t: self._retry_or_fail(t, error))
             if not settled:
                 return ProcessOutcome.LEASE_LOST
@@ -109,7 +121,7 @@ class ProcessTask:
         )
         return ProcessOutcome.COMPLETED if completed else ProcessOutcome.LEASE_LOST
 
-    async def _claim(self, task_id: uuid.UUID) -> Task | ProcessOutcome:
+    async def _claim(self, task_id: uuid.UUID) -> tuple[Task, Credentials | None] | ProcessOutcome:
         async with self._uow_factory() as uow:
             task = await uow.tasks.get(task_id, for_update=True)
             if task is None:
@@ -122,12 +134,14 @@ class ProcessTask:
                     return ProcessOutcome.HELD_ELSEWHERE
                 if task.expire_lease(now) is TaskStatus.FAILED:
                     await uow.tasks.save(task)
+                    await uow.secrets.delete(task.id)
                     await uow.commit()
                     return ProcessOutcome.FAILED
             task.claim(now, self._lease)
             await uow.tasks.save(task)
+            credentials = await uow.secrets.get(task.id)
             await uow.commit()
-            return task
+            return task, credentials
 
     def _retry_or_fail(self, task: Task, error: TaskError) -> None:
         if task.attempts_left > 0:
@@ -154,13 +168,36 @@ class ProcessTask:
                 return False
             change(task)
             if task.status is TaskStatus.PENDING:
-                # Handed back: publish it again, or no worker would hear of it.
+                # Handed back: publish it again, or no worker would hear of it. Its credentials
+                # stay for the next attempt.
                 await uow.outbox.add(
                     OutboxMessage(id=uuid.uuid4(), task_id=task.id, created_at=self._clock.now())
                 )
+            elif task.status.is_final:
+                await uow.secrets.delete(task.id)
             await uow.tasks.save(task)
             await uow.commit()
             return True
+
+
+def _scrubbed(message: str, credentials: Credentials | None) -> str:
+    return credentials.scrub(message) if credentials is not None else message
+
+
+def _log_broken(
+    task_id: uuid.UUID,
+    attempt: int,
+    exc: Exception,
+    message: str,
+    credentials: Credentials | None,
+) -> None:
+    """Log an attempt that broke, with its traceback; when the task has credentials, an
+    exception's text may quote them, so only the scrubbed message and the frames are logged."""
+    if credentials is None:
+        log.exception("task %s: attempt %d broke", task_id, attempt)
+        return
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("task %s: attempt %d broke: %s\n%s", task_id, attempt, message, frames)
 
 
 def _held_on(task: Task, attempt: int) -> bool:

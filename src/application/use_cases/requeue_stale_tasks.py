@@ -29,7 +29,8 @@ class RequeueSummary:
 
 class RequeueStaleTasks:
     """A task whose lease expired goes back to `pending` with a new outbox message (so it is
-    published again) while attempts remain; otherwise it fails with `attempts_exhausted`."""
+    published again) while attempts remain, keeping its credentials; otherwise it fails with
+    `attempts_exhausted`, and its credentials are deleted with that outcome."""
 
     def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow_factory = uow_factory
@@ -47,6 +48,7 @@ class RequeueStaleTasks:
                     )
                     released.append(task.id)
                 else:
+                    await uow.secrets.delete(task.id)
                     failed.append(task.id)
                 await uow.tasks.save(task)
             await uow.commit()

@@ -1,4 +1,5 @@
-"""Submit a workload: store the task and its outbox message in one transaction."""
+"""Submit a workload: store the task, its outbox message and its credentials in one
+transaction."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ from application.ports.clock import Clock
 from application.ports.outbox import OutboxMessage
 from application.ports.unit_of_work import UnitOfWorkFactory
 from domain.task import DEFAULT_MAX_ATTEMPTS, Task, TaskStatus
-from domain.workload import Workload
+from domain.workload import Credentials, Workload
 
 __all__ = ["SubmitTask", "SubmitTaskRequest", "SubmittedTask"]
 
 
 @dataclass(frozen=True, slots=True)
 class SubmitTaskRequest:
+    """The redacted workload, and apart from it the credentials its URL carried (if any)."""
+
     workload: Workload
+    credentials: Credentials | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +31,10 @@ class SubmittedTask:
 
 class SubmitTask:
     """Accept a workload. Once this returns, the task is durable and will be processed even if
-    the queue is down right now: the outbox relay publishes it when the queue is back."""
+    the queue is down right now: the outbox relay publishes it when the queue is back.
+
+    The credentials go to the secret store, encrypted, in the same transaction: never into the
+    task or its outbox message, so never onto the queue."""
 
     def __init__(
         self,
@@ -45,5 +52,7 @@ class SubmitTask:
         async with self._uow_factory() as uow:
             await uow.tasks.add(task)
             await uow.outbox.add(OutboxMessage(id=uuid.uuid4(), task_id=task.id, created_at=now))
+            if request.credentials is not None:
+                await uow.secrets.put(task.id, request.credentials, now)
             await uow.commit()
         return SubmittedTask(task.id, task.status)

@@ -68,7 +68,9 @@ def create_app(lifespan: Any, *, version: str = "") -> FastAPI:
         summary="Submit a workload for analysis",
     )
     async def new_task(body: Annotated[NewTaskRequest, Body()], deps: Deps) -> NewTaskResponse:
-        submitted = await deps.submit.execute(SubmitTaskRequest(body.to_workload()))
+        submitted = await deps.submit.execute(
+            SubmitTaskRequest(body.to_workload(), credentials=body.credentials())
+        )
         if deps.on_submitted is not None:
             deps.on_submitted()
         return NewTaskResponse(taskid=submitted.task_id, status=str(submitted.status))

@@ -13,7 +13,14 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from application.use_cases.get_task_status import TaskStatusView
-from domain.workload import AnalysisOptions, DdlStatement, Query, Workload
+from domain.workload import (
+    AnalysisOptions,
+    Credentials,
+    DdlStatement,
+    Query,
+    Workload,
+    credentials_from_jdbc_url,
+)
 
 __all__ = [
     "ErrorBody",
@@ -94,7 +101,8 @@ class NewTaskRequest(BaseModel):
             min_length=1,
             max_length=4096,
             pattern=r"(?i)^jdbc:trino://\S+$",
-            description="JDBC URL of the Trino server; credentials in it are dropped on arrival",
+            description="JDBC URL of the Trino server; its credentials are kept encrypted, "
+            "apart from the task, only until the task ends",
         ),
     ]
     ddl: Annotated[list[DdlItem], Field(min_length=1, max_length=MAX_DDL_STATEMENTS)]
@@ -109,6 +117,10 @@ class NewTaskRequest(BaseModel):
                 raise ValueError(f"queryid {item.queryid!r} appears more than once")
             seen.add(item.queryid)
         return self
+
+    def credentials(self) -> Credentials | None:
+        """What the URL carries to log in, taken before `to_workload` redacts it."""
+        return credentials_from_jdbc_url(self.url)
 
     def to_workload(self) -> Workload:
         options = self.options or OptionsItem()

@@ -1,4 +1,5 @@
-"""The storage contract: what every task repository, outbox and unit of work promises.
+"""The storage contract: what every task repository, outbox, secret store and unit of work
+promises.
 
 `StorageContract` is subclassed once per adapter (in-memory, SQLAlchemy on SQLite, SQLAlchemy on
 PostgreSQL); the subclass's module provides two fixtures:
@@ -24,16 +25,19 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import inspect
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from adapters.fernet import FernetCredentialsCipher
+from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory
 from adapters.sqlalchemy.migrate import (
     alembic_config,
     downgrade,
     schema_differences,
     upgrade,
 )
+from adapters.sqlalchemy.tables import task_secrets, tasks
 from application.ports.outbox import OutboxMessage
 from application.ports.unit_of_work import UnitOfWorkFactory
 from domain.errors import InvalidTransition
@@ -47,7 +51,7 @@ from domain.result import (
     SqlStatement,
 )
 from domain.task import Progress, Task, TaskError, TaskStatus
-from domain.workload import AnalysisOptions, DdlStatement, Query, Workload
+from domain.workload import AnalysisOptions, Credentials, DdlStatement, Query, Workload
 
 __all__ = [
     "MigrationContract",
@@ -109,6 +113,15 @@ def a_task(now: datetime = T0, *, max_attempts: int = 3) -> Task:
     return Task.submit(a_workload(), now, max_attempts=max_attempts)
 
 
+def some_credentials(marker: str = "s3cr3t") -> Credentials:
+    """Credentials whose every secret part holds `marker`, with characters that need care."""
+    return Credentials(
+        user=f"ålice-{marker}",
+        password=f"p@ss+wörd %20-{marker}",
+        parameters=(("accessToken", f"eyJ-{marker}"), ("extraCredentials", f"k:{marker};x:y")),
+    )
+
+
 def a_message(task: Task, created_at: datetime) -> OutboxMessage:
     return OutboxMessage(id=uuid.uuid4(), task_id=task.id, created_at=created_at)
 
@@ -135,6 +148,20 @@ async def store(uow_factory: UnitOfWorkFactory, *tasks: Task) -> None:
 async def load(uow_factory: UnitOfWorkFactory, task_id: uuid.UUID) -> Task | None:
     async with uow_factory() as uow:
         return await uow.tasks.get(task_id)
+
+
+async def store_with_secret(
+    uow_factory: UnitOfWorkFactory, task: Task, credentials: Credentials, created_at: datetime = T0
+) -> None:
+    async with uow_factory() as uow:
+        await uow.tasks.add(task)
+        await uow.secrets.put(task.id, credentials, created_at)
+        await uow.commit()
+
+
+async def load_secret(uow_factory: UnitOfWorkFactory, task_id: uuid.UUID) -> Credentials | None:
+    async with uow_factory() as uow:
+        return await uow.secrets.get(task_id)
 
 
 async def save(uow_factory: UnitOfWorkFactory, task: Task) -> None:
@@ -256,7 +283,7 @@ def apply(task: Task, transition: tuple[Any, ...]) -> bool:
 
 
 class StorageContract:
-    """Task repository + outbox + unit of work, as the use cases rely on them."""
+    """Task repository + outbox + secret store + unit of work, as the use cases rely on them."""
 
     # tasks ---------------------------------------------------------------------------------
 
@@ -652,6 +679,152 @@ class StorageContract:
             assert [m.task_id for m in await uow.outbox.unpublished(10)] == [kept.id]
         assert await load(uow_factory, dropped.id) is None
 
+    # secrets ----------------------------------------------------------------------------------
+
+    async def test_a_secret_stored_with_its_task_reads_back_equal(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        # given a task stored with its credentials in one unit of work
+        task, credentials = a_task(), some_credentials()
+        await store_with_secret(uow_factory, task, credentials)
+
+        # when another unit of work reads them, then they come back decrypted, equal
+        assert await load_secret(uow_factory, task.id) == credentials
+
+    async def test_a_task_without_a_secret_has_none(self, uow_factory: UnitOfWorkFactory) -> None:
+        task = a_task()
+        await store(uow_factory, task)
+
+        assert await load_secret(uow_factory, task.id) is None
+        assert await load_secret(uow_factory, uuid.uuid4()) is None
+
+    async def test_the_task_its_message_and_its_secret_are_kept_or_dropped_together(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        kept, dropped, crashed = a_task(), a_task(), a_task()
+
+        async def submit(task: Task, *, commit: bool, crash: bool = False) -> None:
+            async with uow_factory() as uow:
+                await uow.tasks.add(task)
+                await uow.outbox.add(a_message(task, T0))
+                await uow.secrets.put(task.id, some_credentials(), T0)
+                if crash:
+                    raise RuntimeError("boom")
+                if commit:
+                    await uow.commit()
+
+        await submit(kept, commit=True)
+        await submit(dropped, commit=False)
+        with pytest.raises(RuntimeError, match="boom"):
+            await submit(crashed, commit=True, crash=True)
+
+        assert await load_secret(uow_factory, kept.id) == some_credentials()
+        for task in (dropped, crashed):
+            assert await load(uow_factory, task.id) is None
+            assert await load_secret(uow_factory, task.id) is None
+
+    async def test_another_unit_of_work_does_not_see_an_uncommitted_secret(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        # given a stored task
+        task = a_task()
+        await store(uow_factory, task)
+
+        # when one unit of work has put its secret and not yet committed
+        async with uow_factory() as writer:
+            await writer.secrets.put(task.id, some_credentials(), T0)
+            # then it reads its own write, and a second one sees nothing
+            assert await writer.secrets.get(task.id) == some_credentials()
+            async with uow_factory() as reader:
+                assert await reader.secrets.get(task.id) is None
+            await writer.commit()
+
+        assert await load_secret(uow_factory, task.id) == some_credentials()
+
+    async def test_putting_a_secret_again_replaces_it(self, uow_factory: UnitOfWorkFactory) -> None:
+        task = a_task()
+        await store_with_secret(uow_factory, task, some_credentials("first"))
+
+        async with uow_factory() as uow:
+            await uow.secrets.put(task.id, some_credentials("second"), T0 + LEASE)
+            await uow.commit()
+
+        assert await load_secret(uow_factory, task.id) == some_credentials("second")
+
+    async def test_a_deleted_secret_is_gone_once_the_deletion_is_committed(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        # given a task with its secret
+        task = a_task()
+        await store_with_secret(uow_factory, task, some_credentials())
+
+        # when a unit of work deletes it without committing, then the secret stays
+        async with uow_factory() as uow:
+            await uow.secrets.delete(task.id)
+            assert await uow.secrets.get(task.id) is None
+        assert await load_secret(uow_factory, task.id) == some_credentials()
+
+        # and when one deletes it and commits, it is gone, and the task stays
+        async with uow_factory() as uow:
+            await uow.secrets.delete(task.id)
+            await uow.commit()
+        assert await load_secret(uow_factory, task.id) is None
+        assert_same_state(await load(uow_factory, task.id), task)
+
+    async def test_deleting_a_secret_that_is_not_there_does_nothing(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        task = a_task()
+        await store(uow_factory, task)
+
+        async with uow_factory() as uow:
+            await uow.secrets.delete(task.id)
+            await uow.secrets.delete(uuid.uuid4())
+            await uow.commit()
+
+        assert_same_state(await load(uow_factory, task.id), task)
+
+    async def test_a_sweep_deletes_the_secrets_created_before_the_moment_it_is_given(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        # given secrets created before, exactly at and after a moment (one in another timezone)
+        moment = T0 + timedelta(hours=1)
+        india = timezone(timedelta(hours=5, minutes=30))
+        older, also_older, at, newer = a_task(), a_task(), a_task(), a_task()
+        await store_with_secret(uow_factory, older, some_credentials(), moment - timedelta(hours=2))
+        await store_with_secret(
+            uow_factory,
+            also_older,
+            some_credentials(),
+            (moment - timedelta(microseconds=1)).astimezone(india),
+        )
+        await store_with_secret(uow_factory, at, some_credentials(), moment)
+        await store_with_secret(uow_factory, newer, some_credentials(), moment + timedelta(hours=1))
+
+        # when a sweep runs for that moment
+        async with uow_factory() as uow:
+            swept = await uow.secrets.sweep(moment)
+            await uow.commit()
+
+        # then only the secrets created before it are gone, and their tasks stay
+        assert swept == 2
+        assert await load_secret(uow_factory, older.id) is None
+        assert await load_secret(uow_factory, also_older.id) is None
+        assert await load_secret(uow_factory, at.id) == some_credentials()
+        assert await load_secret(uow_factory, newer.id) == some_credentials()
+        assert await load(uow_factory, older.id) is not None
+
+    async def test_a_sweep_without_commit_deletes_nothing(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        task = a_task()
+        await store_with_secret(uow_factory, task, some_credentials(), T0)
+
+        async with uow_factory() as uow:
+            assert await uow.secrets.sweep(T0 + LEASE) == 1
+
+        assert await load_secret(uow_factory, task.id) == some_credentials()
+
     # property ---------------------------------------------------------------------------------
 
     @settings(
@@ -819,3 +992,58 @@ class SqlAlchemyContract:
         async with uow_factory() as uow:
             with pytest.raises(IntegrityError):
                 await uow.tasks.add(task)
+
+    async def test_a_secret_for_an_unknown_task_is_refused(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        async with uow_factory() as uow:
+            with pytest.raises(IntegrityError):
+                await uow.secrets.put(uuid.uuid4(), some_credentials(), T0)
+
+    async def test_the_secrets_table_holds_ciphertext_only(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        # given a task stored with credentials that carry a marker
+        assert isinstance(uow_factory, SqlAlchemyUnitOfWorkFactory)
+        marker = uuid.uuid4().hex
+        task = a_task()
+        await store_with_secret(uow_factory, task, some_credentials(marker))
+
+        # when the table is read as it is stored
+        async with uow_factory.engine.connect() as connection:
+            rows = (await connection.execute(select(task_secrets))).all()
+
+        # then its one row holds bytes in which no part of the credentials can be found
+        [row] = rows
+        assert row.task_id == task.id
+        ciphertext = bytes(row.ciphertext)
+        assert marker.encode() not in ciphertext
+        assert b"alice" not in ciphertext
+        assert b"accessToken" not in ciphertext
+
+    async def test_a_secret_made_with_another_key_reads_as_none(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        assert isinstance(uow_factory, SqlAlchemyUnitOfWorkFactory)
+        task = a_task()
+        await store_with_secret(uow_factory, task, some_credentials())
+
+        rekeyed = SqlAlchemyUnitOfWorkFactory(
+            uow_factory.engine, FernetCredentialsCipher.with_new_key()
+        )
+
+        assert await load_secret(rekeyed, task.id) is None
+        assert await load_secret(uow_factory, task.id) == some_credentials()
+
+    async def test_a_deleted_task_takes_its_secret_with_it(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        assert isinstance(uow_factory, SqlAlchemyUnitOfWorkFactory)
+        task = a_task()
+        await store_with_secret(uow_factory, task, some_credentials())
+
+        async with uow_factory.engine.begin() as connection:
+            await connection.execute(delete(tasks).where(tasks.c.id == task.id))
+
+        async with uow_factory.engine.connect() as connection:
+            assert (await connection.execute(select(task_secrets))).all() == []

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
+from adapters.fernet import FernetCredentialsCipher
 from adapters.memory import InMemoryStore, InMemoryUnitOfWorkFactory
-from tests.unit.adapters.adapter_contract import a_task, load, store
+from tests.unit.adapters.adapter_contract import (
+    T0,
+    a_task,
+    load,
+    load_secret,
+    some_credentials,
+    store,
+    store_with_secret,
+)
 
 
 async def test_adding_a_task_twice_is_refused() -> None:
@@ -54,3 +64,37 @@ async def test_a_unit_of_work_cannot_be_entered_twice_at_once() -> None:
     async with uow:
         with pytest.raises(RuntimeError):
             await uow.__aenter__()
+
+
+async def test_a_secret_for_an_unknown_task_is_refused() -> None:
+    uow_factory = InMemoryUnitOfWorkFactory()
+    async with uow_factory() as uow:
+        with pytest.raises(LookupError, match="does not exist"):
+            await uow.secrets.put(uuid.uuid4(), some_credentials(), T0)
+
+
+async def test_the_store_holds_the_secrets_as_ciphertext_only() -> None:
+    # given a task stored with credentials that carry a marker
+    uow_factory = InMemoryUnitOfWorkFactory()
+    marker = uuid.uuid4().hex
+    task = a_task()
+    await store_with_secret(uow_factory, task, some_credentials(marker))
+
+    # then what the store keeps is bytes in which no part of them can be found
+    [record] = uow_factory.store.secrets.values()
+    assert isinstance(record.ciphertext, bytes)
+    assert marker.encode() not in record.ciphertext
+    assert b"alice" not in record.ciphertext
+    assert marker not in repr(uow_factory.store.secrets)
+
+
+async def test_a_factory_with_another_key_cannot_read_the_secrets_of_a_shared_store() -> None:
+    shared = InMemoryStore()
+    cipher = FernetCredentialsCipher.with_new_key()
+    task = a_task()
+    await store_with_secret(InMemoryUnitOfWorkFactory(shared, cipher), task, some_credentials())
+
+    assert await load_secret(InMemoryUnitOfWorkFactory(shared, cipher), task.id) == (
+        some_credentials()
+    )
+    assert await load_secret(InMemoryUnitOfWorkFactory(shared), task.id) is None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.fernet import FernetCredentialsCipher
 from adapters.memory import InMemoryUnitOfWorkFactory
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from adapters.sqlalchemy.migrate import upgrade
@@ -28,7 +29,7 @@ async def migrated_sqlite(directory: Path) -> AsyncIterator[SqlAlchemyUnitOfWork
     await upgrade(url)
     engine = create_engine(url)
     try:
-        yield SqlAlchemyUnitOfWorkFactory(engine)
+        yield SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
     finally:
         await engine.dispose()
 

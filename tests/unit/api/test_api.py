@@ -244,6 +244,27 @@ async def test_a_rejected_workload_never_echoes_the_credentials(api: Api) -> Non
     assert "alice" not in response.text
 
 
+async def test_the_credentials_of_the_url_reach_the_analyzer_and_no_response(api: Api) -> None:
+    # given a workload whose URL carries a user and a password
+    task_id = await api.submit(a_body())
+
+    # when the task completes
+    await api.wait_for(task_id, "completed")
+
+    # then the analyzer got the credentials apart from the (redacted) workload
+    [credentials] = api.analyzer.credentials
+    assert credentials is not None
+    assert (credentials.user, credentials.password) == ("alice", "s3cr3t-pw")
+    [workload] = api.analyzer.calls
+    assert "s3cr3t-pw" not in repr(workload)
+    # and no answer of the API shows them
+    for path in ("/status", "/getresult"):
+        response = await api.client.get(path, params={"taskid": str(task_id)})
+        assert response.status_code == 200
+        assert "s3cr3t-pw" not in response.text
+        assert "alice" not in response.text
+
+
 @pytest.mark.parametrize("path", ["/status", "/getresult"])
 @pytest.mark.parametrize(
     "params",

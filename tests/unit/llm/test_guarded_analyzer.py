@@ -13,6 +13,7 @@ import pytest
 
 from adapters.engine.rules_analyzer import RulesAnalyzer
 from adapters.memory.fake_advisor import FunctionAdvisor
+from adapters.memory.function_analyzer import FunctionAnalyzer
 from application.ports.advisor import (
     AdviceReply,
     AdviceRequest,
@@ -22,10 +23,11 @@ from application.ports.advisor import (
     ProposedQuery,
     ProposedTable,
 )
+from application.ports.analyzer import ProgressSink
 from application.refinement.guarded_analyzer import GuardedAdvisorAnalyzer
 from domain.result import AnalysisResult
 from domain.task import Progress
-from domain.workload import Workload
+from domain.workload import Workload, credentials_from_jdbc_url
 from tests.unit.analysis.contract import assert_result_obeys_contract
 from tests.unit.llm.support import (
     GOOD_DDL,
@@ -33,6 +35,7 @@ from tests.unit.llm.support import (
     INJECTION,
     LIGHT_QUERY,
     SECRET,
+    URL,
     orders_workload,
 )
 
@@ -287,6 +290,32 @@ async def test_the_brief_is_heaviest_first_without_credentials_or_untouchable_qu
     assert INJECTION in request.tables[0].ddl  # data, carried as data
     assert request.tables[0].split_by[-1] == "day IS NULL"
     assert Progress("refine", 90) in progress
+
+
+async def test_the_credentials_reach_the_engine_and_never_the_advisor() -> None:
+    # given the guarded analyzer over an engine that records what it is given
+    async def rules(workload: Workload, on_progress: ProgressSink) -> AnalysisResult:
+        return await RulesAnalyzer("test").analyze(workload, on_progress)
+
+    engine = FunctionAnalyzer(rules)
+    advisor = answering(AdviceReply())
+    credentials = credentials_from_jdbc_url(URL)
+    assert credentials is not None
+
+    async def ignore(_: Progress) -> None:
+        return None
+
+    # when it analyses a workload with the credentials of its URL
+    analyzer = GuardedAdvisorAnalyzer(engine, advisor)
+    result = await analyzer.analyze(orders_workload(), ignore, credentials=credentials)
+
+    # then the engine got them (for its statistics), and neither the brief nor the result
+    # holds any part of them
+    assert engine.credentials == [credentials]
+    [request] = advisor.requests
+    for text in (repr(request), json.dumps(result.to_dict())):
+        assert SECRET not in text
+        assert "alice" not in text
 
 
 async def test_a_lost_lease_during_refinement_propagates() -> None:
