@@ -31,13 +31,19 @@ else
 fi
 
 # Trino has no container image here: the lab's own script starts it, unless it is given
-# (DBANALYSIS_TEST_TRINO=host:port, with DBANALYSIS_TEST_TRINO_WAREHOUSE its warehouse).
+# (DBANALYSIS_TEST_TRINO=host:port, with DBANALYSIS_TEST_TRINO_WAREHOUSE its warehouse, and
+# for HTTPS DBANALYSIS_TEST_TRINO_HTTPS=host:port, DBANALYSIS_TEST_TRINO_CA the PEM to trust,
+# DBANALYSIS_TEST_TRINO_PASSWORD the password of its user `lab`).
 if [[ -z "${DBANALYSIS_TEST_TRINO:-}" ]]; then
   _started=$SECONDS
   "$_dbanalysis_root/scripts/services/trino.sh" start
   echo "test services: Trino ready in $((SECONDS - _started)) s"
   DBANALYSIS_TEST_TRINO="$("$_dbanalysis_root/scripts/services/trino.sh" address)"
   DBANALYSIS_TEST_TRINO_WAREHOUSE="$("$_dbanalysis_root/scripts/services/trino.sh" warehouse)"
-  export DBANALYSIS_TEST_TRINO DBANALYSIS_TEST_TRINO_WAREHOUSE
+  DBANALYSIS_TEST_TRINO_HTTPS="$("$_dbanalysis_root/scripts/services/trino.sh" https-address)"
+  DBANALYSIS_TEST_TRINO_CA="$("$_dbanalysis_root/scripts/services/trino.sh" tls-ca)"
+  DBANALYSIS_TEST_TRINO_PASSWORD="$("$_dbanalysis_root/scripts/services/trino.sh" lab-password)"
+  export DBANALYSIS_TEST_TRINO DBANALYSIS_TEST_TRINO_WAREHOUSE DBANALYSIS_TEST_TRINO_HTTPS \
+    DBANALYSIS_TEST_TRINO_CA DBANALYSIS_TEST_TRINO_PASSWORD
 fi
 unset _dbanalysis_root _started

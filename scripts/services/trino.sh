@@ -3,6 +3,7 @@
 # service's advice is run and scored. No Docker, no object store, no metastore server.
 #
 #   scripts/services/trino.sh start|stop|restart|status|url|address|warehouse
+#                             https-address|tls-ca|lab-password
 #
 # The server and its plugins come from Maven Central through infra/trino/pom.xml (a tar.gz
 # and zips, unpacked once under $DBANALYSIS_VAR/trino/dist). Trino 476 needs Java 24+: the
@@ -10,6 +11,14 @@
 # so when there is none. Catalogs are dynamic (`CREATE CATALOG x USING iceberg WITH (...)`),
 # so that a workload's own catalog names can be made at run time (src/adapters/trino/lab.py
 # puts each catalog's tables under `warehouse`/<catalog>).
+#
+# Two doors, both on 127.0.0.1 only: plain HTTP (the lab's, no password, the user taken from
+# X-Trino-User) and HTTPS with password authentication (Trino takes passwords only over TLS),
+# for tests of credentials, TLS errors and wrong passwords. HTTPS uses a self-signed
+# certificate for 127.0.0.1 and localhost, made once under tls/ (openssl, else the JDK's
+# keytool): server.pem (key + certificate) for Trino, ca.pem (the certificate alone) for
+# clients to trust. Its one user, `lab`, has a password from DBANALYSIS_TRINO_LAB_PASSWORD;
+# etc/password.db holds its PBKDF2 hash (bcrypt with htpasswd when that is installed).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,10 +31,20 @@ DATA_DIR="$TRINO_DIR/data"
 WAREHOUSE_DIR="$TRINO_DIR/warehouse"
 LOG_DIR="$TRINO_DIR/logs"
 PID_FILE="$TRINO_DIR/trino.pid"
+TLS_DIR="$TRINO_DIR/tls"
+SERVER_PEM="$TLS_DIR/server.pem"
+CA_PEM="$TLS_DIR/ca.pem"
+SECRET_FILE="$TRINO_DIR/shared-secret"
+PASSWORD_FILE="$ETC_DIR/password.db"
 POM="$REPO_ROOT/infra/trino/pom.xml"
 
 HOST=127.0.0.1
 PORT="${DBANALYSIS_TRINO_PORT:-58080}"
+HTTPS_PORT="${DBANALYSIS_TRINO_HTTPS_PORT:-58443}"
+LAB_USER=lab
+LAB_PASSWORD="${DBANALYSIS_TRINO_LAB_PASSWORD:-lab-password-not-secret}"
+# Minimum 1000 (the plugin refuses fewer); checked once per credential, then cached.
+PBKDF2_ITERATIONS=100000
 # Sized for a 2-core, 24 GiB box shared with PostgreSQL, Kafka and the tests: the heap is
 # committed only as it is used. A query may use a third of it; writers past that fail
 # loudly (the migrations must stay bounded), they do not spill.
@@ -117,9 +136,133 @@ ensure_dist() {
   printf '%s\n' "$stamp" >"$DIST_DIR/.stamp"
 }
 
+# The HTTPS certificate, made once (again only when a file is missing): self-signed, for
+# IP 127.0.0.1 and DNS localhost, ten years. Both files are written to a temporary folder
+# and moved in place, so a failed run leaves no half pair.
+ensure_tls() {
+  local java="$1" tmp keytool
+  [[ -s "$SERVER_PEM" && -s "$CA_PEM" ]] && return 0
+  mkdir -p "$TLS_DIR"
+  tmp="$(mktemp -d "$TLS_DIR/new.XXXXXX")"
+  if command -v openssl >/dev/null; then
+    log "making a self-signed certificate for 127.0.0.1 and localhost (openssl)"
+    cat >"$tmp/req.cnf" <<'EOF'
+[req]
+distinguished_name = dn
+x509_extensions = v3
+prompt = no
+[dn]
+CN = localhost
+O = dbanalysis lab
+[v3]
+basicConstraints = critical, CA:FALSE
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EOF
+    if ! openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -config "$tmp/req.cnf" \
+        -keyout "$tmp/key.pem" -out "$tmp/cert.pem" >"$tmp/log" 2>&1; then
+      cat "$tmp/log" >&2
+      rm -rf "$tmp"
+      die "openssl could not make the certificate"
+    fi
+  else
+    # keytool makes the key pair in a PKCS#12 store; a few lines of Java (run from source)
+    # write its key (PKCS#8) and certificate as PEM, which Trino reads like openssl's.
+    keytool="$(dirname "$java")/keytool"
+    [[ -x "$keytool" ]] || die "neither openssl nor $keytool found (needed once for the HTTPS certificate)"
+    log "making a self-signed certificate for 127.0.0.1 and localhost (keytool)"
+    cat >"$tmp/PemExport.java" <<'EOF'
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.util.Base64;
+
+public class PemExport {
+    static String pem(String type, byte[] der) {
+        String body = Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der);
+        return "-----BEGIN " + type + "-----\n" + body + "\n-----END " + type + "-----\n";
+    }
+
+    public static void main(String[] args) throws Exception {
+        char[] password = System.getenv("STORE_PASSWORD").toCharArray();
+        KeyStore store = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(Path.of(args[0]))) {
+            store.load(in, password);
+        }
+        Files.writeString(Path.of(args[1]), pem("PRIVATE KEY", store.getKey("lab", password).getEncoded()));
+        Files.writeString(Path.of(args[2]), pem("CERTIFICATE", store.getCertificate("lab").getEncoded()));
+    }
+}
+EOF
+    if ! STORE_PASSWORD="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" bash -c '
+        "$1" -genkeypair -alias lab -keyalg RSA -keysize 2048 -validity 3650 \
+          -dname "CN=localhost, O=dbanalysis lab" -ext SAN=ip:127.0.0.1,dns:localhost \
+          -ext BC:c=ca:false -ext EKU=serverAuth -storetype PKCS12 -keystore "$3/lab.p12" \
+          -storepass:env STORE_PASSWORD -keypass:env STORE_PASSWORD &&
+        "$2" "$3/PemExport.java" "$3/lab.p12" "$3/key.pem" "$3/cert.pem"' \
+        _ "$keytool" "$java" "$tmp" >"$tmp/log" 2>&1; then
+      cat "$tmp/log" >&2
+      rm -rf "$tmp"
+      die "keytool could not make the certificate (running Java from source needs a JDK, not a JRE)"
+    fi
+  fi
+  cat "$tmp/key.pem" "$tmp/cert.pem" >"$tmp/server.pem"
+  chmod 600 "$tmp/server.pem"
+  chmod 644 "$tmp/cert.pem"
+  mv -f "$tmp/cert.pem" "$CA_PEM"
+  mv -f "$tmp/server.pem" "$SERVER_PEM"
+  rm -rf "$tmp"
+}
+
+# The secret the nodes sign their internal requests with (required once authentication is
+# on): random, made once.
+ensure_shared_secret() {
+  [[ -s "$SECRET_FILE" ]] && return 0
+  (umask 077 && "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(48))' >"$SECRET_FILE.tmp")
+  mv -f "$SECRET_FILE.tmp" "$SECRET_FILE"
+}
+
+# Trino reads a Basic header as ISO-8859-1 and refuses an empty password: a password it
+# could never receive is refused here, with the reason, rather than at the first login.
+check_lab_password() {
+  LAB_PASSWORD="$LAB_PASSWORD" "$PYTHON" -c '
+import os, sys
+password = os.environ["LAB_PASSWORD"]
+try:
+    password.encode("latin-1")
+except UnicodeEncodeError:
+    sys.exit(1)
+sys.exit(0 if password and password.isprintable() else 1)' ||
+    die "DBANALYSIS_TRINO_LAB_PASSWORD must be a non-empty line of printable ISO-8859-1 characters (Trino decodes Basic credentials as ISO-8859-1; ASCII is the safest)"
+}
+
+# One line `user:hash` for the file password authenticator. bcrypt ($2y$, cost 10) when
+# htpasswd is installed; else PBKDF2 from Python's stdlib in the plugin's format
+# `user:iterations:salt:hash` (lowercase hex; PBKDF2WithHmacSHA1, the hash as long as given).
+password_line() {
+  if command -v htpasswd >/dev/null; then
+    printf '%s\n' "$LAB_PASSWORD" | htpasswd -niBC 10 "$LAB_USER" | grep -m1 "^$LAB_USER:"
+    return
+  fi
+  LAB_PASSWORD="$LAB_PASSWORD" "$PYTHON" - "$LAB_USER" "$PBKDF2_ITERATIONS" <<'EOF'
+import hashlib, os, sys
+
+user, iterations = sys.argv[1], int(sys.argv[2])
+salt = os.urandom(16)
+digest = hashlib.pbkdf2_hmac("sha1", os.environ["LAB_PASSWORD"].encode(), salt, iterations, 32)
+print(f"{user}:{iterations}:{salt.hex()}:{digest.hex()}")
+EOF
+}
+
 # Regenerated on every start so that settings from the environment take effect.
 write_config() {
   mkdir -p "$ETC_DIR/catalog" "$DATA_DIR" "$WAREHOUSE_DIR" "$LOG_DIR"
+  local line
+  # Holds the shared secret: readable by its owner only.
+  touch "$ETC_DIR/config.properties" && chmod 600 "$ETC_DIR/config.properties"
   cat >"$ETC_DIR/config.properties" <<EOF
 # Generated by scripts/services/trino.sh - edits are overwritten on start.
 coordinator=true
@@ -129,7 +272,24 @@ discovery.uri=http://$HOST:$PORT
 catalog.management=dynamic
 query.max-memory=$QUERY_MEMORY
 query.max-memory-per-node=$QUERY_MEMORY
+# HTTPS with passwords; plain HTTP keeps working without one (user from X-Trino-User).
+http-server.https.enabled=true
+http-server.https.port=$HTTPS_PORT
+http-server.https.keystore.path=$SERVER_PEM
+http-server.authentication.type=PASSWORD
+http-server.authentication.allow-insecure-over-http=true
+password-authenticator.config-files=$ETC_DIR/password-authenticator.properties
+internal-communication.shared-secret=$(cat "$SECRET_FILE")
 EOF
+  cat >"$ETC_DIR/password-authenticator.properties" <<EOF
+# Generated by scripts/services/trino.sh - edits are overwritten on start.
+password-authenticator.name=file
+file.password-file=$PASSWORD_FILE
+EOF
+  line="$(password_line)" || die "could not hash the lab password"
+  [[ "$line" == "$LAB_USER:"* ]] || die "could not hash the lab password (got no line for $LAB_USER)"
+  (umask 077 && printf '%s\n' "$line" >"$PASSWORD_FILE.tmp")
+  mv -f "$PASSWORD_FILE.tmp" "$PASSWORD_FILE"
   # Dynamic catalogs are kept in etc/catalog (the file catalog store, relative to the working
   # directory), so the workloads' catalogs survive a restart. tpch is always there.
   printf 'connector.name=tpch\n' >"$ETC_DIR/catalog/tpch.properties"
@@ -161,16 +321,22 @@ port_in_use() {
   (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
 }
 
-# Ready means the server has finished starting and answers a query on a catalog.
-# Exit 0 ready, 1 not ready in time, 2 the process died.
+# Ready means the server has finished starting, answers a query on a catalog over plain
+# HTTP, and answers one over HTTPS as the lab user, with its password, trusting only ca.pem.
+# Exit 0 ready, 1 not ready in time, 2 the process died, 3 HTTP is ready but HTTPS still
+# fails 15 s later (a server started with another configuration); the last error on stderr.
 probe() {
   local pid="$1" timeout="$2"
-  "$PYTHON" - "$HOST" "$PORT" "$pid" "$timeout" <<'EOF'
-import json, os, sys, time, urllib.request
+  LAB_PASSWORD="$LAB_PASSWORD" "$PYTHON" - "$HOST" "$PORT" "$HTTPS_PORT" "$CA_PEM" "$LAB_USER" \
+    "$pid" "$timeout" <<'EOF'
+import base64, json, os, ssl, sys, time, urllib.request
 
-host, port, pid, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-base = f"http://{host}:{port}"
+host, port, https_port, ca, user = sys.argv[1:6]
+pid, timeout = int(sys.argv[6]), float(sys.argv[7])
 deadline = time.monotonic() + timeout
+# Trino decodes Basic credentials as ISO-8859-1 (requests encodes them so too).
+basic = base64.b64encode(f"{user}:{os.environ['LAB_PASSWORD']}".encode("latin-1")).decode()
+HTTPS_GRACE = 15.0
 
 
 def alive() -> bool:
@@ -181,30 +347,58 @@ def alive() -> bool:
         return False
 
 
-def query(sql: str) -> bool:
-    request = urllib.request.Request(
-        f"{base}/v1/statement", data=sql.encode(), headers={"X-Trino-User": "probe"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
+def query(base: str, sql: str, headers: dict[str, str], context=None) -> bool:
+    request = urllib.request.Request(f"{base}/v1/statement", data=sql.encode(), headers=headers)
+    with urllib.request.urlopen(request, timeout=10, context=context) as response:
         answer = json.load(response)
     while "nextUri" in answer:
-        with urllib.request.urlopen(answer["nextUri"], timeout=10) as response:
+        request = urllib.request.Request(answer["nextUri"], headers=headers)
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
             answer = json.load(response)
     return "error" not in answer
 
 
+def https_error() -> str | None:
+    """None when HTTPS answers a query as the lab user, else what went wrong."""
+    if not os.path.isfile(ca):
+        return f"no certificate to trust at {ca} (made on start)"
+    try:
+        context = ssl.create_default_context(cafile=ca)
+        headers = {"Authorization": f"Basic {basic}"}
+        if query(f"https://{host}:{https_port}", "SELECT 1", headers, context):
+            return None
+        return "the query failed"
+    except (OSError, ssl.SSLError) as error:  # refused, TLS, HTTP 401...
+        return f"{type(error).__name__}: {error}"
+
+
+http_ready_at = None
+error = "no answer on HTTP"
 while time.monotonic() < deadline:
     if not alive():
         sys.exit(2)
     try:
-        with urllib.request.urlopen(f"{base}/v1/info", timeout=5) as response:
-            info = json.load(response)
-        if not info.get("starting", True) and query("SELECT count(*) FROM tpch.tiny.region"):
-            print(f"version {info['nodeVersion']['version']}, up {info.get('uptime')}")
-            sys.exit(0)
+        if http_ready_at is None:
+            with urllib.request.urlopen(f"http://{host}:{port}/v1/info", timeout=5) as response:
+                info = json.load(response)
+            probe_user = {"X-Trino-User": "probe"}
+            if not info.get("starting", True) and query(
+                f"http://{host}:{port}", "SELECT count(*) FROM tpch.tiny.region", probe_user
+            ):
+                http_ready_at = time.monotonic()
+        if http_ready_at is not None:
+            error = https_error()
+            if error is None:
+                print(f"version {info['nodeVersion']['version']}, up {info.get('uptime')}")
+                sys.exit(0)
+            error = f"HTTPS on {host}:{https_port}: {error}"
+            if time.monotonic() - http_ready_at > HTTPS_GRACE:
+                print(error, file=sys.stderr)
+                sys.exit(3)
     except OSError:
         pass
     time.sleep(0.5)
+print(error, file=sys.stderr)
 sys.exit(1)
 EOF
 }
@@ -212,15 +406,21 @@ EOF
 cmd_start() {
   local pid java rc=0 started=$SECONDS
   if pid="$(running_pid)"; then
-    probe "$pid" "$START_TIMEOUT" >/dev/null || die "server pid $pid is running but not ready; see $LOG_DIR/server.log"
-    log "already running (pid $pid) on $HOST:$PORT"
+    probe "$pid" "$START_TIMEOUT" >/dev/null || rc=$?
+    ((rc == 3)) && die "server pid $pid answers on HTTP but not as configured on HTTPS (see above); 'scripts/services/trino.sh restart' starts it with this configuration"
+    ((rc == 0)) || die "server pid $pid is running but not ready; see $LOG_DIR/server.log"
+    log "already running (pid $pid) on $HOST:$PORT, HTTPS on $HOST:$HTTPS_PORT"
     return 0
   fi
   rm -f "$PID_FILE"
   port_in_use "$PORT" && die "port $PORT is taken by another process (set DBANALYSIS_TRINO_PORT)"
+  port_in_use "$HTTPS_PORT" && die "port $HTTPS_PORT is taken by another process (set DBANALYSIS_TRINO_HTTPS_PORT)"
   java="$(java_bin)"
+  check_lab_password
   ensure_var
   ensure_dist
+  ensure_tls "$java"
+  ensure_shared_secret
   write_config
   # setsid: the server outlives the shell or CI step that started it. The JVM flags are
   # those of Trino's own launcher; the server log goes to logs/server.log.
@@ -251,9 +451,10 @@ cmd_start() {
       rm -f "$PID_FILE"
       die "server exited during startup (logs: $LOG_DIR)"
     fi
+    ((rc == 3)) && die "server answers on HTTP but not on HTTPS (pid $pid left running; logs: $LOG_DIR)"
     die "server not ready after ${START_TIMEOUT}s (pid $pid left running; logs: $LOG_DIR)"
   fi
-  log "started (pid $pid) on $HOST:$PORT in $((SECONDS - started)) s"
+  log "started (pid $pid) on $HOST:$PORT, HTTPS on $HOST:$HTTPS_PORT, in $((SECONDS - started)) s"
 }
 
 cmd_stop() {
@@ -286,10 +487,10 @@ cmd_status() {
     return 3
   fi
   if detail="$(probe "$pid" 5)"; then
-    echo "trino: running (pid $pid) on $HOST:$PORT; $detail; warehouse $WAREHOUSE_DIR"
+    echo "trino: running (pid $pid) on $HOST:$PORT, HTTPS on $HOST:$HTTPS_PORT (user $LAB_USER, CA $CA_PEM); $detail; warehouse $WAREHOUSE_DIR"
     return 0
   fi
-  echo "trino: process $pid is up but the server does not answer on $HOST:$PORT"
+  echo "trino: process $pid is up but the server does not answer as configured (HTTP $HOST:$PORT, HTTPS $HOST:$HTTPS_PORT)"
   return 1
 }
 
@@ -303,9 +504,12 @@ main() {
     status) cmd_status ;;
     url) printf 'http://%s:%s\n' "$HOST" "$PORT" ;;
     address) printf '%s:%s\n' "$HOST" "$PORT" ;;
+    https-address) printf '%s:%s\n' "$HOST" "$HTTPS_PORT" ;;
+    tls-ca) printf '%s\n' "$CA_PEM" ;;
+    lab-password) printf '%s\n' "$LAB_PASSWORD" ;;
     warehouse) printf '%s\n' "$WAREHOUSE_DIR" ;;
     *)
-      echo "usage: $0 {start|stop|restart|status|url|address|warehouse}" >&2
+      echo "usage: $0 {start|stop|restart|status|url|address|https-address|tls-ca|lab-password|warehouse}" >&2
       exit 2
       ;;
   esac

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import requests
 import sqlglot
 import trino
 from sqlglot import exp
@@ -139,6 +140,11 @@ def read_statistics(
     auth = None
     if password is not None:
         auth = trino.auth.BasicAuthentication(user or "", password)
+    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's `verify`
+    # (psf/requests#3829): a session that ignores the environment keeps the CA we name.
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = ca_bundle if ca_bundle else True
     try:
         connection = trino.dbapi.Connection(
             host=endpoint.host,
@@ -146,7 +152,7 @@ def read_statistics(
             user=user or "dbanalysis",
             http_scheme="https" if endpoint.https else "http",
             auth=auth,
-            verify=ca_bundle if ca_bundle else True,
+            http_session=session,
             request_timeout=statement_seconds,
             max_attempts=1,
             session_properties={"query_max_execution_time": f"{max(int(statement_seconds), 1)}s"},
