@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 
 from application.ports.analyzer import Analyzer, ProgressSink
 from application.ports.statistics import StatisticsReader
 from domain.analysis import analyze
 from domain.result import AnalysisResult
+from domain.statistics import WorkloadStatistics
 from domain.task import Progress
 from domain.workload import Credentials, Workload
 
 __all__ = ["RulesAnalyzer"]
+
+log = logging.getLogger(__name__)
 
 
 class RulesAnalyzer(Analyzer):
@@ -49,7 +53,13 @@ class RulesAnalyzer(Analyzer):
         statistics = None
         if self._statistics is not None and credentials is not None:
             await on_progress(Progress("statistics", 5))
-            statistics = await self._statistics.read(workload, credentials)
+            try:
+                statistics = await self._statistics.read(workload, credentials)
+            except Exception as error:  # statistics are a help: trouble never fails the task
+                log.warning("statistics not read: %s", type(error).__name__)
+                statistics = WorkloadStatistics(
+                    problems=(f"the statistics reader failed ({type(error).__name__})",)
+                )
         result = await asyncio.to_thread(
             analyze, workload, version=self._version, on_stage=on_stage, statistics=statistics
         )

@@ -32,7 +32,7 @@ import sqlglot
 import trino
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
-from trino.exceptions import TrinoQueryError
+from trino.exceptions import TrinoAuthError, TrinoQueryError
 
 from application.ports.statistics import StatisticsReader
 from domain.analysis.catalog import build_catalog
@@ -157,7 +157,14 @@ def read_statistics(
             max_attempts=1,
             session_properties={"query_max_execution_time": f"{max(int(statement_seconds), 1)}s"},
         )
-    except (ValueError, TrinoQueryError) as error:  # e.g. a password over plain HTTP
+    except TrinoAuthError:
+        return WorkloadStatistics(
+            problems=(
+                f"cannot read statistics: {endpoint} is plain HTTP and Trino takes a password "
+                "only over TLS (add SSL=true to the URL)",
+            )
+        )
+    except (ValueError, TrinoQueryError) as error:
         return WorkloadStatistics(problems=(f"cannot connect to {endpoint}: {_short(error)}",))
     reader = _Reader(connection, started + budget_seconds)
     found: dict[TableName, TableStatistics] = {}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import socket
 from pathlib import Path
 
 from adapters.engine.rules_analyzer import RulesAnalyzer
+from adapters.trino.statistics import TrinoStatisticsReader
 from domain.analysis.names import TableName
 from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatistics
 from domain.task import Progress
@@ -62,3 +65,40 @@ async def test_without_a_login_nothing_is_read_and_the_report_says_so() -> None:
 
     assert reader.calls == []
     assert any(f.code == "statistics_missing" for f in result.report.findings)
+
+
+async def test_a_trino_that_cannot_be_reached_leaves_a_finding_and_the_task_completes() -> None:
+    # given a workload whose URL points at a closed port on this machine
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"jdbc:trino://127.0.0.1:{port}/flights/public?SSL=true"
+    closed = dataclasses.replace(workload(), url=url)
+    analyzer = RulesAnalyzer("test", TrinoStatisticsReader(statement_seconds=2, budget_seconds=5))
+
+    async def on_progress(progress: Progress) -> None:
+        return None
+
+    # when it is analysed with a login
+    login = Credentials("reader", "marker-password-51c9")
+    result = await analyzer.analyze(closed, on_progress, credentials=login)
+
+    # then the result is complete, says what could not be read, and never quotes the password
+    missing = [f for f in result.report.findings if f.code == "statistics_missing"]
+    assert "could not be reached" in missing[0].rationale
+    assert len(result.queries) == len(closed.queries)
+    assert "marker-password-51c9" not in json.dumps(result.to_dict())
+
+
+async def test_a_password_for_a_plain_http_trino_is_not_sent_and_the_report_says_why() -> None:
+    plain = dataclasses.replace(workload(), url="jdbc:trino://127.0.0.1:9/flights/public")
+    analyzer = RulesAnalyzer("test", TrinoStatisticsReader(statement_seconds=2, budget_seconds=5))
+
+    async def on_progress(progress: Progress) -> None:
+        return None
+
+    login = Credentials("reader", "marker-password-51c9")
+    result = await analyzer.analyze(plain, on_progress, credentials=login)
+
+    missing = [f for f in result.report.findings if f.code == "statistics_missing"]
+    assert "only over TLS" in missing[0].rationale
