@@ -146,9 +146,6 @@ running_pid() {
   return 1
 }
 
-port_in_use() {
-  (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
-}
 
 probe() {
   "$PYTHON" "$PROBE" --host "$HOST" --port "$PORT" "$@"
@@ -164,7 +161,7 @@ cmd_start() {
   fi
   rm -f "$PID_FILE"
   for p in "$PORT" "$CONTROLLER_PORT"; do
-    if port_in_use "$p"; then
+    if port_in_use "$HOST" "$p"; then
       die "port $p is taken by another process (set DBANALYSIS_KAFKA_PORT / DBANALYSIS_KAFKA_CONTROLLER_PORT)"
     fi
   done
@@ -199,24 +196,14 @@ cmd_start() {
 }
 
 cmd_stop() {
-  local pid deadline
+  local pid
   if ! pid="$(running_pid)"; then
     rm -f "$PID_FILE"
     log "not running"
     return 0
   fi
   # SIGTERM triggers Kafka's clean shutdown (flushes logs, writes clean-shutdown markers).
-  kill -TERM "$pid" 2>/dev/null || true
-  deadline=$((SECONDS + STOP_TIMEOUT))
-  while pid_alive "$pid"; do
-    if ((SECONDS >= deadline)); then
-      log "pid $pid still alive after ${STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      while pid_alive "$pid"; do sleep 0.1; done
-      break
-    fi
-    sleep 0.1
-  done
+  terminate_pid "$pid" "$STOP_TIMEOUT"
   rm -f "$PID_FILE"
   log "stopped"
 }

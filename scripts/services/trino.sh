@@ -317,9 +317,6 @@ running_pid() {
   return 1
 }
 
-port_in_use() {
-  (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
-}
 
 # Ready means the server has finished starting, answers a query on a catalog over plain
 # HTTP, and answers one over HTTPS as the lab user, with its password, trusting only ca.pem.
@@ -413,8 +410,8 @@ cmd_start() {
     return 0
   fi
   rm -f "$PID_FILE"
-  port_in_use "$PORT" && die "port $PORT is taken by another process (set DBANALYSIS_TRINO_PORT)"
-  port_in_use "$HTTPS_PORT" && die "port $HTTPS_PORT is taken by another process (set DBANALYSIS_TRINO_HTTPS_PORT)"
+  port_in_use "$HOST" "$PORT" && die "port $PORT is taken by another process (set DBANALYSIS_TRINO_PORT)"
+  port_in_use "$HOST" "$HTTPS_PORT" && die "port $HTTPS_PORT is taken by another process (set DBANALYSIS_TRINO_HTTPS_PORT)"
   java="$(java_bin)"
   check_lab_password
   ensure_var
@@ -458,24 +455,14 @@ cmd_start() {
 }
 
 cmd_stop() {
-  local pid deadline
+  local pid
   if ! pid="$(running_pid)"; then
     rm -f "$PID_FILE"
     log "not running"
     return 0
   fi
   # SIGTERM runs Trino's shutdown hooks; a lab server holds no state that needs more.
-  kill -TERM "$pid" 2>/dev/null || true
-  deadline=$((SECONDS + STOP_TIMEOUT))
-  while pid_alive "$pid"; do
-    if ((SECONDS >= deadline)); then
-      log "pid $pid still alive after ${STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      while pid_alive "$pid"; do sleep 0.1; done
-      break
-    fi
-    sleep 0.1
-  done
+  terminate_pid "$pid" "$STOP_TIMEOUT"
   rm -f "$PID_FILE"
   log "stopped"
 }

@@ -1,10 +1,11 @@
-"""Fixtures for the integration tests: the PostgreSQL server to run against.
+"""Fixtures for the integration tests: the PostgreSQL server and the lab's Trino to run against.
 
 `DBANALYSIS_TEST_DATABASE_URL` names it (`postgresql+asyncpg://user:password@host:port/db`; the
 user may create databases); else, with `DBANALYSIS_TEST_USE_TESTCONTAINERS=1` (set by
 `scripts/test-services.sh` where a Docker engine answers), a PostgreSQL testcontainer. Without
 either the tests are skipped on a developer box, and fail in CI (`CI` set): integration tests
-never pass by being silently skipped.
+never pass by being silently skipped. The lab's Trino is named by `DBANALYSIS_TEST_TRINO`
+(`host:port`), the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 TEST_DATABASE_URL = "DBANALYSIS_TEST_DATABASE_URL"
+TEST_TRINO = "DBANALYSIS_TEST_TRINO"
 TESTCONTAINERS_ENV = "DBANALYSIS_TEST_USE_TESTCONTAINERS"
 
 
@@ -56,3 +58,16 @@ async def postgres_database_url(postgres_url: str) -> AsyncIterator[str]:
         async with admin.connect() as connection:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def trino_address() -> tuple[str, int]:
+    """The lab's Trino (`host:port` in DBANALYSIS_TEST_TRINO, started by `make test`)."""
+    address = os.environ.get(TEST_TRINO)
+    if not address:
+        reason = f"{TEST_TRINO} is not set: no Trino to run the lab tests on"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so this is an error, not a skip)", pytrace=False)
+        pytest.skip(reason)
+    host, _, port = address.rpartition(":")
+    return host, int(port)

@@ -24,21 +24,8 @@ from domain.workload import Workload
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_TRINO = "DBANALYSIS_TEST_TRINO"
 ROWS = 20_000
 CLICKS = TableName("web", "events", "clicks")
-
-
-@pytest.fixture(scope="module")
-def trino_address() -> tuple[str, int]:
-    address = os.environ.get(TEST_TRINO)
-    if not address:
-        reason = f"{TEST_TRINO} is not set: no Trino to read statistics from"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI is set, so this is an error, not a skip)", pytrace=False)
-        pytest.skip(reason)
-    host, _, port = address.rpartition(":")
-    return host, int(port)
 
 
 @pytest.fixture(scope="module")
