@@ -153,6 +153,10 @@ def plan_layout(
         if recommended is not None and recommended.changed:
             columns = _fixed(columns, recommended)
             properties = _advised(properties, recommended)
+        if recommended is not None and recommended.sizing and not recommended.partitioning:
+            # The data showed partitions do not pay here: the source's own go too (kept,
+            # they would also fill the copy in one INSERT over all of them).
+            properties = tuple((k, v) for k, v in properties if k != "partitioning")
         issues.extend(column_issues)
         if property_issue is not None:
             issues.append(property_issue)

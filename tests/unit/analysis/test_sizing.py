@@ -116,3 +116,35 @@ def test_without_statistics_the_report_says_the_figures_are_assumed() -> None:
     workload = Workload.from_dict(json.loads(FLIGHTS.read_text()))
     codes = {f.code for f in analyze(workload).report.findings}
     assert "statistics_missing" in codes
+
+
+def test_a_small_table_drops_the_partitioning_it_had_too() -> None:
+    # given a source partitioned by a day string, and statistics showing it is small
+    workload = Workload.from_dict(
+        {
+            "url": "jdbc:trino://h:8080/lake/staging",
+            "ddl": [
+                {
+                    "statement": "CREATE TABLE lake.staging.events (id bigint, at timestamp(6), "
+                    "ds varchar) WITH (partitioned_by = ARRAY['ds'])"
+                }
+            ],
+            "queries": [
+                {
+                    "queryid": "q",
+                    "query": "SELECT count(*) FROM lake.staging.events"
+                    " WHERE at > TIMESTAMP '2024-01-01 00:00:00'",
+                }
+            ],
+        }
+    )
+    events = TableName("lake", "staging", "events")
+    small = TableStatistics(
+        rows=1_000_000, data_bytes=20 << 20, columns={"at": span("2015-01-01", "2025-01-01")}
+    )
+    # when the engine advises with them
+    result = analyze(workload, statistics=WorkloadStatistics({events: small}))
+    # then the copy is unpartitioned: kept, `ds` would make its one INSERT open a writer per day
+    create = next(s.statement for s in result.ddl if "optimized.events" in s.statement)
+    assert "partitioning" not in create
+    assert len(result.migrations) == 1
