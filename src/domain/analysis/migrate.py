@@ -14,7 +14,9 @@ month, day or hour of a column is therefore filled by thirteen statements: one p
 month (``WHERE month(col) = m``), and one for the rows where the column is NULL. They are
 disjoint and together cover every row, whatever years the data spans; each opens the
 partitions of one calendar month only (a month partition per year of data, times the other
-field's partitions). The report says when the session property is still needed.
+field's partitions). The report says when the session property is still needed. A copy that
+keeps its source's own month, day or hour partitioning (nothing advised a new one) is split
+the same way: one INSERT over all of it would open a writer per day of the data.
 
 >>> import sqlglot
 >>> from domain.analysis.catalog import Column, SourceTable
@@ -29,14 +31,16 @@ field's partitions). The report says when the session property is still needed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from domain.analysis.layout import TargetTable
-from domain.analysis.names import trino_sql
+from domain.analysis.names import normalize, trino_sql
 
 __all__ = ["SPLIT_TRANSFORMS", "migration_sql", "migrations"]
 
 SPLIT_TRANSFORMS = ("month", "day", "hour")
+_KEPT_FIELD = re.compile(r"'(month|day|hour)\((\w+)\)'", re.IGNORECASE)
 
 
 def migration_sql(target: TargetTable) -> list[str]:
@@ -51,9 +55,12 @@ def migration_sql(target: TargetTable) -> list[str]:
     )
     copy = f"INSERT INTO {new} ({names}) SELECT {values} FROM {old}"
     temporal = target.advice.temporal if target.advice is not None else None
+    split_on = temporal.column if temporal is not None else None
     if temporal is None or temporal.transform not in SPLIT_TRANSFORMS:
+        split_on = _kept_temporal_column(target)
+    column = next((c for c in target.columns if c.key == split_on), None)
+    if column is None:
         return [copy]
-    column = next(c for c in target.columns if c.key == temporal.column)
     source = column.sql_name
     if column.key in fixed:
         source = f"CAST({source} AS {trino_sql(fixed[column.key])})"
@@ -64,3 +71,9 @@ def migration_sql(target: TargetTable) -> list[str]:
 
 def migrations(targets: Iterable[TargetTable]) -> list[str]:
     return [statement for t in targets for statement in migration_sql(t)]
+
+
+def _kept_temporal_column(target: TargetTable) -> str | None:
+    """The column of a month/day/hour field in the partitioning the copy kept, if any."""
+    found = _KEPT_FIELD.search(target.property("partitioning") or "")
+    return normalize(found.group(2)) if found is not None else None

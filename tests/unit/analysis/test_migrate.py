@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from domain.analysis import analyze
 from domain.analysis.catalog import build_catalog
 from domain.analysis.layout import plan_layout
 from domain.analysis.migrate import migrations
 from domain.analysis.parse import parse_ddl
-from domain.workload import DdlStatement
+from domain.workload import DdlStatement, Query, Workload
 
 
 def migrations_of(*ddl: str) -> list[str]:
@@ -37,3 +38,24 @@ def test_without_named_columns_the_copy_selects_star_from_a_same_shaped_table() 
     assert migrations_of("CREATE TABLE t AS SELECT * FROM o") == [
         "INSERT INTO lake.optimized.t SELECT * FROM lake.sales.t"
     ]
+
+
+def test_a_copy_that_keeps_its_sources_day_partitions_is_filled_month_by_month() -> None:
+    # given a source partitioned by day that nothing in the workload asks to change
+    workload = Workload(
+        "jdbc:trino://h:8080/lake/s",
+        (
+            DdlStatement(
+                "CREATE TABLE lake.s.ev (id bigint, ts timestamp(6), kind varchar)"
+                " WITH (partitioning = ARRAY['day(ts)'])"
+            ),
+        ),
+        (Query("q", "SELECT kind, count(*) FROM lake.s.ev GROUP BY kind"),),
+    )
+    # when the engine answers
+    result = analyze(workload)
+    # then the copy keeps day(ts), and no INSERT spans more than one calendar month
+    assert "partitioning = ARRAY['day(ts)']" in result.ddl[1].statement
+    assert len(result.migrations) == 13
+    assert result.migrations[0].statement.endswith("WHERE month(ts) = 1")
+    assert result.migrations[-1].statement.endswith("WHERE ts IS NULL")
