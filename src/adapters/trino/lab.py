@@ -31,7 +31,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from adapters.trino.runner import Outcome, TrinoRunner
-from domain.analysis.catalog import name_parts
+from domain.analysis.catalog import name_parts, property_name
 from domain.analysis.layout import ICEBERG_TABLE_PROPERTIES
 from domain.analysis.names import TRINO, Session, TableName, identifier_sql, normalize, trino_sql
 from domain.result import AnalysisResult
@@ -368,8 +368,8 @@ def _adapted(statement: exp.Create) -> tuple[exp.Create, list[str]]:
     if isinstance(properties, exp.Properties):
         kept: list[exp.Expr] = []
         for prop in properties.expressions:
-            name = _property_name(prop)
-            if name is None or name in _KEPT_PROPERTIES:
+            name = property_name(prop)
+            if not name or name in _KEPT_PROPERTIES:
                 kept.append(prop)
             else:
                 dropped.append(name)
@@ -377,21 +377,6 @@ def _adapted(statement: exp.Create) -> tuple[exp.Create, list[str]]:
         if not kept:
             adapted.set("properties", None)
     return adapted, dropped
-
-
-def _property_name(prop: exp.Expr) -> str | None:
-    # sqlglot gives some properties classes of their own (subclasses of Property whose
-    # `this` is the value, not the name): test those first.
-    if isinstance(prop, exp.LocationProperty):
-        return "location"
-    if isinstance(prop, exp.FileFormatProperty):
-        return "format"
-    if isinstance(prop, exp.PartitionedByProperty):
-        return "partitioned_by"
-    if isinstance(prop, exp.Property):
-        key = prop.this
-        return (key.name if isinstance(key, exp.Expr) else str(key)).lower()
-    return None
 
 
 def qualified(tree: exp.Expr, session: Session) -> exp.Expr:

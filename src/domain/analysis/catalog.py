@@ -50,6 +50,7 @@ __all__ = [
     "TableProperty",
     "build_catalog",
     "name_parts",
+    "property_name",
     "session_for",
 ]
 
@@ -231,14 +232,15 @@ def _properties(statement: exp.Create) -> tuple[tuple[TableProperty, ...], exp.E
         if isinstance(prop, exp.SchemaCommentProperty):
             comment = prop.this
             continue
-        name = _property_name(prop)
+        name = property_name(prop)
         value = prop.args.get("value") if type(prop) is exp.Property else prop.this
         if name and isinstance(value, exp.Expr):
             found.append(TableProperty(name, value))
     return tuple(found), comment
 
 
-def _property_name(prop: exp.Expr) -> str:
+def property_name(prop: exp.Expr) -> str:
+    """The Trino name of a `WITH (...)` entry, lower case; "" when it has none."""
     if type(prop) is exp.Property:  # `name = value`; its subclasses keep the value in `this`
         return normalize(prop.name)
     # Properties sqlglot knows by class (location, format, partitioned_by…) render as
