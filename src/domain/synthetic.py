@@ -48,6 +48,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from domain.analysis.cardinality import HIGH_CARDINALITY, KEY_NAME, LOW_CARDINALITY
 from domain.analysis.catalog import Catalog, Column, SourceTable, build_catalog, name_parts
 from domain.analysis.names import TRINO, TableName, normalize
 from domain.analysis.parse import parse_ddl
@@ -65,16 +66,6 @@ IS_NULL_SHARE = 0.2  # where a query asks `col IS NULL`, a fifth of the rows are
 DEFAULT_SPAN = (date(2022, 1, 1), date(2024, 12, 31))
 MARGIN = timedelta(days=90)
 
-_LOW_CARDINALITY = re.compile(
-    r"(status|state|type|kind|flag|code|category|class|level|tier|segment|channel|device|"
-    r"browser|os|platform|country|region|currency|lang|language|gender|priority|queue|team|"
-    r"airline|carrier|section|source|medium|origin|dest|city|plan|group|stage|mode|unit)s?$"
-)
-_HIGH_CARDINALITY = re.compile(
-    r"(name|title|subject|body|text|description|comment|note|email|url|address|phone|"
-    r"agent|referrer|path|query|message|hash|token|uuid|number|sku)s?$"
-)
-_KEY_NAME = re.compile(r"(^id$|_id$|_key$|_sk$|_hk$|_pk$|_fk$|^key$)")
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 _CALENDAR_PARTS = {
@@ -511,7 +502,7 @@ def _column_spec(
     if textual:
         return _text_spec(spec, name, found, rows, nulls, position == 0)
     if base in exp.DataType.INTEGER_TYPES:
-        if position == 0 and _KEY_NAME.search(name) and not found.equality:
+        if position == 0 and KEY_NAME.search(name) and not found.equality:
             return spec("sequence", low=1, high=rows)
         low, high = _integer_range(name, found, base.value.lower(), span, rows)
         return spec("integer", low=low, high=high, values=tuple(found.literals), nulls=nulls)
@@ -540,10 +531,10 @@ def _text_spec(
 ) -> ColumnSpec:
     literals = list(dict.fromkeys(lit for lit in found.literals if lit.startswith("'")))
     prefixed = [f"'{p.replace(chr(39), chr(39) * 2)}{name}'" for p in found.prefixes]
-    if first and _KEY_NAME.search(name) and not literals:
+    if first and KEY_NAME.search(name) and not literals:
         return spec("sequence", low=1, high=rows, text=True, prefix=_stem(name))
-    low_cardinality = bool(_LOW_CARDINALITY.search(name)) or (
-        (found.equality or found.grouped) and not _HIGH_CARDINALITY.search(name)
+    low_cardinality = bool(LOW_CARDINALITY.search(name)) or (
+        (found.equality or found.grouped) and not HIGH_CARDINALITY.search(name)
     )
     size = 12 if low_cardinality else max(20, rows // 10)
     if size <= 1_000:
@@ -566,7 +557,7 @@ def _integer_range(
         low, high = _number_range(found)
         return float(int(low)), float(int(high))
     limit = _INTEGER_LIMITS.get(type_name)
-    if _KEY_NAME.search(name):
+    if KEY_NAME.search(name):
         return 1, max(1, rows // 10)
     return 0, float(limit if limit is not None else 1_000)
 

@@ -23,7 +23,7 @@ user sends makes it raise: what it cannot read is reported and returned unchange
 >>> workload = Workload(
 ...     url="jdbc:trino://host:8080/lake/sales",
 ...     ddl=(DdlStatement("CREATE TABLE orders (id bigint, amount double)"),),
-...     queries=(Query("q1", "SELECT sum(amount) FROM orders"),),
+...     queries=(Query("q1", "SELECT id, amount FROM orders"),),
 ... )
 >>> result = analyze(workload)
 >>> [s.statement for s in result.ddl]  # doctest: +NORMALIZE_WHITESPACE
@@ -33,7 +33,7 @@ user sends makes it raise: what it cannot read is reported and returned unchange
 >>> result.migrations[0].statement  # nothing filters orders: it keeps its layout
 'INSERT INTO lake.optimized.orders (id, amount) SELECT id, amount FROM lake.sales.orders'
 >>> result.queries[0].query
-'SELECT sum(amount) FROM lake.optimized.orders'
+'SELECT id, amount FROM lake.optimized.orders'
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 
 from domain.analysis.advise import advise
-from domain.analysis.catalog import DEFAULT_CATALOG, build_catalog
+from domain.analysis.catalog import DEFAULT_CATALOG, Catalog, build_catalog
 from domain.analysis.layout import Layout, new_names, plan_layout, schema_name
 from domain.analysis.migrate import migrations
 from domain.analysis.names import normalize
@@ -52,10 +52,21 @@ from domain.analysis.parse import parse_ddl, parse_issues, parse_query
 from domain.analysis.profile import profile_query, summarize
 from domain.analysis.report import build_report
 from domain.analysis.retarget import (
+    REWRITTEN,
     UNCHANGED,
+    Rewrite,
     adapt_type_fixes,
     early_rewrite,
     rewrite_queries,
+)
+from domain.analysis.rollup import (
+    AggregateQuery,
+    Plan,
+    plan_rollups,
+    recognize,
+    rewrite_for_rollup,
+    rollup_issues,
+    with_serving,
 )
 from domain.analysis.sizing import size_all, statistics_issues
 from domain.result import (
@@ -157,12 +168,23 @@ def _passes(
     queries = []
     unparsed = []
     early = {}
+    aggregates: list[AggregateQuery] = []
     for index, query in enumerate(workload.queries):
         parsed = parse_query(query, index)
         if parsed.error is not None:
             unparsed.append(parsed)
         profiled = profile_query(parsed, catalog)
         queries.append(profiled)
+        if profiled.reads_only and parsed.statement is not None:
+            aggregate = recognize(
+                parsed.statement,
+                catalog,
+                index=index,
+                queryid=query.queryid,
+                runs=max(profiled.runs, 1.0),
+            )
+            if aggregate is not None:
+                aggregates.append(aggregate)
         if profiled.needs_tree and parsed.statement is not None:
             rewritten = early_rewrite(parsed.statement, profiled, catalog, names)
             if rewritten is not None:
@@ -172,7 +194,21 @@ def _passes(
     profile, profile_issues = summarize(queries)
 
     yield "recommend"
-    advice = advise(catalog, profile)
+    plan = plan_rollups(
+        aggregates,
+        catalog,
+        catalog_name=catalog.session.catalog,
+        schema=schema,
+        taken=names.values(),
+        statistics=statistics,
+    )
+    # The tables' layout serves the queries that still read them, not those a rollup answers.
+    if plan.serving:
+        unserved = [q for q in queries if q.index not in plan.serving]
+        base_profile, _ = summarize(unserved)
+    else:
+        base_profile = profile
+    advice = advise(catalog, base_profile)
     fixes = {
         name: {f.column: f.new_type for f in a.type_fixes}
         for name, a in advice.items()
@@ -180,7 +216,7 @@ def _passes(
     }
     adaptation = adapt_type_fixes(profile, catalog, fixes, names)
     if adaptation.refused:  # a query could not keep its results: no fix on its tables
-        advice = advise(catalog, profile, adaptation.refused)
+        advice = advise(catalog, base_profile, adaptation.refused)
     advice = size_all(advice, statistics)
     layout, layout_issues = plan_layout(catalog, workload.options.target_schema, advice)
     create = [layout.create_schema_sql()]
@@ -189,6 +225,9 @@ def _passes(
 
     yield "rewrite"
     rewrites = rewrite_queries(profile, layout, catalog, early, adaptation.rewrites)
+    rewrites, plan = _answer_from_rollups(workload, catalog, rewrites, plan)
+    create += [r.create_sql() for r in plan.rollups]
+    copies += [r.insert_sql() for r in plan.rollups]
 
     yield "report"
     report = build_report(
@@ -202,6 +241,7 @@ def _passes(
             *layout_issues,
             *profile_issues,
             *statistics_issues(statistics, advice),
+            *rollup_issues(plan),
         ],
         ddl_errors=sum(1 for d in ddl if d.error is not None),
     )
@@ -212,6 +252,28 @@ def _passes(
         report=report,
         meta=Meta(engine=ENGINE, version=version, parts=dict(PARTS)),
     )
+
+
+def _answer_from_rollups(
+    workload: Workload, catalog: Catalog, rewrites: list[Rewrite], plan: Plan
+) -> tuple[list[Rewrite], Plan]:
+    """The queries a rollup answers, rewritten to read it; a rollup that answers none of
+    them (every rewrite failed) is not built."""
+    answered: dict[int, Rewrite] = {}
+    for index, rollup in plan.serving.items():
+        query = workload.queries[index]
+        parsed = parse_query(query, index)
+        if parsed.statement is None:
+            continue
+        try:
+            sql = rewrite_for_rollup(parsed.statement, rollup, catalog)
+        except ValueError:
+            continue
+        reason = f"answered from the rollup {rollup.name.sql()} (pre-aggregated)"
+        answered[index] = Rewrite(query.queryid, sql, REWRITTEN, reason, ("pre_aggregated",))
+    plan = with_serving(plan, answered)
+    kept = {i: r for i, r in answered.items() if i in plan.serving}
+    return [kept.get(i, r) for i, r in enumerate(rewrites)], plan
 
 
 def _unchanged(workload: Workload, version: str, error: Exception) -> AnalysisResult:

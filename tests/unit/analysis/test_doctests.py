@@ -23,6 +23,8 @@ MODULES = [
     "report",
     "engine",
     "sizing",
+    "cardinality",
+    "rollup",
 ]
 
 

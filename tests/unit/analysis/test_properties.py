@@ -20,6 +20,7 @@ from domain.analysis.retarget import retarget_sql
 from domain.workload import AnalysisOptions, DdlStatement, Query, Workload
 from tests.unit.analysis.contract import assert_result_obeys_contract, parse_trino, stored_tables
 from tests.unit.analysis.strategies import SECRET, World, workloads
+from tests.unit.analysis.support import duckdb_sql
 
 PROPERTY_SETTINGS = settings(
     max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -166,9 +167,7 @@ def _value(data_type: str, row: int) -> str:
 
 
 def _to_duckdb(sql: str) -> str:
-    tree = sqlglot.parse_one(sql, read="trino")
-    tree.set("properties", None)  # WITH (format = 'PARQUET') means nothing to DuckDB
-    return tree.sql(dialect="duckdb")
+    return duckdb_sql(sql)
 
 
 def _rows(db: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:

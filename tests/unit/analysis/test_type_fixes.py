@@ -16,6 +16,7 @@ from domain.analysis import analyze
 from domain.result import AnalysisResult, Finding
 from domain.workload import DdlStatement, Query, Workload
 from tests.unit.analysis.contract import assert_result_obeys_contract
+from tests.unit.analysis.support import duckdb_sql
 
 DDL = (
     "CREATE TABLE lake.sales.t (id bigint, ds varchar, n integer)",
@@ -61,9 +62,7 @@ def duckdb_of(result: AnalysisResult) -> duckdb.DuckDBPyConnection:
         marks = ", ".join("?" for _ in rows[0])
         db.executemany(f"INSERT INTO lake.sales.{name} VALUES ({marks})", rows)
     for statement in [*result.ddl, *result.migrations]:
-        tree = sqlglot.parse_one(statement.statement, read="trino")
-        tree.set("properties", None)  # WITH (format = 'PARQUET') means nothing to DuckDB
-        db.execute(tree.sql(dialect="duckdb"))
+        db.execute(duckdb_sql(statement.statement))
     db.execute("USE lake.sales")
     return db
 
