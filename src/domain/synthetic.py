@@ -62,6 +62,7 @@ VERSIONS_PER_KEY = 3
 REFERENCED_SHARE = 0.9  # foreign keys point at this share of their domain: the rest is unused
 MAX_DIMENSION_ROWS = 200_000
 NULL_SHARE = 0.02
+LITERAL_ROWS = 20  # rows that hold each value a query looks a key up by
 IS_NULL_SHARE = 0.2  # where a query asks `col IS NULL`, a fifth of the rows are
 DEFAULT_SPAN = (date(2022, 1, 1), date(2024, 12, 31))
 MARGIN = timedelta(days=90)
@@ -504,6 +505,13 @@ def _column_spec(
     if base in exp.DataType.INTEGER_TYPES:
         if position == 0 and KEY_NAME.search(name) and not found.equality:
             return spec("sequence", low=1, high=rows)
+        if KEY_NAME.search(name) and found.numbers:
+            # An id looked up by value: as many ids as a real table has (one per row for
+            # its own key, a tenth of that for others), the looked-up ones among them.
+            size = rows if position == 0 else max(1, rows // 10)
+            low = max(1, int(min(found.numbers)) - size // 2)
+            values = tuple(found.literals)
+            return spec("key", low=low, high=low + size, values=values, nulls=nulls)
         low, high = _integer_range(name, found, base.value.lower(), span, rows)
         return spec("integer", low=low, high=high, values=tuple(found.literals), nulls=nulls)
     if base in exp.DataType.REAL_TYPES or base == exp.DataType.Type.DECIMAL:
@@ -630,7 +638,7 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
         value = _as_text(spec, f"({int(spec.low)} + {_skewed_index(spec.salt, size)})")
         if spec.values:
             picks = _pick(spec.values, spec.salt)
-            share = min(0.2, max(0.0005, 100 * len(spec.values) / max(rows, 1)))
+            share = min(0.2, LITERAL_ROWS * len(spec.values) / max(rows, 1))
             value = f"CASE WHEN {_hash(spec.salt, 3)} < {share} THEN {picks} ELSE {value} END"
         return value
     if kind == "category":

@@ -13,12 +13,17 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+
+from adapters.trino.lab import TrinoLab
+from adapters.trino.runner import TrinoRunner
+from domain.workload import Workload
 
 TEST_DATABASE_URL = "DBANALYSIS_TEST_DATABASE_URL"
 TEST_TRINO = "DBANALYSIS_TEST_TRINO"
@@ -71,3 +76,29 @@ def trino_address() -> tuple[str, int]:
         pytest.skip(reason)
     host, _, port = address.rpartition(":")
     return host, int(port)
+
+
+LAB_ROWS = 20_000  # rows the lab loads into the largest table of a workload
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def lab(trino_address: tuple[str, int]) -> Iterator[TrinoLab]:
+    """The lab on the test Trino: loads workloads' tables, applies answers."""
+    warehouse = Path(
+        os.environ.get("DBANALYSIS_TEST_TRINO_WAREHOUSE", _ROOT / "var/trino/warehouse")
+    )
+    runner = TrinoRunner(*trino_address, session_properties={"query_max_execution_time": "120s"})
+    yield TrinoLab(runner, warehouse)
+    runner.close()
+
+
+def session_runner(
+    lab: TrinoLab, trino_address: tuple[str, int], workload: Workload, rows: int = LAB_ROWS
+) -> TrinoRunner:
+    """The workload's tables loaded, and a runner whose session completes its short names."""
+    catalog = lab.load(workload, rows).plan.catalog
+    assert catalog is not None
+    return TrinoRunner(
+        *trino_address, catalog=catalog.session.catalog, schema=catalog.session.schema
+    )

@@ -10,48 +10,26 @@ box and fail in CI.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from adapters.trino.lab import TrinoLab, compare_outcomes
-from adapters.trino.runner import TrinoRunner
 from bench.score import is_query
 from domain.analysis import analyze
 from domain.analysis.identity import identity_result
 from domain.workload import Workload
+from tests.integration.conftest import LAB_ROWS, session_runner
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
-ROWS = 20_000
-
-
-@pytest.fixture(scope="module")
-def lab(trino_address: tuple[str, int]) -> Iterator[TrinoLab]:
-    warehouse = Path(
-        os.environ.get("DBANALYSIS_TEST_TRINO_WAREHOUSE", ROOT / "var/trino/warehouse")
-    )
-    runner = TrinoRunner(*trino_address, session_properties={"query_max_execution_time": "120s"})
-    yield TrinoLab(runner, warehouse)
-    runner.close()
+ROWS = LAB_ROWS
 
 
 def load(path: Path) -> Workload:
     return Workload.from_dict(json.loads(path.read_text()))
-
-
-def session_runner(
-    lab: TrinoLab, trino_address: tuple[str, int], workload: Workload
-) -> TrinoRunner:
-    catalog = lab.load(workload, ROWS).plan.catalog
-    assert catalog is not None
-    return TrinoRunner(
-        *trino_address, catalog=catalog.session.catalog, schema=catalog.session.schema
-    )
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

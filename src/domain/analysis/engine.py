@@ -65,6 +65,7 @@ from domain.analysis.rollup import (
     plan_rollups,
     recognize,
     rewrite_for_rollup,
+    rollup_estimates,
     rollup_issues,
     with_serving,
 )
@@ -244,6 +245,7 @@ def _passes(
             *rollup_issues(plan),
         ],
         ddl_errors=sum(1 for d in ddl if d.error is not None),
+        pre_aggregation=rollup_estimates(plan),
     )
     return AnalysisResult(
         ddl=tuple(SqlStatement(s) for s in create),

@@ -86,6 +86,7 @@ def build_report(
     rewrites: Sequence[Rewrite],
     issues: Sequence[Issue],
     ddl_errors: int,
+    pre_aggregation: Mapping[str, Any] | None = None,
 ) -> Report:
     weights: dict[str, float] = {}
     for query in profile.queries:
@@ -93,6 +94,8 @@ def build_report(
     issues = [*issues, *advice_issues(layout, profile), *rewrite_issues(rewrites)]
     findings = number_findings(issues, weights, profile.total_weight)
     estimates = _estimates(catalog, layout, profile)
+    if pre_aggregation:
+        estimates["pre_aggregation"] = dict(pre_aggregation)
     return Report(
         summary=_summary(layout, rewrites, findings, ddl_errors, estimates),
         findings=tuple(findings),

@@ -77,6 +77,9 @@ def test_a_dashboard_aggregate_over_a_month_reads_a_rollup_instead_of_the_table(
     assert finding.queryids == ("q0",)
     assert finding.details["sized_from"] == "assumptions"
     assert "DELETE FROM lake.optimized.sales_rollup" in finding.details["refresh"]
+    [estimate] = result.report.estimates["pre_aggregation"]["rollups"]
+    assert estimate["queryids"] == ["q0"]
+    assert "GRACE PERIOD" in result.report.estimates["pre_aggregation"]["freshness"]
 
 
 def test_queries_a_rollup_cannot_answer_exactly_stay_on_the_table() -> None:
@@ -186,6 +189,8 @@ def aggregate_queries(draw: st.DrawFn) -> str:
     groups = draw(st.lists(st.sampled_from(_DIMENSIONS), max_size=3, unique=True))
     filters = draw(st.lists(st.sampled_from(_FILTERS), max_size=2, unique=True))
     aggregates = draw(st.lists(st.sampled_from(_AGGREGATES), min_size=1, max_size=4, unique=True))
+    if not groups:  # over no rows DuckDB's count_if is NULL, Trino's 0 (the lab checks that)
+        aggregates = [a for a in aggregates if not a.startswith("count_if")] or ["count(*)"]
     items = [*groups, *(f"{a} AS a{i}" for i, a in enumerate(aggregates))]
     sql = f"SELECT {', '.join(items)} FROM lake.shop.sales"
     if filters:
