@@ -17,7 +17,8 @@ bounded; the report states the assumed cardinalities):
   chosen: when they hold the parts of that date, as their names say, they add no partition.
 - **identity** — a low-cardinality column (boolean, or named like ``status``, ``queue``,
   ``priority``, ``region``…) used in equality / IN filters. Never a column whose name or
-  type suggests high cardinality.
+  type suggests high cardinality, nor a flag only ever compared with FALSE (``is_test =
+  false`` keeps nearly every row: it prunes nothing and multiplies files; nor is it sorted on).
 - **bucket(col, 16)** — a key (``id``, ``*_id``, ``*_key``, ``*_number``…) used in point
   lookups: 16 buckets keep a month's partitions × buckets per migration statement under
   the 100 writers Trino allows by default, while a lookup reads 1/16 of the table.
@@ -219,12 +220,15 @@ def advise_table(
     if temporal is not None:
         fields.append(temporal)
         fields += _calendar_fields(columns, stats, part_floor)
-    other = _other_field(columns, stats, part_floor, temporal, {f.column for f in fields})
+    exclusions = _exclusion_flags(columns, stats)
+    taken = {f.column for f in fields} | exclusions
+    other = _other_field(columns, stats, part_floor, temporal, taken)
     if other is not None:
         fields.append(other)
 
     identity = {f.column for f in fields if f.transform == "identity"}
-    sort_keys = _sort_keys(stats, SORT_SHARE * usage.weight, identity | _temporal_columns(fields))
+    skip = identity | _temporal_columns(fields) | exclusions
+    sort_keys = _sort_keys(stats, SORT_SHARE * usage.weight, skip)
     advice = Advice(
         source.name,
         tuple(fields),
@@ -425,6 +429,25 @@ def _other_field(
         return None
     candidates.sort(key=lambda c: (-c[0], c[1]))
     return candidates[0][2]
+
+
+def _exclusion_flags(columns: Mapping[str, Column], stats: Mapping[str, ColumnStats]) -> set[str]:
+    """Boolean columns the queries only ever compare with FALSE (``is_test = false``).
+
+    Such a filter drops the exceptions (test orders, internal users) and keeps nearly every
+    row: partitioning or sorting on the flag prunes next to nothing and only multiplies
+    files, so the flag shapes neither.
+    """
+    found = set()
+    for column, use in stats.items():
+        definition = columns.get(column)
+        if definition is None or definition.data_type is None:
+            continue
+        if definition.data_type.this != exp.DataType.Type.BOOLEAN:
+            continue
+        if use.values and {v.lower() for v in use.values} <= {"false"}:
+            found.add(column)
+    return found
 
 
 def _is_low_cardinality(column: str, data_type: exp.DataType) -> bool:

@@ -200,3 +200,13 @@ def test_a_refused_type_fix_is_kept_with_its_reasons_and_not_made() -> None:
     assert [f.column for f in found.refused_fixes] == ["ds"]
     assert found.refusals == (("q2", "SELECT * beside a subquery"),)
     assert specs(found) == []  # a varchar cannot be partitioned by month
+
+
+def test_a_flag_only_ever_compared_with_false_shapes_neither_partitions_nor_sort_order() -> None:
+    # given `is_paid = false` as the only filter of weight, beside a lookup by id
+    found = advice(is_paid=stats("eq", 3.0, values=["false"]), id=stats("eq", values=["7"]))
+    # then the flag (it keeps nearly every row) neither partitions nor sorts the table
+    assert "is_paid" not in specs(found)
+    assert [k.column for k in found.sorted_by] == ["id"]
+    # while a flag compared with TRUE still may
+    assert "is_paid" in specs(advice(is_paid=stats("eq", 3.0, values=["true"])))
