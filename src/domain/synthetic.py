@@ -509,9 +509,9 @@ def _column_spec(
             # An id looked up by value: as many ids as a real table has (one per row for
             # its own key, a tenth of that for others), the looked-up ones among them.
             size = rows if position == 0 else max(1, rows // 10)
-            low = max(1, int(min(found.numbers)) - size // 2)
+            first_id = max(1, int(min(found.numbers)) - size // 2)
             values = tuple(found.literals)
-            return spec("key", low=low, high=low + size, values=values, nulls=nulls)
+            return spec("key", low=first_id, high=first_id + size, values=values, nulls=nulls)
         low, high = _integer_range(name, found, base.value.lower(), span, rows)
         return spec("integer", low=low, high=high, values=tuple(found.literals), nulls=nulls)
     if base in exp.DataType.REAL_TYPES or base == exp.DataType.Type.DECIMAL:

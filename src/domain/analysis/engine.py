@@ -62,6 +62,7 @@ from domain.analysis.retarget import (
 from domain.analysis.rollup import (
     AggregateQuery,
     Plan,
+    might_aggregate,
     plan_rollups,
     recognize,
     rewrite_for_rollup,
@@ -176,7 +177,7 @@ def _passes(
             unparsed.append(parsed)
         profiled = profile_query(parsed, catalog)
         queries.append(profiled)
-        if profiled.reads_only and parsed.statement is not None:
+        if profiled.reads_only and parsed.statement is not None and might_aggregate(profiled.words):
             aggregate = recognize(
                 parsed.statement,
                 catalog,

@@ -308,7 +308,63 @@ class _Scope:
 def _recognize(
     statement: exp.Expr, catalog: Catalog, index: int, queryid: str, runs: float
 ) -> AggregateQuery | None:
-    if not isinstance(statement, exp.Select) or not _aggregates(statement):
+    survey = _survey(statement)
+    if survey is None:
+        return None
+    scope = _scope(survey.select, catalog)
+    if scope is None:
+        return None
+    dimensions: dict[tuple[int, str], str | None] = {}
+    measures: set[Measure] = set()
+    for aggregate in survey.aggregates:
+        measures.update(_measures(aggregate, scope, dimensions))
+    for column in survey.columns:
+        used = scope.resolve(column)
+        _need(dimensions, used, _use_grain(column, scope.type_of(used)))
+    return AggregateQuery(
+        index=index,
+        queryid=queryid,
+        source=_source(survey.select, scope),
+        dimensions=frozenset(Dimension(t, c, g) for (t, c), g in dimensions.items()),
+        measures=frozenset(measures),
+        runs=runs,
+    )
+
+
+# Words without one of which a query cannot aggregate: a test on the query's words spares
+# the walk of its tree for the many that do not.
+AGGREGATE_WORDS = frozenset(
+    {"count", "sum", "avg", "min", "max", "count_if", "group", "filter", "countif"}
+)
+
+
+def might_aggregate(words: frozenset[str]) -> bool:
+    """Whether a query with these (lower-case) words may be one `recognize` accepts."""
+    return not AGGREGATE_WORDS.isdisjoint(words)
+
+
+@dataclass(frozen=True, slots=True)
+class _Survey:
+    """One walk of a query: its outermost aggregates and the source columns outside them."""
+
+    select: exp.Select
+    aggregates: tuple[exp.Expr, ...]
+    columns: tuple[exp.Column, ...]
+
+
+_REFUSED: tuple[type[exp.Expr], ...] = (
+    exp.Subquery,
+    exp.Query,
+    exp.Window,
+    exp.Unnest,
+    exp.Lateral,
+    exp.Placeholder,
+)
+
+
+def _survey(statement: exp.Expr) -> _Survey | None:
+    """The aggregate query `statement` is, or None where no rollup could answer it."""
+    if not isinstance(statement, exp.Select):
         return None
     for key in ("with", "distinct", "qualify", "laterals", "pivots", "windows"):
         if statement.args.get(key):
@@ -316,54 +372,47 @@ def _recognize(
     group = statement.args.get("group")
     if group is not None and any(group.args.get(k) for k in ("grouping_sets", "cube", "rollup")):
         return None
+    calls: list[exp.Expr] = []
+    columns: list[exp.Column] = []
     for node in statement.walk():
-        if node is not statement and isinstance(node, (exp.Select, exp.Subquery, exp.Query)):
+        if node is statement:
+            continue
+        if isinstance(node, _REFUSED):
             return None
-        if isinstance(node, (exp.Window, exp.Unnest, exp.Lateral, exp.Placeholder)):
+        if isinstance(node, exp.Column):
+            columns.append(node)
+        elif isinstance(node, exp.AggFunc):
+            calls.append(node)
+        elif isinstance(node, exp.Star) and not isinstance(node.parent, exp.Count):
             return None
-    scope = _scope(statement, catalog)
-    if scope is None:
+    aggregates: list[exp.Expr] = []
+    for call in calls:
+        outer = call.parent if isinstance(call.parent, exp.Filter) else call
+        if not any(isinstance(a, (exp.AggFunc, exp.Filter)) for a in _ancestors(outer)):
+            aggregates.append(outer)
+    if not aggregates:
         return None
-
-    dimensions: dict[tuple[int, str], str | None] = {}
-    measures: set[Measure] = set()
-    aggregates = _aggregates(statement)
-    inside = {id(n) for a in aggregates for n in a.walk()}
-    for aggregate in aggregates:
-        measures.update(_measures(aggregate, scope, dimensions))
+    inside = {id(n) for a in aggregates for n in a.walk() if isinstance(n, exp.Column)}
     outputs = {normalize(s.alias) for s in statement.expressions if s.alias}
-    for column in statement.find_all(exp.Column):
+    kept = []
+    for column in columns:
         if id(column) in inside:
             continue
-        if _in_order_by(column) and not column.table and normalize(column.name) in outputs:
-            continue  # an output name, not a source column
-        if _in_join(column, statement):
+        clause = _clause(column)
+        if clause is exp.Join:
             continue  # part of the source itself: the rollup reads the same join
-        used = scope.resolve(column)
-        _need(dimensions, used, _use_grain(column, scope.type_of(used)))
-    for node in statement.find_all(exp.Star):
-        if id(node) not in inside:
-            return None
-    source = _source(statement, scope)
-    return AggregateQuery(
-        index=index,
-        queryid=queryid,
-        source=source,
-        dimensions=frozenset(Dimension(t, c, g) for (t, c), g in dimensions.items()),
-        measures=frozenset(measures),
-        runs=runs,
-    )
+        if clause is exp.Order and not column.table and normalize(column.name) in outputs:
+            continue  # an output name, not a source column
+        kept.append(column)
+    return _Survey(statement, tuple(aggregates), tuple(kept))
 
 
-def _aggregates(statement: exp.Select) -> list[exp.Expr]:
-    """The outermost aggregate calls (with their FILTER) of the query."""
-    found: list[exp.Expr] = []
-    for node in statement.find_all(exp.AggFunc):
-        outer = node.parent if isinstance(node.parent, exp.Filter) else node
-        if any(isinstance(a, (exp.AggFunc, exp.Filter)) for a in _ancestors(outer)):
-            continue
-        found.append(outer)
-    return found
+def _clause(node: exp.Expr) -> type[exp.Expr] | None:
+    """The clause of its query `node` is in, where it matters: a join or the ORDER BY."""
+    for ancestor in _ancestors(node):
+        if isinstance(ancestor, (exp.Join, exp.Order)):
+            return type(ancestor)
+    return None
 
 
 def _ancestors(node: exp.Expr) -> Iterable[exp.Expr]:
@@ -397,16 +446,24 @@ def _scope(statement: exp.Select, catalog: Catalog) -> _Scope | None:
             return None
         scope.aliases[alias] = position
         scope.tables.append(source)
-        scope.columns.append({normalize(c.name.name): c.data_type for c in source.columns})
+        scope.columns.append(_column_types(source))
     return scope
 
 
-def _in_order_by(column: exp.Column) -> bool:
-    return any(isinstance(a, exp.Order) for a in _ancestors(column))
+# The column types of the tables last looked at, by identity: a workload's queries read the
+# same few tables over and over, and a wide table has hundreds of columns to index.
+_TYPES_CACHE: dict[int, tuple[SourceTable, dict[str, exp.DataType | None]]] = {}
 
 
-def _in_join(column: exp.Column, statement: exp.Select) -> bool:
-    return any(isinstance(a, exp.Join) for a in _ancestors(column))
+def _column_types(source: SourceTable) -> dict[str, exp.DataType | None]:
+    cached = _TYPES_CACHE.get(id(source))
+    if cached is not None and cached[0] is source:
+        return cached[1]
+    if len(_TYPES_CACHE) > 4096:
+        _TYPES_CACHE.clear()
+    types = {normalize(c.name.name): c.data_type for c in source.columns}
+    _TYPES_CACHE[id(source)] = (source, types)
+    return types
 
 
 def _need(
@@ -463,6 +520,9 @@ def _measures(
 
 def _canonical(node: exp.Expr, scope: _Scope) -> str:
     """`node` as SQL over the canonical aliases (``t0.col``); no aggregate, nothing volatile."""
+    if isinstance(node, exp.Column):  # most arguments: no tree to copy and print
+        position, name = scope.resolve(node)
+        return f"t{position}.{identifier_sql(name)}"
     copy = node.copy()
     for inner in copy.walk():
         if isinstance(inner, (exp.AggFunc, exp.Window, *_VOLATILE)):
@@ -471,9 +531,6 @@ def _canonical(node: exp.Expr, scope: _Scope) -> str:
     for column in columns:
         position, name = scope.resolve(column)
         column.replace(exp.column(name, table=f"t{position}"))
-    if isinstance(copy, exp.Column):
-        position, name = scope.resolve(node)  # type: ignore[arg-type]
-        copy = exp.column(name, table=f"t{position}")
     return trino_sql(copy, copy=False)
 
 
@@ -687,9 +744,7 @@ class _Sizer:
 
 def _column_type(catalog: Catalog, table: TableName, column: str) -> exp.DataType | None:
     source = catalog.get(table)
-    if source is None:
-        return None
-    return next((c.data_type for c in source.columns if normalize(c.name.name) == column), None)
+    return _column_types(source).get(column) if source is not None else None
 
 
 def _guess_distinct(column: str, data_type: exp.DataType | None, grain: str | None) -> float:
@@ -851,27 +906,18 @@ def _measure_names(
 def rewrite_for_rollup(statement: exp.Expr, rollup: Rollup, catalog: Catalog) -> str:
     """`statement` (one `recognize` accepted) reading `rollup` instead of its source.
 
-    Raises ValueError when it cannot: the caller then keeps the query on the base table.
+    The tree is rewritten in place: the caller parses it for this. Raises ValueError when it
+    cannot: the caller then keeps the query on the base table.
     """
-    if not isinstance(statement, exp.Select):
-        raise ValueError("not a SELECT")
-    tree = statement.copy()
-    scope = _scope(tree, catalog)
-    if scope is None:
-        raise ValueError("the query's tables are not the rollup's")
+    survey = _survey(statement)
+    scope = _scope(survey.select, catalog) if survey is not None else None
+    if survey is None or scope is None:
+        raise ValueError("the rollup cannot answer this query")
+    tree = survey.select
+    grouped = bool(tree.args.get("group"))
     try:
-        grouped = bool(tree.args.get("group"))
-        aggregates = _aggregates(tree)
-        inside = {id(n) for a in aggregates for n in a.walk()}
-        outputs = {normalize(s.alias) for s in tree.expressions if s.alias}
-        renames: list[tuple[exp.Column, str]] = []
-        for column in tree.find_all(exp.Column):
-            if id(column) in inside or _in_join(column, tree):
-                continue
-            if _in_order_by(column) and not column.table and normalize(column.name) in outputs:
-                continue
-            renames.append((column, rollup.column_names[scope.resolve(column)]))
-        replacements = [(a, _reaggregate(a, scope, rollup, grouped)) for a in aggregates]
+        renames = [(c, rollup.column_names[scope.resolve(c)]) for c in survey.columns]
+        replacements = [(a, _reaggregate(a, scope, rollup, grouped)) for a in survey.aggregates]
     except (_NotAnswerable, KeyError) as error:
         raise ValueError(f"the rollup cannot answer it: {error}") from error
     # A bare column keeps its output name even where the rollup renamed it.
@@ -1019,10 +1065,12 @@ def with_serving(plan: Plan, answered: Collection[int]) -> Plan:
     serving = {i: r for i, r in plan.serving.items() if i in answered}
     rollups = []
     renamed: dict[TableName, Rollup] = {}
+    answering: dict[TableName, set[str]] = defaultdict(set)
+    for index, rollup in serving.items():
+        answering[rollup.name].add(plan.queryids[index])
     for rollup in plan.rollups:
-        indexes = [i for i, r in serving.items() if r.name == rollup.name]
-        if indexes:
-            ids = {plan.queryids[i] for i in indexes}
+        ids = answering.get(rollup.name)
+        if ids:
             kept = replace(rollup, queryids=tuple(q for q in rollup.queryids if q in ids))
             rollups.append(kept)
             renamed[rollup.name] = kept
