@@ -81,21 +81,23 @@ __all__ = [
 GRAINS = ("hour", "day", "month")
 _FINENESS = {None: 0, "hour": 1, "day": 2, "month": 3}
 
-# Sizing. A rollup is worth building when it is much smaller than what its queries read
-# today: at most MAX_SHARE of its source's rows, and all rollups of a source together within
-# BUDGET_SHARE of the source's bytes (the storage the score counts). Without statistics the
-# source's size is unknown: a rollup is proposed only when its dimensions are known to be few
+# Sizing. A rollup is worth building when its queries read far fewer rows from it than from
+# its source (at most MAX_READ_SHARE of them) and it stores little: its values (rows times
+# columns) at most MAX_SHARE of its source's, all rollups of a source together at most
+# BUDGET_SHARE (storage counts in the score). Without statistics the source's size is
+# unknown: a rollup is proposed only when its columns are known to hold few values
 # (booleans, calendar grains, names that say "status" or "country") and it stays under
 # ASSUMED_MAX_ROWS, and the report says so.
+MAX_READ_SHARE = 0.1
 MAX_SHARE = 0.05
-BUDGET_SHARE = 0.05
+BUDGET_SHARE = 0.08
 MIN_SOURCE_ROWS = 200_000  # below this a scan costs little: nothing to gain worth the storage
 ASSUMED_MAX_ROWS = 50_000
 MAX_ROLLUPS_PER_SOURCE = 4
 # Below this many rows a scan costs Trino about the same whatever the count: a second, smaller
 # rollup for a query that a larger one already answers saves nothing.
 SCAN_FLOOR_ROWS = 100_000
-_BYTES_PER_VALUE = 8.0
+MEASURES_PER_ROLLUP = 3  # columns of partial aggregates a rollup is assumed to hold
 
 _T = exp.DataType.Type
 _TEMPORAL = {_T.DATE, _T.TIMESTAMP}
@@ -692,13 +694,21 @@ class _Sizer:
     source_rows: float | None = None
     assumed: bool = True
 
+    source_width: int = 1
+
     def __post_init__(self) -> None:
+        widths = [len(t.columns) for n in self.source.tables if (t := self.catalog.get(n))]
+        self.source_width = max(widths, default=1)
         if self.statistics is None:
             return
         rows = [s.rows for t in self.source.tables if (s := self.statistics.table(t)) and s.rows]
         if len(rows) == len(self.source.tables):
             self.source_rows = max(rows)
             self.assumed = False
+
+    def values(self, rows: float, dimensions: int) -> float:
+        """Values a rollup of `rows` rows over `dimensions` columns stores."""
+        return rows * (dimensions + MEASURES_PER_ROLLUP)
 
     def distinct(self, key: tuple[int, str], grain: str | None) -> float:
         table = self.source.tables[key[0]]
@@ -728,18 +738,23 @@ class _Sizer:
         # Cardenas: the expected number of cells that n rows, spread over them, fill.
         return cells * -math.expm1(-rows / cells) if cells > 0 else 0.0
 
-    def fits(self, rows: float) -> bool:
+    def fits(self, rows: float, dimensions: int) -> bool:
         if math.isinf(rows):
             return False
         if self.source_rows is None:
             return rows <= ASSUMED_MAX_ROWS
-        return self.source_rows >= MIN_SOURCE_ROWS and rows <= MAX_SHARE * self.source_rows
+        return (
+            self.source_rows >= MIN_SOURCE_ROWS
+            and rows <= MAX_READ_SHARE * self.source_rows
+            and self.values(rows, dimensions)
+            <= MAX_SHARE * self.source_rows * self.source_width
+        )
 
     def budget(self) -> float:
-        """The rows (of a rollup's width relative to the source's) all rollups may hold."""
+        """The values all rollups of the source may store together."""
         if self.source_rows is None:
-            return ASSUMED_MAX_ROWS * 2
-        return BUDGET_SHARE * self.source_rows
+            return self.values(ASSUMED_MAX_ROWS * 2, 4)
+        return BUDGET_SHARE * self.source_rows * self.source_width
 
 
 def _column_type(catalog: Catalog, table: TableName, column: str) -> exp.DataType | None:
@@ -778,7 +793,7 @@ def _choose(
 
     def add(view: dict[tuple[int, str], str | None]) -> None:
         rows = sizer.rows_of(view)
-        if sizer.fits(rows):
+        if sizer.fits(rows, len(view)):
             candidates.setdefault(frozenset(view.items()), view)
 
     views = [{d.key(): d.grain for d in q.dimensions} for q in queries]
@@ -801,7 +816,7 @@ def _choose(
         best: tuple[float, float, dict[tuple[int, str], str | None]] | None = None
         for view in candidates.values():
             rows = sizer.rows_of(view)
-            if rows > left or any(view == c for c, _ in chosen):
+            if sizer.values(rows, len(view)) > left or any(view == c for c, _ in chosen):
                 continue
             scanned = max(rows, SCAN_FLOOR_ROWS)
             benefit = sum(
@@ -813,7 +828,7 @@ def _choose(
             break
         _, rows, view = best
         chosen.append((view, rows))
-        left -= rows
+        left -= sizer.values(rows, len(view))
         for query in queries:
             if query.answered_by(view):
                 cost[query.index] = min(cost[query.index], max(rows, SCAN_FLOOR_ROWS))
