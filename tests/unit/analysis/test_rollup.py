@@ -281,3 +281,20 @@ def test_the_property_test_exercises_rollups() -> None:
     rows.append((2, 2, None, None, None, None, None, None, None, Decimal("1.25")))
     db = _loaded(rows, result)
     assert _rows(db, result.queries[0].query) == _rows(db, query)
+
+
+def test_the_storage_budget_counts_values_so_a_narrow_rollup_of_a_wide_table_fits() -> None:
+    # given a dashboard over 40,000 combinations of three columns of a 1M-row table
+    query = "SELECT country, device, day, sum(amount) FROM lake.shop.sales GROUP BY 1, 2, 3"
+    spread = {
+        "country": ColumnStatistics(distinct=20),
+        "device": ColumnStatistics(distinct=4),
+        "day": ColumnStatistics(distinct=500, low="2023-01-01", high="2024-05-15"),
+    }
+    # then over the ten columns of sales it is built: 4 % of the rows, 2.4 % of the values
+    assert rollup_ddl(analyze(workload(query), statistics=big(1_000_000, **spread)))
+    # and over a table of three columns it is not: it would store 8 % of the values
+    narrow = "CREATE TABLE lake.shop.sales (country varchar, device varchar, day date)"
+    count = "SELECT country, device, day, count(*) FROM lake.shop.sales GROUP BY 1, 2, 3"
+    result = analyze(workload(count, ddl=(narrow,)), statistics=big(1_000_000, **spread))
+    assert not rollup_ddl(result)
