@@ -73,6 +73,7 @@ PARTITION_SHARE = 0.2
 SORT_SHARE = 0.1
 BUCKETS = 16
 MAX_SORT_KEYS = 2
+LOOKUP_GAIN = 4.0  # how much more a sort gains a lookup by key than another filter (see _sort_keys)
 _TEMPORAL = {
     exp.DataType.Type.DATE: "date",
     exp.DataType.Type.TIMESTAMP: "timestamp",
@@ -465,8 +466,15 @@ def _sort_keys(stats: Mapping[str, ColumnStats], floor: float, skip: set[str]) -
         if column in skip or column == "*":
             continue
         # Join keys count only where the table is also filtered: a table read whole to build
-        # a join's hash table (a dimension) gains nothing from its order.
-        score = use.of(*_PRUNABLE) + (0.5 * use.of("join") if filtered else 0.0)
+        # a join's hash table (a dimension) gains nothing from its order. A key looked up by
+        # value counts LOOKUP_GAIN times: min/max skip nearly every file and row group for
+        # one id, where a range or a category keeps a good share of them.
+        lookups = use.of("eq", "in") if _KEY.search(column) else 0.0
+        score = (
+            use.of(*_PRUNABLE)
+            + (LOOKUP_GAIN - 1) * lookups
+            + (0.5 * use.of("join") if filtered else 0.0)
+        )
         if score >= floor and score > 0:
             scored.append((score, column, use))
     scored.sort(key=lambda s: (-s[0], s[1]))

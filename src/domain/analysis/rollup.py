@@ -746,8 +746,7 @@ class _Sizer:
         return (
             self.source_rows >= MIN_SOURCE_ROWS
             and rows <= MAX_READ_SHARE * self.source_rows
-            and self.values(rows, dimensions)
-            <= MAX_SHARE * self.source_rows * self.source_width
+            and self.values(rows, dimensions) <= MAX_SHARE * self.source_rows * self.source_width
         )
 
     def budget(self) -> float:

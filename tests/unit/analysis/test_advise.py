@@ -210,3 +210,10 @@ def test_a_flag_only_ever_compared_with_false_shapes_neither_partitions_nor_sort
     assert [k.column for k in found.sorted_by] == ["id"]
     # while a flag compared with TRUE still may
     assert "is_paid" in specs(advice(is_paid=stats("eq", 3.0, values=["true"])))
+
+
+def test_a_key_looked_up_by_value_leads_the_sort_order_over_heavier_range_filters() -> None:
+    # given lookups by id weighing half as much as range filters on the amount
+    found = advice(id=stats("eq", 1.0, values=["7"]), amount=stats("range", 2.0))
+    # then id sorts first: min/max skip nearly everything for one id, less for a range
+    assert [k.column for k in found.sorted_by] == ["id", "amount"]
