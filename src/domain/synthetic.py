@@ -541,8 +541,10 @@ def _text_spec(
     prefixed = [f"'{p.replace(chr(39), chr(39) * 2)}{name}'" for p in found.prefixes]
     if first and KEY_NAME.search(name) and not literals:
         return spec("sequence", low=1, high=rows, text=True, prefix=_stem(name))
-    low_cardinality = bool(LOW_CARDINALITY.search(name)) or (
-        (found.equality or found.grouped) and not HIGH_CARDINALITY.search(name)
+    # An id (``session_id``) holds many values even where a query looks one up by equality.
+    low_cardinality = not KEY_NAME.search(name) and (
+        bool(LOW_CARDINALITY.search(name))
+        or ((found.equality or found.grouped) and not HIGH_CARDINALITY.search(name))
     )
     size = 12 if low_cardinality else max(20, rows // 10)
     if size <= 1_000:

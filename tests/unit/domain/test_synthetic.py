@@ -173,3 +173,26 @@ def test_every_example_renders_as_one_trino_select_per_table(path: Path) -> None
         sql = trino_select(plan, 10_000, 30_000)
         tree = sqlglot.parse_one(sql, read="trino")
         assert len(tree.selects) == len(plan.columns)
+
+
+def test_ids_looked_up_by_value_hold_as_many_values_as_a_real_table_and_few_rows_each() -> None:
+    # given lookups by a line id (the table's own key), an order id and a session id
+    w = workload(
+        ["CREATE TABLE lines (line_id bigint, order_id bigint, session_id varchar, note varchar)"],
+        [
+            "SELECT * FROM lines WHERE line_id = 186378036",
+            "SELECT * FROM lines WHERE order_id = 29125273",
+            "SELECT * FROM lines WHERE session_id = 's-f7b0cda8056c'",
+        ],
+    )
+    lines = table(w, "lines", rows=1_000_000)
+    line_id, order_id = column(lines, "line_id"), column(lines, "order_id")
+    session_id = column(lines, "session_id")
+    # then each is a key over a realistic domain: one per row, a tenth of that for the others
+    assert line_id.kind == order_id.kind == session_id.kind == "key"
+    assert line_id.high - line_id.low + 1 >= 1_000_000
+    assert order_id.high - order_id.low + 1 >= 100_000
+    assert session_id.high - session_id.low + 1 >= 100_000
+    # and the looked-up value is among them
+    assert "186378036" in line_id.values
+    assert "'s-f7b0cda8056c'" in session_id.values
