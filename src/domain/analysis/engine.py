@@ -1,13 +1,15 @@
 """The baseline analysis engine: a pipeline of small pure passes over sqlglot trees.
 
     stage       passes
-    parse       parse (the DDL) ▶ catalog ▶ parse + profile + early rewrite (each query)
+    parse       parse (the DDL) ▶ catalog ▶ parse + profile + early rewrite + recognize
+                (each query: what a rollup would need to answer it)
     profile     profile (the workload: weights, table usage, what the queries reveal)
-    recommend   advise ▶ adapt (the type fixes every query can follow) ▶ layout ▶ migrate
-    rewrite     restructure (the queries that gain) ▶ retarget
+    recommend   rollups (which to build) ▶ advise (for the queries still reading the tables)
+                ▶ adapt (the type fixes every query can follow) ▶ layout ▶ migrate
+    rewrite     restructure (the queries that gain) ▶ retarget ▶ answer from the rollups
     report      report
 
-Each statement is parsed once; names are looked up in dicts keyed by normalized table name, so
+Each statement is parsed once (the few a rollup answers twice, to rewrite them); names are looked up in dicts keyed by normalized table name, so
 the work grows with the size of the workload, not with tables × queries. Each query is
 profiled as soon as it is parsed and its tree dropped: the profile keeps the positions the
 rewrite needs, so no more than one query tree is alive at a time (thousands of live sqlglot
