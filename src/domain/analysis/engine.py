@@ -9,11 +9,13 @@
     rewrite     restructure (the queries that gain) ▶ retarget ▶ answer from the rollups
     report      report
 
-Each statement is parsed once (the few a rollup answers twice, to rewrite them); names are looked up in dicts keyed by normalized table name, so
-the work grows with the size of the workload, not with tables × queries. Each query is
-profiled as soon as it is parsed and its tree dropped: the profile keeps the positions the
-rewrite needs, so no more than one query tree is alive at a time (thousands of live sqlglot
-trees, full of parent-child cycles, would make Python's garbage collector the bottleneck).
+Each statement is parsed once (the few a rollup answers twice, to rewrite them); names are
+looked up in dicts keyed by normalized table name, so the work grows with the size of the
+workload, not with tables × queries. Each query's tree is walked once (`usage.scan`) for
+every pass that reads it, profiled as soon as it is parsed and dropped: the profile keeps the
+positions the rewrite needs, so no more than one query tree is alive at a time (thousands of
+live sqlglot trees, full of parent-child cycles, would make Python's garbage collector the
+bottleneck).
 
 While it runs, Python's full garbage collections are made rare (see `_few_full_collections`):
 the only state it touches, restored when it returns.
@@ -73,6 +75,7 @@ from domain.analysis.rollup import (
     with_serving,
 )
 from domain.analysis.sizing import size_all, statistics_issues
+from domain.analysis.usage import scan
 from domain.result import (
     AnalysisResult,
     Finding,
@@ -177,7 +180,8 @@ def _passes(
         parsed = parse_query(query, index)
         if parsed.error is not None:
             unparsed.append(parsed)
-        profiled = profile_query(parsed, catalog)
+        nodes = scan(parsed.statement) if parsed.statement is not None else None
+        profiled = profile_query(parsed, catalog, nodes)
         queries.append(profiled)
         if profiled.reads_only and parsed.statement is not None and might_aggregate(profiled.words):
             aggregate = recognize(
@@ -186,6 +190,7 @@ def _passes(
                 index=index,
                 queryid=query.queryid,
                 runs=max(profiled.runs, 1.0),
+                nodes=nodes,
             )
             if aggregate is not None:
                 aggregates.append(aggregate)

@@ -190,8 +190,11 @@ def query_runs(query: Query) -> float:
     return runs if math.isfinite(runs) and runs > 0 else 0.0
 
 
-def profile_query(parsed: ParsedQuery, catalog: Catalog) -> QueryProfile:
-    """The profile of one parsed query; a query that failed to parse keeps its error."""
+def profile_query(
+    parsed: ParsedQuery, catalog: Catalog, nodes: Nodes | None = None
+) -> QueryProfile:
+    """The profile of one parsed query; a query that failed to parse keeps its error.
+    `nodes` are the statement's, when the caller scanned it already (see `usage.scan`)."""
     weight = query_weight(parsed.query)
     runs = query_runs(parsed.query)
     statement = parsed.statement
@@ -201,7 +204,7 @@ def profile_query(parsed: ParsedQuery, catalog: Catalog) -> QueryProfile:
         )
     kind = "SELECT" if isinstance(statement, _READS) else _kind(statement)
     try:
-        nodes = scan(statement)
+        nodes = nodes if nodes is not None else scan(statement)
         tables, columns = stored_nodes(nodes)
         references = tuple(_reference(t, parsed.text, catalog) for t in tables)
         read = {r.name for r in references if r.known}

@@ -62,7 +62,7 @@ from domain.analysis.cardinality import HIGH_CARDINALITY, KEY_NAME, LOW_CARDINAL
 from domain.analysis.catalog import Catalog, SourceTable, name_parts
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.names import TRINO, TableName, identifier_sql, normalize, trino_sql
-from domain.analysis.usage import date_literal
+from domain.analysis.usage import Nodes, date_literal, scan
 from domain.statistics import WorkloadStatistics
 
 __all__ = [
@@ -267,10 +267,12 @@ def recognize(
     index: int = 0,
     queryid: str = "",
     runs: float = 1.0,
+    nodes: Nodes | None = None,
 ) -> AggregateQuery | None:
-    """What `statement` needs from a rollup, or None when no rollup could answer it exactly."""
+    """What `statement` needs from a rollup, or None when no rollup could answer it exactly.
+    `nodes` are the statement's (`usage.scan`), when the caller scanned it already."""
     try:
-        return _recognize(statement, catalog, index, queryid, runs)
+        return _recognize(statement, catalog, index, queryid, runs, nodes)
     except _NotAnswerable:
         return None
 
@@ -308,9 +310,14 @@ class _Scope:
 
 
 def _recognize(
-    statement: exp.Expr, catalog: Catalog, index: int, queryid: str, runs: float
+    statement: exp.Expr,
+    catalog: Catalog,
+    index: int,
+    queryid: str,
+    runs: float,
+    nodes: Nodes | None,
 ) -> AggregateQuery | None:
-    survey = _survey(statement)
+    survey = _survey(statement, nodes)
     if survey is None:
         return None
     scope = _scope(survey.select, catalog)
@@ -354,18 +361,9 @@ class _Survey:
     columns: tuple[exp.Column, ...]
 
 
-_REFUSED: tuple[type[exp.Expr], ...] = (
-    exp.Subquery,
-    exp.Query,
-    exp.Window,
-    exp.Unnest,
-    exp.Lateral,
-    exp.Placeholder,
-)
-
-
-def _survey(statement: exp.Expr) -> _Survey | None:
-    """The aggregate query `statement` is, or None where no rollup could answer it."""
+def _survey(statement: exp.Expr, nodes: Nodes | None = None) -> _Survey | None:
+    """The aggregate query `statement` is, or None where no rollup could answer it.
+    `nodes` are the statement's (`usage.scan`), when the caller has them."""
     if not isinstance(statement, exp.Select):
         return None
     for key in ("with", "distinct", "qualify", "laterals", "pivots", "windows"):
@@ -374,30 +372,22 @@ def _survey(statement: exp.Expr) -> _Survey | None:
     group = statement.args.get("group")
     if group is not None and any(group.args.get(k) for k in ("grouping_sets", "cube", "rollup")):
         return None
-    calls: list[exp.Expr] = []
-    columns: list[exp.Column] = []
-    for node in statement.walk():
-        if node is statement:
-            continue
-        if isinstance(node, _REFUSED):
-            return None
-        if isinstance(node, exp.Column):
-            columns.append(node)
-        elif isinstance(node, exp.AggFunc):
-            calls.append(node)
-        elif isinstance(node, exp.Star) and not isinstance(node.parent, exp.Count):
-            return None
+    found = nodes if nodes is not None else scan(statement)
+    if not found.aggregates or found.unrollable or found.set_operations:
+        return None
+    if len(found.selects) != 1 or any(isinstance(n, exp.Subquery) for n in found.tables):
+        return None
+    if any(not isinstance(star.parent, exp.Count) for star in found.stars):
+        return None
     aggregates: list[exp.Expr] = []
-    for call in calls:
+    for call in found.aggregates:
         outer = call.parent if isinstance(call.parent, exp.Filter) else call
         if not any(isinstance(a, (exp.AggFunc, exp.Filter)) for a in _ancestors(outer)):
             aggregates.append(outer)
-    if not aggregates:
-        return None
     inside = {id(n) for a in aggregates for n in a.walk() if isinstance(n, exp.Column)}
     outputs = {normalize(s.alias) for s in statement.expressions if s.alias}
     kept = []
-    for column in columns:
+    for column in found.columns:
         if id(column) in inside:
             continue
         clause = _clause(column)

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -121,6 +121,10 @@ class Nodes:
     set_operations: list[exp.SetOperation]
     joins: list[exp.Join]
     comparisons: list[exp.Expr]  # = < <= > >=
+    aggregates: list[exp.Expr] = field(default_factory=list)  # every aggregate call
+    stars: list[exp.Star] = field(default_factory=list)
+    # windows, UNNEST, LATERAL, placeholders: shapes a rollup cannot answer
+    unrollable: list[exp.Expr] = field(default_factory=list)
 
 
 _COMPARED = (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
@@ -136,6 +140,9 @@ def scan(statement: exp.Expr) -> Nodes:
         nodes.selects,
         nodes.joins,
         nodes.set_operations,
+        nodes.aggregates,
+        nodes.stars,
+        nodes.unrollable,
     )
     kinds = _SCANNED
     for node in statement.walk(bfs=False):
@@ -158,6 +165,9 @@ _SCAN_ORDER: tuple[type[exp.Expr] | tuple[type[exp.Expr], ...], ...] = (
     exp.Select,
     exp.Join,
     exp.SetOperation,
+    exp.AggFunc,
+    exp.Star,
+    (exp.Window, exp.Unnest, exp.Lateral, exp.Placeholder),
 )
 _CTE_KIND = -2
 _SCANNED: dict[type, int] = {}
