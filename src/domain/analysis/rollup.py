@@ -77,8 +77,7 @@ __all__ = [
     "rollup_issues",
 ]
 
-# Time grains a dimension can be kept at, finest first; None (the raw value) is finer still.
-GRAINS = ("hour", "day", "month")
+# Time grains a dimension can be kept at, by fineness; None (the raw value) is the finest.
 _FINENESS = {None: 0, "hour": 1, "day": 2, "month": 3}
 
 # Sizing. A rollup is worth building when its queries read far fewer rows from it than from
