@@ -6,6 +6,8 @@ statistics were read: ``country`` or ``status`` hold a handful of values, ``emai
 
 >>> bool(LOW_CARDINALITY.search("payment_method")), bool(KEY_NAME.search("customer_id"))
 (False, True)
+>>> bool(KEY_NAME.search("order_number")), bool(KEY_NAME.search("phone_no"))
+(True, True)
 >>> bool(LOW_CARDINALITY.search("device")), bool(HIGH_CARDINALITY.search("email"))
 (True, True)
 """
@@ -25,4 +27,4 @@ HIGH_CARDINALITY = re.compile(
     r"(name|title|subject|body|text|description|comment|note|email|url|address|phone|"
     r"agent|referrer|path|query|message|hash|token|uuid|number|sku)s?$"
 )
-KEY_NAME = re.compile(r"(^id$|_id$|_key$|_sk$|_hk$|_pk$|_fk$|^key$)")
+KEY_NAME = re.compile(r"(^id$|_id$|_key$|_sk$|_hk$|_pk$|_fk$|^key$|_number$|_no$|uuid$)")

@@ -178,10 +178,14 @@ def test_every_example_renders_as_one_trino_select_per_table(path: Path) -> None
 def test_ids_looked_up_by_value_hold_as_many_values_as_a_real_table_and_few_rows_each() -> None:
     # given lookups by a line id (the table's own key), an order id and a session id
     w = workload(
-        ["CREATE TABLE lines (line_id bigint, order_id bigint, session_id varchar, note varchar)"],
+        [
+            "CREATE TABLE lines (line_id bigint, order_id bigint, session_id varchar,"
+            " order_number bigint)"
+        ],
         [
             "SELECT * FROM lines WHERE line_id = 186378036",
             "SELECT * FROM lines WHERE order_id = 29125273",
+            "SELECT * FROM lines WHERE order_number = 17751810",
             "SELECT * FROM lines WHERE session_id = 's-f7b0cda8056c'",
         ],
     )
@@ -192,6 +196,9 @@ def test_ids_looked_up_by_value_hold_as_many_values_as_a_real_table_and_few_rows
     assert line_id.kind == order_id.kind == session_id.kind == "key"
     assert line_id.high - line_id.low + 1 >= 1_000_000
     assert order_id.high - order_id.low + 1 >= 100_000
+    order_number = column(lines, "order_number")  # named like a number, it is an id too
+    assert order_number.kind == "key"
+    assert order_number.high - order_number.low + 1 >= 100_000
     assert session_id.high - session_id.low + 1 >= 100_000
     # and the looked-up value is among them
     assert "186378036" in line_id.values
