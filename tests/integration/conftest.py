@@ -10,7 +10,9 @@ never pass by being silently skipped. The lab's Trino is named by `DBANALYSIS_TE
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,7 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from adapters.trino.lab import TrinoLab
@@ -60,9 +63,28 @@ async def postgres_database_url(postgres_url: str) -> AsyncIterator[str]:
             await connection.execute(text(f'CREATE DATABASE "{name}"'))
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await _drop_database(admin, name)
         await admin.dispose()
+
+
+async def _drop_database(admin: AsyncEngine, name: str, seconds: float = 30.0) -> None:
+    """Drop a test database, waiting out an autovacuum worker that may be on it.
+
+    WITH (FORCE) ends the other sessions on the database, but a test role may not end an
+    autovacuum worker (the bootstrap superuser's, until PostgreSQL 18's
+    pg_signal_autovacuum_worker): the drop then fails at once, and succeeds once the worker
+    has moved on, within moments. Polled until a deadline; any other error is raised.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            async with admin.connect() as connection:
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except ProgrammingError as error:
+            if "pg_signal_backend" not in str(error) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.2)
 
 
 @pytest.fixture(scope="session")
