@@ -1,13 +1,14 @@
 # syntax=docker/dockerfile:1
 # Build stage: resolve the locked dependencies and the project into a virtualenv.
 FROM python:3.11-slim AS build
-ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/opt/venv
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
 RUN pip install --no-cache-dir uv==0.13.8
 WORKDIR /src
-COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-dev --no-install-project
+COPY requirements/runtime.txt ./requirements/
+RUN uv venv /opt/venv && uv pip install --python /opt/venv/bin/python --require-hashes -r requirements/runtime.txt
+COPY pyproject.toml README.md ./
 COPY src ./src
-RUN uv sync --frozen --no-dev --no-editable
+RUN uv pip install --python /opt/venv/bin/python --no-deps --no-build-isolation .
 
 # Runtime stage: the virtualenv only, run by an unprivileged user.
 FROM python:3.11-slim AS runtime

@@ -7,31 +7,52 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 UV_VERSION := 0.13.8
-# uv from PATH when there is one; otherwise a private copy installed from PyPI under .tools/
+# uv from PATH when there is one; otherwise a private copy installed with pip under .tools/
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 VENV_BIN := $(CURDIR)/.venv/bin
+# The locks: every package pinned by version and hash (and nothing naming where it comes from).
+RUNTIME_LOCK := requirements/runtime.txt
+DEV_LOCK := requirements/dev.txt
+COMPILE := $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes --no-header
 
-.PHONY: help run test lint unit services-up services-down services-status up down clean
+.PHONY: help run test lint unit lock services-up services-down services-status up down clean
 
 help:
 	@echo "make run     start the service (API + worker, SQLite, in-process queue) on $(HOST):$(PORT)"
 	@echo "make test    install what the tests need and run lint, types, layers and all tests"
+	@echo "make lock    re-pin requirements/*.txt after a change to pyproject.toml (keeps other pins)"
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
 	$(CURDIR)/.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV_BIN)/dbanalysis: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --inexact --no-dev
+$(VENV_BIN)/python: | $(UV)
+	$(UV) venv --quiet --python $(PYTHON) $(CURDIR)/.venv
+
+# The project itself is installed editable, built by the pinned hatchling without isolation.
+define install_project
+$(UV) pip install --quiet --python $(VENV_BIN)/python --no-deps --no-build-isolation -e .
+endef
+
+$(VENV_BIN)/dbanalysis: pyproject.toml $(RUNTIME_LOCK) | $(VENV_BIN)/python
+	$(UV) pip install --quiet --python $(VENV_BIN)/python --require-hashes -r $(RUNTIME_LOCK)
+	$(install_project)
 	@touch $@
 
 run: $(VENV_BIN)/dbanalysis
 	mkdir -p var
 	$(VENV_BIN)/dbanalysis serve --host $(HOST) --port $(PORT)
 
-.venv/.dev-synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+.venv/.dev-synced: pyproject.toml $(DEV_LOCK) | $(VENV_BIN)/python
+	$(UV) pip sync --quiet --python $(VENV_BIN)/python --require-hashes $(DEV_LOCK)
+	$(install_project)
 	@touch $@
+
+# After editing the dependencies in pyproject.toml: the pins already chosen stay unless they must
+# move (`make lock UPGRADE=--upgrade` moves them all).
+lock: | $(UV)
+	$(COMPILE) $(UPGRADE) pyproject.toml requirements/build.in -o $(RUNTIME_LOCK)
+	$(COMPILE) $(UPGRADE) --group pyproject.toml:dev pyproject.toml requirements/build.in -o $(DEV_LOCK)
 
 lint: .venv/.dev-synced
 	$(VENV_BIN)/ruff check src tests $(wildcard bench)

@@ -103,7 +103,7 @@ def test_the_image_is_multi_stage_and_runs_as_a_non_root_user() -> None:
     assert len(stages) >= 2
     assert users
     assert users[-1].split()[1] not in {"root", "0"}
-    assert "uv sync --frozen" in dockerfile
+    assert "--require-hashes -r requirements/runtime.txt" in dockerfile
 
 
 def _compose_cli() -> bool:
@@ -124,3 +124,50 @@ def test_docker_compose_accepts_the_file() -> None:
         check=False,
     )
     assert checked.returncode == 0, checked.stderr.decode()
+
+
+# The hosts of the package indexes, spelled in parts so that this file does not name them either.
+_REGISTRY_HOSTS = tuple(
+    ".".join(parts)
+    for parts in (
+        ("pypi", "org"),
+        ("files", "pythonhosted", "org"),
+        ("repo1", "maven", "org"),
+        ("repo", "maven", "apache", "org"),
+        ("registry", "npmjs", "org"),
+        ("deb", "debian", "org"),
+    )
+)
+
+
+def _tracked_files() -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    return [ROOT / name for name in listed.split("\0") if name]
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="no git")
+def test_no_tracked_file_names_a_package_registry_host() -> None:
+    named = [
+        f"{path.relative_to(ROOT)}: {host}"
+        for path in _tracked_files()
+        if path.is_file()
+        for host in _REGISTRY_HOSTS
+        if host in path.read_bytes().decode("utf-8", "replace").lower()
+    ]
+
+    assert named == []
+
+
+def test_every_locked_requirement_is_pinned_by_version_and_hash() -> None:
+    for lock in ("runtime.txt", "dev.txt"):
+        text = (ROOT / "requirements" / lock).read_text()
+        entries = re.split(r"\n(?=[A-Za-z0-9])", text.strip())
+        requirements = [entry for entry in entries if not entry.startswith("#")]
+
+        assert requirements, lock
+        for entry in requirements:
+            assert re.match(r"[A-Za-z0-9_.\-\[\],]+==\S+", entry), entry
+            assert "--hash=sha256:" in entry, entry
+        assert "--index-url" not in text  # covers --extra-index-url too
