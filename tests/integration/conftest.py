@@ -26,6 +26,7 @@ from sqlalchemy.pool import NullPool
 
 from adapters.trino.lab import TrinoLab
 from adapters.trino.runner import TrinoRunner
+from adapters.trino.statistics import TrinoEndpoint
 from domain.workload import Workload
 
 TEST_DATABASE_URL = "DBANALYSIS_TEST_DATABASE_URL"
@@ -98,6 +99,25 @@ def trino_address() -> tuple[str, int]:
         pytest.skip(reason)
     host, _, port = address.rpartition(":")
     return host, int(port)
+
+
+@pytest.fixture(scope="session")
+def trino_https() -> tuple[TrinoEndpoint, str, str]:
+    """The lab's HTTPS port, the CA that signed its certificate, and the lab user's password."""
+    names = (
+        "DBANALYSIS_TEST_TRINO_HTTPS",
+        "DBANALYSIS_TEST_TRINO_CA",
+        "DBANALYSIS_TEST_TRINO_PASSWORD",
+    )
+    values = [os.environ.get(name) for name in names]
+    if not all(values):
+        reason = f"{', '.join(names)} are not set: no TLS Trino to log in to"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so this is an error, not a skip)", pytrace=False)
+        pytest.skip(reason)
+    address, ca, password = (v or "" for v in values)
+    host, _, port = address.rpartition(":")
+    return TrinoEndpoint(host, int(port), https=True), ca, password
 
 
 LAB_ROWS = 20_000  # rows the lab loads into the largest table of a workload

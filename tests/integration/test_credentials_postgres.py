@@ -5,6 +5,7 @@ to the analyzer, and once the task has completed their row is gone."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -143,3 +144,38 @@ async def test_submitted_credentials_are_kept_as_ciphertext_only_and_deleted_on_
             answer = await client.get(path, params={"taskid": str(task_id)})
             assert answer.status_code == 200, answer.text
             assert marker not in answer.text
+
+
+async def test_a_failed_task_loses_its_credentials_and_its_error_does_not_quote_them(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a task submitted with a unique password, and an analysis that fails quoting it
+    uow_factory = SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
+    marker = f"pw{uuid.uuid4().hex}"
+    async with api_client(uow_factory) as client:
+        response = await client.post("/new", json=a_body(marker))
+        assert response.status_code == 202, response.text
+        task_id = uuid.UUID(response.json()["taskid"])
+        assert len(await rows_as_text(engine, "task_secrets")) == 1
+
+        async def reject(workload: Workload, on_progress: ProgressSink) -> AnalysisResult:
+            raise ValueError(f"login as user-{marker} with {marker} refused")
+
+        # when a worker processes it
+        with caplog.at_level(logging.DEBUG):
+            outcome = await ProcessTask(
+                uow_factory, FunctionAnalyzer(reject), SystemClock()
+            ).execute(ProcessTaskRequest(task_id))
+
+        # then it failed, the secret's row is gone, and no row, log or answer holds the marker
+        assert outcome is ProcessOutcome.FAILED
+        assert await rows_as_text(engine, "task_secrets") == []
+        [task_row] = await rows_as_text(engine, "tasks")
+        assert '"status":"failed"' in task_row
+        assert "refused" in task_row
+        assert marker not in task_row
+        assert marker not in caplog.text
+        answer = await client.get("/status", params={"taskid": str(task_id)})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == "failed"
+        assert marker not in answer.text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,8 +77,11 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(database_url: str, bootstrap: str, logs: Path) -> AsyncIterator[Stack]:
-    """Migrate, then run `dbanalysis api` and `dbanalysis worker` against `bootstrap`."""
+async def running_stack(
+    database_url: str, bootstrap: str, logs: Path, extra_env: Mapping[str, str] | None = None
+) -> AsyncIterator[Stack]:
+    """Migrate, then run `dbanalysis api` and `dbanalysis worker` against `bootstrap` (with
+    `extra_env` added to both processes' environment)."""
     port = free_port()
     topic, group = unique_name("tasks"), unique_name("workers")
     env = {
@@ -91,6 +94,7 @@ async def running_stack(database_url: str, bootstrap: str, logs: Path) -> AsyncI
         "DBANALYSIS_REQUEUE_INTERVAL_SECONDS": "1",
         # api and worker refuse to start without a key, and must share it.
         "DBANALYSIS_SECRET_KEY": generate_key(),
+        **(extra_env or {}),
     }
     run_cli(["migrate"], env)
     base_url = f"http://127.0.0.1:{port}"

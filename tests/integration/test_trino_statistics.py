@@ -124,29 +124,10 @@ def test_a_server_that_never_answers_is_given_up_on_time() -> None:
     assert "did not answer in time" in statistics.problems[0]
 
 
-@pytest.fixture(scope="module")
-def https() -> tuple[TrinoEndpoint, str, str]:
-    """The lab's HTTPS port, the CA that signed its certificate, and the lab user's password."""
-    names = (
-        "DBANALYSIS_TEST_TRINO_HTTPS",
-        "DBANALYSIS_TEST_TRINO_CA",
-        "DBANALYSIS_TEST_TRINO_PASSWORD",
-    )
-    values = [os.environ.get(name) for name in names]
-    if not all(values):
-        reason = f"{', '.join(names)} are not set: no TLS Trino to log in to"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI is set, so this is an error, not a skip)", pytrace=False)
-        pytest.skip(reason)
-    address, ca, password = (v or "" for v in values)
-    host, _, port = address.rpartition(":")
-    return TrinoEndpoint(host, int(port), https=True), ca, password
-
-
 def test_statistics_are_read_over_tls_with_the_right_password(
-    https: tuple[TrinoEndpoint, str, str], clicks: tuple[Workload, TrinoRunner]
+    trino_https: tuple[TrinoEndpoint, str, str], clicks: tuple[Workload, TrinoRunner]
 ) -> None:
-    endpoint, ca, password = https
+    endpoint, ca, password = trino_https
     statistics = read_statistics(endpoint, [CLICKS], user="lab", password=password, ca_bundle=ca)
     assert statistics.problems == ()
     table = statistics.table(CLICKS)
@@ -155,9 +136,9 @@ def test_statistics_are_read_over_tls_with_the_right_password(
 
 
 def test_a_wrong_password_is_one_problem_that_does_not_quote_it(
-    https: tuple[TrinoEndpoint, str, str],
+    trino_https: tuple[TrinoEndpoint, str, str],
 ) -> None:
-    endpoint, ca, _ = https
+    endpoint, ca, _ = trino_https
     wrong = "wrong-password-marker-7f3a"
     statistics = read_statistics(endpoint, [CLICKS], user="lab", password=wrong, ca_bundle=ca)
     assert statistics.tables == {}
@@ -167,9 +148,9 @@ def test_a_wrong_password_is_one_problem_that_does_not_quote_it(
 
 
 def test_a_certificate_nobody_vouches_for_is_a_tls_problem(
-    https: tuple[TrinoEndpoint, str, str],
+    trino_https: tuple[TrinoEndpoint, str, str],
 ) -> None:
-    endpoint, _, password = https
+    endpoint, _, password = trino_https
     statistics = read_statistics(endpoint, [CLICKS], user="lab", password=password)
     assert statistics.tables == {}
     assert "TLS failed" in statistics.problems[0]
