@@ -67,6 +67,7 @@ class TableStatistics:
     partitioning: tuple[str, ...] = ()
     sorted_by: tuple[str, ...] = ()
     columns: Mapping[str, ColumnStatistics] = field(default_factory=dict)
+    sampled: bool = False  # some column figures came from a sample, not from SHOW STATS
 
     @property
     def mean_file_bytes(self) -> float | None:
@@ -108,6 +109,7 @@ class WorkloadStatistics:
                     "data_bytes": t.data_bytes,
                     "files": t.files,
                     "partitioning": list(t.partitioning),
+                    "sampled": t.sampled,
                 }
                 for name, t in self.tables.items()
             },

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from adapters.trino import statistics as statistics_module
 from adapters.trino.lab import TrinoLab
 from adapters.trino.runner import TrinoRunner
 from adapters.trino.statistics import TrinoEndpoint, read_statistics
@@ -80,6 +82,70 @@ def test_statistics_match_the_data(
     assert table.data_bytes
     assert table.data_bytes > 0
     assert table.rows_per_day("event_ts") is not None
+
+
+@pytest.fixture(scope="module")
+def unanalysed(clicks: tuple[Workload, TrinoRunner]) -> Iterator[TableName]:
+    """A copy of the clicks whose distinct counts were dropped, as if another engine wrote it
+    and nobody analysed it: SHOW STATS knows its rows, NULLs and bounds, not its distincts."""
+    _, runner = clicks
+    copy = TableName("web", "events", f"clicks_unanalysed_{uuid.uuid4().hex[:8]}")
+    runner.rows(f"CREATE TABLE {copy.sql()} AS SELECT * FROM {CLICKS.sql()}")
+    runner.rows(f"ALTER TABLE {copy.sql()} EXECUTE drop_extended_stats")
+    yield copy
+    runner.rows(f"DROP TABLE IF EXISTS {copy.sql()}")
+
+
+def test_what_show_stats_leaves_out_is_read_from_the_data(
+    trino_address: tuple[str, int],
+    clicks: tuple[Workload, TrinoRunner],
+    unanalysed: TableName,
+) -> None:
+    # given a table whose SHOW STATS has no distinct counts
+    _, runner = clicks
+    shown = runner.rows(f"SHOW STATS FOR {unanalysed.sql()}")
+    assert all(row[2] is None for row in shown if row[0] is not None)
+    actual = runner.rows(
+        f"SELECT count(DISTINCT country), count(DISTINCT user_id) FROM {unanalysed.sql()}"
+    )[0]
+    # when its statistics are read
+    statistics = read_statistics(endpoint(trino_address), [unanalysed], user="u", password=None)
+    # then the distinct counts come from an aggregate over the table, within the estimator's
+    # error, and the table says so
+    assert statistics.problems == ()
+    table = statistics.table(unanalysed)
+    assert table is not None
+    assert table.sampled
+    assert table.rows == ROWS
+    country, users = table.column("country"), table.column("user_id")
+    assert country is not None
+    assert users is not None
+    assert country.distinct is not None
+    assert users.distinct is not None
+    assert abs(country.distinct - actual[0]) <= max(2, 0.05 * actual[0])
+    assert abs(users.distinct - actual[1]) <= 0.05 * actual[1]
+
+
+def test_a_sample_of_a_large_table_is_a_valid_trino_statement(
+    trino_address: tuple[str, int],
+    unanalysed: TableName,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a table ten times the rows a sample may read: TABLESAMPLE SYSTEM (10)
+    monkeypatch.setattr(statistics_module, "SAMPLE_ROWS", ROWS // 10)
+    statistics = read_statistics(endpoint(trino_address), [unanalysed], user="u", password=None)
+    # then Trino ran it: a sample of whole files holds all or none of a small table's rows
+    table = statistics.table(unanalysed)
+    assert table is not None
+    assert table.rows == ROWS
+    if table.sampled:
+        assert statistics.problems == ()
+        country = table.column("country")
+        assert country is not None
+        assert country.distinct is not None
+        assert country.distinct >= 1
+    else:
+        assert [p for p in statistics.problems if "held no rows" not in p] == []
 
 
 def test_a_small_table_read_from_trino_is_left_unpartitioned(

@@ -1,7 +1,9 @@
 """Statistics of a workload's tables, read from the user's Trino — read-only, budgeted.
 
-Read-only by construction: the reader only sends ``SHOW STATS``, ``SHOW CREATE TABLE`` and
-SELECTs on Iceberg's ``$files`` and ``$snapshots`` metadata tables; it never writes. Each
+Read-only by construction: the reader only sends ``SHOW STATS``, ``SHOW CREATE TABLE``,
+SELECTs on Iceberg's ``$files`` and ``$snapshots`` metadata tables, and — for what ``SHOW
+STATS`` leaves out (a table another engine wrote and nobody analysed) — one aggregate SELECT
+over a ``TABLESAMPLE SYSTEM`` of about a million rows; it never writes. Each
 statement has a time limit (Trino's ``query_max_execution_time`` and the client's request
 timeout) and the task has a total budget: a slow cluster cannot hold a task past its deadline.
 
@@ -42,6 +44,13 @@ from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatist
 from domain.workload import Credentials, Workload
 
 __all__ = ["TrinoEndpoint", "TrinoStatisticsReader", "read_statistics"]
+
+# What SHOW STATS leaves out is sampled: about this many rows, at most this many columns.
+SAMPLE_ROWS = 1_000_000
+SAMPLE_COLUMNS = 64
+MIN_SAMPLE_PERCENT = 0.01
+# Types with no order or no cheap distinct count: not sampled.
+_UNSAMPLED = frozenset({"ARRAY", "MAP", "STRUCT", "JSON", "VARBINARY", "UNKNOWN", ""})
 
 _CONNECTION_TROUBLE = (
     "Connection refused",
@@ -251,7 +260,18 @@ class _Reader:
             f"{name}: snapshots",
         )
         create = self.rows(f"SHOW CREATE TABLE {qualified}", f"{name}: SHOW CREATE TABLE")
-        partitioning, sorted_by = _layout(create[0][0]) if create else ((), ())
+        tree = _parsed(create[0][0]) if create else None
+        partitioning, sorted_by = _layout(tree) if tree is not None else ((), ())
+        unknown = [
+            (column, kind)
+            for column, kind in (_column_types(tree) if tree is not None else {}).items()
+            if kind not in _UNSAMPLED
+            and (columns.get(column) is None or columns[column].distinct is None)
+        ]
+        sampled = self.sample(name, rows, unknown) if unknown or rows is None else None
+        if sampled is not None:
+            rows = rows if rows is not None else sampled[0]
+            columns = {**columns, **sampled[1]}
         file_row = files[0] if files else [None, None, None, None]
         return TableStatistics(
             rows=rows,
@@ -263,14 +283,89 @@ class _Reader:
             partitioning=partitioning,
             sorted_by=sorted_by,
             columns=columns,
+            sampled=sampled is not None,
         )
 
+    def sample(
+        self, name: TableName, rows: float | None, unknown: list[tuple[str, str]]
+    ) -> tuple[float, dict[str, ColumnStatistics]] | None:
+        """What ``SHOW STATS`` left out (a table written by another engine, never analysed):
+        one bounded aggregate over a ``TABLESAMPLE SYSTEM`` of about `SAMPLE_ROWS` rows —
+        approx_distinct, NULLs, min and max per column — scaled to the table."""
+        unknown = unknown[:SAMPLE_COLUMNS]
+        percent = 100.0 if rows is None or rows <= SAMPLE_ROWS else 100.0 * SAMPLE_ROWS / rows
+        percent = max(percent, MIN_SAMPLE_PERCENT)
+        measures = ["count(*)"]
+        for column, _ in unknown:
+            quoted = identifier_sql(column)
+            measures += [
+                f"approx_distinct({quoted})",
+                f"count({quoted})",
+                f"CAST(min({quoted}) AS varchar)",
+                f"CAST(max({quoted}) AS varchar)",
+            ]
+        sample = "" if percent >= 100.0 else f" TABLESAMPLE SYSTEM ({percent:.6g})"
+        found = self.rows(
+            f"SELECT {', '.join(measures)} FROM {name.sql()}{sample}",
+            f"{name}: sampled statistics",
+        )
+        if not found or not found[0] or not found[0][0]:
+            if found is not None:
+                self.problems.append(f"{name}: the sample of {percent:.3g}% held no rows")
+            return None
+        row = found[0]
+        seen = float(row[0])
+        share = min(percent / 100.0, 1.0)
+        table_rows = rows if rows is not None else seen / share
+        columns: dict[str, ColumnStatistics] = {}
+        for position, (column, _) in enumerate(unknown):
+            distinct, non_null, low, high = row[1 + 4 * position : 5 + 4 * position]
+            columns[column] = ColumnStatistics(
+                distinct=scaled_distinct(float(distinct or 0), seen, share, table_rows),
+                null_fraction=1.0 - float(non_null or 0) / seen,
+                low=None if low is None else str(low),
+                high=None if high is None else str(high),
+            )
+        return table_rows, columns
 
-def _layout(create: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+
+def scaled_distinct(distinct: float, seen: float, share: float, rows: float) -> float:
+    """The distinct values of a table from those of a sample of `share` of it (`seen` rows).
+
+    A column whose sample values are nearly all different (a key) scales with the table; one
+    whose few values repeat was seen whole. Between the two the exponent interpolates:
+    ``d · (1/share)^(d/seen)``, capped at the table's rows — a deliberately simple estimator
+    (no value frequencies are read), exact at both ends.
+
+    >>> scaled_distinct(1000, 1000, 0.01, 100_000)
+    100000.0
+    >>> scaled_distinct(5, 1000, 0.01, 100_000)
+    5.1
+    """
+    if seen <= 0 or distinct <= 0:
+        return 0.0
+    if share >= 1.0:
+        return distinct
+    uniqueness = min(distinct / seen, 1.0)
+    return float(round(min(distinct * (1.0 / share) ** uniqueness, rows), 1))
+
+
+def _parsed(create: str) -> exp.Expr | None:
     try:
-        tree = sqlglot.parse_one(create, dialect=TRINO)
+        return sqlglot.parse_one(create, dialect=TRINO)
     except (SqlglotError, ValueError):
-        return (), ()
+        return None
+
+
+def _column_types(tree: exp.Expr) -> dict[str, str]:
+    """Column name → the type's name (upper case), from a parsed ``SHOW CREATE TABLE``."""
+    return {
+        normalize(column.name): column.kind.this.name if column.kind is not None else ""
+        for column in tree.find_all(exp.ColumnDef)
+    }
+
+
+def _layout(tree: exp.Expr) -> tuple[tuple[str, ...], tuple[str, ...]]:
     found: dict[str, tuple[str, ...]] = {}
     for prop in tree.find_all(exp.Property):
         key = prop.this.name.lower() if isinstance(prop.this, exp.Expr) else str(prop.this)

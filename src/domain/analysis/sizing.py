@@ -131,7 +131,13 @@ def statistics_issues(
                 Severity.INFO,
                 f"Statistics of {len(statistics.tables)} table(s) read from {statistics.source}",
                 "Rows, bytes of data files, file counts, distinct values and bounds came from "
-                "the data (SHOW STATS and Iceberg's metadata tables)"
+                "the data (SHOW STATS and Iceberg's metadata tables"
+                + (
+                    "; where SHOW STATS had no distinct counts, a TABLESAMPLE of the table"
+                    if any(t.sampled for t in statistics.tables.values())
+                    else ""
+                )
+                + ")"
                 + (
                     f", read at {statistics.read_at:%Y-%m-%d %H:%M} UTC"
                     if statistics.read_at
