@@ -254,6 +254,7 @@ def _passes(
         ],
         ddl_errors=sum(1 for d in ddl if d.error is not None),
         pre_aggregation=rollup_estimates(plan),
+        statistics=statistics,
     )
     return AnalysisResult(
         ddl=tuple(SqlStatement(s) for s in create),

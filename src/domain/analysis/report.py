@@ -48,6 +48,7 @@ from domain.analysis.retarget import (
     Rewrite,
 )
 from domain.result import Finding, Report
+from domain.statistics import WorkloadStatistics
 
 __all__ = ["ATTENTION_SHARE", "advice_issues", "build_report", "number_findings", "rewrite_issues"]
 
@@ -87,13 +88,14 @@ def build_report(
     issues: Sequence[Issue],
     ddl_errors: int,
     pre_aggregation: Mapping[str, Any] | None = None,
+    statistics: WorkloadStatistics | None = None,
 ) -> Report:
     weights: dict[str, float] = {}
     for query in profile.queries:
         weights[query.queryid] = weights.get(query.queryid, 0.0) + query.weight
     issues = [*issues, *advice_issues(layout, profile), *rewrite_issues(rewrites)]
     findings = number_findings(issues, weights, profile.total_weight)
-    estimates = _estimates(catalog, layout, profile)
+    estimates = _estimates(catalog, layout, profile, statistics)
     if pre_aggregation:
         estimates["pre_aggregation"] = dict(pre_aggregation)
     return Report(
@@ -399,7 +401,9 @@ def _summary(
     return " ".join(sentences)
 
 
-def _estimates(catalog: Catalog, layout: Layout, profile: Profile) -> dict[str, Any]:
+def _estimates(
+    catalog: Catalog, layout: Layout, profile: Profile, statistics: WorkloadStatistics | None
+) -> dict[str, Any]:
     total = profile.total_weight
     return {
         "method": _WEIGHT_METHOD,
@@ -420,7 +424,7 @@ def _estimates(catalog: Catalog, layout: Layout, profile: Profile) -> dict[str, 
             for source, target in layout.targets.items()
             if catalog.get(source) is not None
         ],
-        **estimate(layout, profile),
+        **estimate(layout, profile, statistics),
         "trino": TRINO_VERSION,
         "compression": "left to the catalog's iceberg.compression-codec (ZSTD by default); "
         "the compression_codec table property exists only in recent releases",
