@@ -220,3 +220,66 @@ def test_a_certificate_nobody_vouches_for_is_a_tls_problem(
     statistics = read_statistics(endpoint, [CLICKS], user="lab", password=password)
     assert statistics.tables == {}
     assert "TLS failed" in statistics.problems[0]
+
+
+@pytest.fixture(scope="module")
+def large_table(trino_address: tuple[str, int]) -> Iterator[TableName]:
+    """About 300 MiB of data files over 60 days (6 million TPC-H line items, each with a
+    digest that does not compress): large enough to partition, too small for a partition a
+    day."""
+    runner = TrinoRunner(*trino_address)
+    name = TableName("web", "events", f"large_{uuid.uuid4().hex[:8]}")
+    runner.rows(
+        f"CREATE TABLE {name.sql()} AS SELECT orderkey AS order_id, partkey AS part_id, comment,"
+        " extendedprice AS price, to_hex(sha256(to_utf8(comment || CAST(orderkey AS varchar)"
+        " || CAST(linenumber AS varchar)))) AS digest, CAST(date_add('second',"
+        " CAST(orderkey % 5184000 AS integer), TIMESTAMP '2025-01-01 00:00:00') AS timestamp(6))"
+        " AS ts FROM tpch.sf1.lineitem"
+    )
+    yield name
+    runner.rows(f"DROP TABLE IF EXISTS {name.sql()}")
+    runner.close()
+
+
+def test_a_large_table_is_partitioned_at_the_granularity_its_span_and_size_allow(
+    trino_address: tuple[str, int], large_table: TableName
+) -> None:
+    # given queries that ask for single days of a table of ~300 MiB spread over 60 days
+    statement = (
+        f"CREATE TABLE {large_table.sql()} (order_id bigint, part_id bigint, comment varchar,"
+        " price double, digest varchar, ts timestamp(6))"
+    )
+    day = (
+        f"SELECT order_id, price FROM {large_table.sql()} WHERE ts >= TIMESTAMP"
+        " '2025-01-10 00:00:00' AND ts < TIMESTAMP '2025-01-11 00:00:00'"
+    )
+    workload = Workload.from_dict(
+        {
+            "url": f"jdbc:trino://{trino_address[0]}:{trino_address[1]}/web/events",
+            "ddl": [{"statement": statement}],
+            "queries": [
+                {"queryid": "one-day", "query": day, "runquantity": 500, "executiontime": 9.0}
+            ],
+        }
+    )
+    # when the engine advises with the statistics read from the lab
+    statistics = read_statistics(endpoint(trino_address), [large_table], user="u", password=None)
+    table = statistics.table(large_table)
+    assert table is not None
+    assert table.data_bytes is not None
+    assert table.data_bytes > 256 << 20
+    span = table.column("ts")
+    assert span is not None
+    assert span.span_days == pytest.approx(60, abs=1)
+    result = analyze(workload, statistics=statistics)
+    # then the table is partitioned, by month: a day would hold ~5 MiB, a month ~150 MiB
+    target = f".optimized.{large_table.table} "
+    create = next(s.statement for s in result.ddl if target in s.statement)
+    assert "partitioning = ARRAY['month(ts)']" in create
+    sized = [f for f in result.report.findings if f.code == "partitioning_sized"]
+    assert sized
+    assert "month" in sized[0].rationale
+    # and the estimate speaks in the table's real bytes
+    [estimate] = result.report.estimates["queries"]
+    assert estimate["bytes_before"] == table.data_bytes
+    assert estimate["bytes_after"] < table.data_bytes
