@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # domain.analysis imports this module: names only for the type checker
     from domain.analysis.names import TableName
 
-__all__ = ["ColumnStatistics", "TableStatistics", "WorkloadStatistics"]
+__all__ = ["ColumnStatistics", "QueryEstimate", "TableStatistics", "WorkloadStatistics"]
 
 # An identity partition on a column suits it when it has at most this many values.
 LOW_CARDINALITY = 1_000
@@ -87,10 +87,21 @@ class TableStatistics:
 
 
 @dataclass(frozen=True, slots=True)
+class QueryEstimate:
+    """What the user's Trino plans a query to read (``EXPLAIN (TYPE IO)``): the rows and
+    bytes its table scans return after the filters it pushes down, summed over its tables."""
+
+    rows: float | None = None
+    data_bytes: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WorkloadStatistics:
-    """Everything read for one task: per table, what failed (and why), and when."""
+    """Everything read for one task: per table, per query (the heaviest, as planned by the
+    user's Trino), what failed (and why), and when."""
 
     tables: Mapping[TableName, TableStatistics] = field(default_factory=dict)
+    queries: Mapping[str, QueryEstimate] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
     read_at: datetime | None = None
     source: str = ""  # where they came from, without credentials: "trino://host:port"
@@ -113,6 +124,7 @@ class WorkloadStatistics:
                 }
                 for name, t in self.tables.items()
             },
+            "queries_planned": len(self.queries),
             "problems": list(self.problems),
         }
 

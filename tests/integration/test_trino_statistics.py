@@ -283,3 +283,34 @@ def test_a_large_table_is_partitioned_at_the_granularity_its_span_and_size_allow
     [estimate] = result.report.estimates["queries"]
     assert estimate["bytes_before"] == table.data_bytes
     assert estimate["bytes_after"] < table.data_bytes
+
+
+def test_the_heaviest_queries_are_planned_by_trino_and_a_broken_one_is_a_problem(
+    trino_address: tuple[str, int], clicks: tuple[Workload, TrinoRunner]
+) -> None:
+    # given two queries on the clicks, one of them filtering, and one Trino cannot plan
+    queries = [
+        ("all", "SELECT country, count(*) FROM web.events.clicks GROUP BY country"),
+        (
+            "none",
+            "SELECT count(*) FROM web.events.clicks"
+            " WHERE event_ts < TIMESTAMP '1990-01-01 00:00:00'",
+        ),
+        ("broken", "SELECT no_such_column FROM web.events.clicks"),
+    ]
+    # when they are planned with the statistics
+    statistics = read_statistics(
+        endpoint(trino_address), [CLICKS], queries=queries, user="u", password=None
+    )
+    # then each plannable query has Trino's estimate of what it reads, and it follows the filter
+    table = statistics.table(CLICKS)
+    assert table is not None
+    everything, filtered = statistics.queries["all"], statistics.queries["none"]
+    assert everything.rows == ROWS
+    assert everything.data_bytes is not None
+    assert everything.data_bytes > 0
+    assert filtered.rows is not None
+    assert filtered.rows < ROWS
+    # and the one Trino refuses is a problem that names it, not an error
+    assert "broken" not in statistics.queries
+    assert any("query broken: EXPLAIN" in p for p in statistics.problems)

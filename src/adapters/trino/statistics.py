@@ -1,7 +1,8 @@
 """Statistics of a workload's tables, read from the user's Trino — read-only, budgeted.
 
 Read-only by construction: the reader only sends ``SHOW STATS``, ``SHOW CREATE TABLE``,
-SELECTs on Iceberg's ``$files`` and ``$snapshots`` metadata tables, and — for what ``SHOW
+SELECTs on Iceberg's ``$files`` and ``$snapshots`` metadata tables, ``EXPLAIN (TYPE IO)`` of
+the heaviest queries (a plan: nothing runs), and — for what ``SHOW
 STATS`` leaves out (a table another engine wrote and nobody analysed) — one aggregate SELECT
 over a ``TABLESAMPLE SYSTEM`` of about a million rows; it never writes. Each
 statement has a time limit (Trino's ``query_max_execution_time`` and the client's request
@@ -22,8 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,10 +43,18 @@ from application.ports.statistics import StatisticsReader
 from domain.analysis.catalog import build_catalog
 from domain.analysis.names import TRINO, TableName, identifier_sql, normalize
 from domain.analysis.parse import parse_ddl
-from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatistics
+from domain.statistics import (
+    ColumnStatistics,
+    QueryEstimate,
+    TableStatistics,
+    WorkloadStatistics,
+)
 from domain.workload import Credentials, Workload
 
 __all__ = ["TrinoEndpoint", "TrinoStatisticsReader", "read_statistics"]
+
+# The heaviest queries (by runquantity × executiontime) are planned with EXPLAIN (TYPE IO).
+EXPLAINED_QUERIES = 20
 
 # What SHOW STATS leaves out is sampled: about this many rows, at most this many columns.
 SAMPLE_ROWS = 1_000_000
@@ -118,10 +129,13 @@ class TrinoStatisticsReader(StatisticsReader):
             return WorkloadStatistics(problems=("the URL names no Trino host to read from",))
         catalog, _ = build_catalog(parse_ddl(workload.ddl), workload.url)
         tables = list(catalog.tables)
+        heaviest = sorted(workload.queries, key=lambda q: -q.weight)
+        queries = [(q.queryid, q.query) for q in heaviest if _reads(q.query)]
         statistics = await asyncio.to_thread(
             read_statistics,
             endpoint,
             tables,
+            queries=queries[:EXPLAINED_QUERIES],
             user=credentials.user if credentials is not None else None,
             password=credentials.password if credentials is not None else None,
             statement_seconds=self._statement_seconds,
@@ -138,6 +152,7 @@ def read_statistics(
     endpoint: TrinoEndpoint,
     tables: Iterable[TableName],
     *,
+    queries: Sequence[tuple[str, str]] = (),
     user: str | None,
     password: str | None,
     statement_seconds: float = 20.0,
@@ -190,9 +205,17 @@ def read_statistics(
         statistics = reader.table(name)
         if statistics is not None:
             found[name] = statistics
+    planned: dict[str, QueryEstimate] = {}
+    for queryid, sql in queries:
+        if reader.stopped or reader.spent:
+            break
+        estimate = reader.explain(queryid, sql)
+        if estimate is not None:
+            planned[queryid] = estimate
     connection.close()  # type: ignore[no-untyped-call]
     return WorkloadStatistics(
         tables=found,
+        queries=planned,
         problems=tuple(reader.problems),
         read_at=datetime.now(UTC),
         source=str(endpoint),
@@ -286,6 +309,29 @@ class _Reader:
             sampled=sampled is not None,
         )
 
+    def explain(self, queryid: str, sql: str) -> QueryEstimate | None:
+        """The rows and bytes Trino plans to read for one query (a plan, nothing is run)."""
+        text = sql.strip().rstrip(";")
+        found = self.rows(f"EXPLAIN (TYPE IO, FORMAT JSON) {text}", f"query {queryid}: EXPLAIN")
+        if not found or not found[0]:
+            return None
+        try:
+            plan = json.loads(str(found[0][0]))
+        except ValueError:
+            return None
+        rows = data_bytes = 0.0
+        known = False
+        for scan in plan.get("inputTableColumnInfos") or ():
+            figures = scan.get("estimate") or {}
+            count, size = (
+                _number(figures.get("outputRowCount")),
+                _number(figures.get("outputSizeInBytes")),
+            )
+            if count is None or size is None or math.isnan(count) or math.isnan(size):
+                return QueryEstimate()  # Trino has no estimate for one of its tables
+            rows, data_bytes, known = rows + count, data_bytes + size, True
+        return QueryEstimate(rows, data_bytes) if known else QueryEstimate()
+
     def sample(
         self, name: TableName, rows: float | None, unknown: list[tuple[str, str]]
     ) -> tuple[float, dict[str, ColumnStatistics]] | None:
@@ -327,6 +373,12 @@ class _Reader:
                 high=None if high is None else str(high),
             )
         return table_rows, columns
+
+
+def _reads(sql: str) -> bool:
+    """A query that only reads (what EXPLAIN may be asked about): SELECT, WITH, VALUES, TABLE."""
+    words = sql.lstrip(" \t\r\n(").split(None, 1)
+    return bool(words) and words[0].lower() in ("select", "with", "values", "table")
 
 
 def scaled_distinct(distinct: float, seen: float, share: float, rows: float) -> float:

@@ -247,6 +247,10 @@ def estimate(
             before = sum(b for _, b, _ in shares) / len(shares)
             after = sum(a for _, _, a in shares) / len(shares)
             entry |= {"before": round(before, 4), "after": round(after, 4)}
+        planned = statistics.queries.get(query.queryid) if statistics is not None else None
+        if planned is not None and planned.data_bytes is not None:
+            # what the user's Trino plans the original to read, after its own pushdown
+            entry["planned_bytes_before"] = round(planned.data_bytes)
         queries.append(entry)
         _add(totals, query, before, after)
         for name, b, a in shares:

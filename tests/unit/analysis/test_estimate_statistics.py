@@ -9,7 +9,12 @@ import pytest
 
 from domain.analysis import analyze
 from domain.analysis.names import TableName
-from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatistics
+from domain.statistics import (
+    ColumnStatistics,
+    QueryEstimate,
+    TableStatistics,
+    WorkloadStatistics,
+)
 from domain.workload import Workload
 
 GIB = 1 << 30
@@ -101,3 +106,15 @@ def test_without_statistics_there_are_shares_and_no_bytes() -> None:
     assert "sized_from" not in estimates
     assert all("bytes_before" not in q for q in estimates["queries"])
     assert by_id(estimates)["month"]["after"] < by_id(estimates)["month"]["before"]
+
+
+def test_what_the_users_trino_plans_to_read_is_shown_beside_the_model() -> None:
+    planned = statistics()
+    planned = WorkloadStatistics(
+        tables=planned.tables,
+        queries={"month": QueryEstimate(rows=1.1e8, data_bytes=23 * GIB)},
+        source=planned.source,
+    )
+    queries = by_id(analyze(workload(), statistics=planned).report.estimates)
+    assert queries["month"]["planned_bytes_before"] == 23 * GIB
+    assert "planned_bytes_before" not in queries["join"]
