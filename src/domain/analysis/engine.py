@@ -44,16 +44,27 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+
+import sqlglot
+from sqlglot.errors import SqlglotError
 
 from domain.analysis.advise import advise
 from domain.analysis.catalog import DEFAULT_CATALOG, Catalog, build_catalog
+from domain.analysis.latest import (
+    LatestTable,
+    Window,
+    latest_issues,
+    plan_latest,
+    read_latest,
+    windows_of,
+)
 from domain.analysis.layout import Layout, new_names, plan_layout, schema_name
 from domain.analysis.migrate import migrations
-from domain.analysis.names import normalize
+from domain.analysis.names import TRINO, TableName, normalize, trino_sql
 from domain.analysis.parse import parse_ddl, parse_issues, parse_query
-from domain.analysis.profile import profile_query, summarize
+from domain.analysis.profile import Profile, profile_query, summarize
 from domain.analysis.report import build_report
 from domain.analysis.retarget import (
     REWRITTEN,
@@ -66,6 +77,7 @@ from domain.analysis.retarget import (
 from domain.analysis.rollup import (
     AggregateQuery,
     Plan,
+    Rollup,
     might_aggregate,
     plan_rollups,
     recognize,
@@ -176,6 +188,7 @@ def _passes(
     unparsed = []
     early = {}
     aggregates: list[AggregateQuery] = []
+    numbered: dict[int, list[Window]] = {}  # queries that keep the latest row per key
     for index, query in enumerate(workload.queries):
         parsed = parse_query(query, index)
         if parsed.error is not None:
@@ -194,6 +207,10 @@ def _passes(
             )
             if aggregate is not None:
                 aggregates.append(aggregate)
+        if profiled.reads_only and parsed.statement is not None and "row_number" in profiled.words:
+            found = windows_of(parsed.statement, _known(catalog))
+            if found:
+                numbered[index] = [w for w, _ in found]
         if profiled.needs_tree and parsed.statement is not None:
             rewritten = early_rewrite(parsed.statement, profiled, catalog, names)
             if rewritten is not None:
@@ -237,6 +254,11 @@ def _passes(
     rewrites, plan = _answer_from_rollups(workload, catalog, rewrites, plan)
     create += [r.create_sql() for r in plan.rollups]
     copies += [r.insert_sql() for r in plan.rollups]
+    rewrites, latest = _answer_from_latest(
+        profile, layout, catalog, rewrites, numbered, plan.serving, statistics, plan.rollups
+    )
+    create += [t.create_sql() for t in latest]
+    copies += [t.insert_sql() for t in latest]
 
     yield "report"
     report = build_report(
@@ -251,6 +273,7 @@ def _passes(
             *profile_issues,
             *statistics_issues(statistics, advice),
             *rollup_issues(plan),
+            *latest_issues(latest),
         ],
         ddl_errors=sum(1 for d in ddl if d.error is not None),
         pre_aggregation=rollup_estimates(plan),
@@ -285,6 +308,79 @@ def _answer_from_rollups(
     plan = with_serving(plan, answered)
     kept = {i: r for i, r in answered.items() if i in plan.serving}
     return [kept.get(i, r) for i, r in enumerate(rewrites)], plan
+
+
+def _known(catalog: Catalog) -> Callable[[Sequence[str]], TableName | None]:
+    """A table name's source table, when the DDL defines it."""
+
+    def resolve(parts: Sequence[str]) -> TableName | None:
+        name = catalog.session.resolve(parts)
+        return name if catalog.get(name) is not None else None
+
+    return resolve
+
+
+def _answer_from_latest(
+    profile: Profile,
+    layout: Layout,
+    catalog: Catalog,
+    rewrites: list[Rewrite],
+    numbered: Mapping[int, Sequence[Window]],
+    served: Mapping[int, object],
+    statistics: WorkloadStatistics | None,
+    rollups: Sequence[Rollup],
+) -> tuple[list[Rewrite], list[LatestTable]]:
+    """The queries that number a history to keep its latest rows, rewritten to read a table of
+    those rows (see `latest`); a latest table no rewrite reads is not built."""
+    candidates = {i: w for i, w in numbered.items() if i not in served}
+    if not candidates:
+        return rewrites, []
+    uses: dict[Window, list[tuple[str, float]]] = {}
+    for index, windows in candidates.items():
+        query = profile.queries[index]
+        for window in dict.fromkeys(windows):
+            uses.setdefault(window, []).append((query.queryid, query.weight))
+    targets = {
+        source: (target.name, tuple(c.key for c in target.columns))
+        for source, target in layout.targets.items()
+    }
+    rows = {
+        name: t.rows
+        for name, t in (statistics.tables.items() if statistics is not None else ())
+        if t.rows is not None
+    }
+    taken = [t.name for t in layout.targets.values()] + [r.name for r in rollups]
+    planned = plan_latest(
+        uses, total_weight=profile.total_weight, targets=targets, taken=taken, source_rows=rows
+    )
+    if not planned:
+        return rewrites, []
+    by_window = {t.window: t for t in planned}
+    sources = {target.name: source for source, target in layout.targets.items()}
+    known = _known(catalog)
+
+    def resolve(parts: Sequence[str]) -> TableName | None:
+        name = catalog.session.resolve(parts)
+        return sources.get(name) or known(parts)
+
+    answered = list(rewrites)
+    read: set[TableName] = set()
+    for index in candidates:
+        rewrite = rewrites[index]
+        try:
+            statement = sqlglot.parse_one(rewrite.sql, read=TRINO)
+            used = read_latest(statement, by_window, resolve)
+            if not used:
+                continue
+            sql = trino_sql(statement)
+        except (SqlglotError, ValueError):
+            continue
+        read.update(t.name for t in used)
+        names = ", ".join(sorted({t.name.sql() for t in used}))
+        reason = f"{rewrite.reason}; reads the latest rows per key from {names}"
+        kinds = (*rewrite.kinds, "latest_rows")
+        answered[index] = Rewrite(rewrite.queryid, sql, REWRITTEN, reason, kinds)
+    return answered, [t for t in planned if t.name in read]
 
 
 def _unchanged(workload: Workload, version: str, error: Exception) -> AnalysisResult:
