@@ -42,6 +42,7 @@ user sends makes it raise: what it cannot read is reported and returned unchange
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
@@ -55,6 +56,7 @@ from domain.analysis.catalog import DEFAULT_CATALOG, Catalog, build_catalog
 from domain.analysis.latest import (
     LatestTable,
     Window,
+    inline_latest,
     latest_issues,
     plan_latest,
     read_latest,
@@ -77,7 +79,6 @@ from domain.analysis.retarget import (
 from domain.analysis.rollup import (
     AggregateQuery,
     Plan,
-    Rollup,
     might_aggregate,
     plan_rollups,
     recognize,
@@ -220,13 +221,40 @@ def _passes(
     profile, profile_issues = summarize(queries)
 
     yield "recommend"
+    latest = _plan_latest(profile, catalog, names, numbered, statistics)
+    # The queries that read latest rows, with the latest tables in place of their windows:
+    # joins of plain tables, which a rollup may answer (read from the latest tables).
+    rolled = catalog
+    inlined: dict[int, str] = {}
+    if latest:
+        rolled, rolled_statistics = _with_latest(catalog, latest, statistics)
+        by_window = {t.window: t for t in latest}
+        for index in numbered:
+            query = workload.queries[index]
+            parsed = parse_query(query, index)
+            if parsed.statement is None or not might_aggregate(queries[index].words):
+                continue
+            if not inline_latest(parsed.statement, by_window, _known(catalog)):
+                continue
+            aggregate = recognize(
+                parsed.statement,
+                rolled,
+                index=index,
+                queryid=query.queryid,
+                runs=max(queries[index].runs, 1.0),
+            )
+            if aggregate is not None:
+                aggregates.append(aggregate)
+                inlined[index] = trino_sql(parsed.statement)
+    else:
+        rolled_statistics = statistics
     plan = plan_rollups(
         aggregates,
-        catalog,
+        rolled,
         catalog_name=catalog.session.catalog,
         schema=schema,
-        taken=names.values(),
-        statistics=statistics,
+        taken=[*names.values(), *(t.name for t in latest)],
+        statistics=rolled_statistics,
     )
     # The tables' layout serves the queries that still read them, not those a rollup answers.
     if plan.serving:
@@ -251,14 +279,14 @@ def _passes(
 
     yield "rewrite"
     rewrites = rewrite_queries(profile, layout, catalog, early, adaptation.rewrites)
-    rewrites, plan = _answer_from_rollups(workload, catalog, rewrites, plan)
-    create += [r.create_sql() for r in plan.rollups]
-    copies += [r.insert_sql() for r in plan.rollups]
+    rewrites, plan = _answer_from_rollups(workload, rolled, rewrites, plan, inlined)
     rewrites, latest = _answer_from_latest(
-        profile, layout, catalog, rewrites, numbered, plan.serving, statistics, plan.rollups
+        profile, layout, catalog, rewrites, numbered, plan, latest
     )
     create += [t.create_sql() for t in latest]
     copies += [t.insert_sql() for t in latest]
+    create += [r.create_sql() for r in plan.rollups]
+    copies += [r.insert_sql() for r in plan.rollups]
 
     yield "report"
     report = build_report(
@@ -289,13 +317,20 @@ def _passes(
 
 
 def _answer_from_rollups(
-    workload: Workload, catalog: Catalog, rewrites: list[Rewrite], plan: Plan
+    workload: Workload,
+    catalog: Catalog,
+    rewrites: list[Rewrite],
+    plan: Plan,
+    texts: Mapping[int, str] | None = None,
 ) -> tuple[list[Rewrite], Plan]:
-    """The queries a rollup answers, rewritten to read it; a rollup that answers none of
-    them (every rewrite failed) is not built."""
+    """The queries a rollup answers, rewritten to read it (from `texts` where a query was
+    recognized in another form than it came); a rollup that answers none of them (every
+    rewrite failed) is not built."""
     answered: dict[int, Rewrite] = {}
     for index, rollup in plan.serving.items():
         query = workload.queries[index]
+        if texts and index in texts:
+            query = dataclasses.replace(query, query=texts[index])
         parsed = parse_query(query, index)
         if parsed.statement is None:
             continue
@@ -320,42 +355,85 @@ def _known(catalog: Catalog) -> Callable[[Sequence[str]], TableName | None]:
     return resolve
 
 
-def _answer_from_latest(
+def _plan_latest(
     profile: Profile,
-    layout: Layout,
     catalog: Catalog,
-    rewrites: list[Rewrite],
+    names: Mapping[TableName, TableName],
     numbered: Mapping[int, Sequence[Window]],
-    served: Mapping[int, object],
     statistics: WorkloadStatistics | None,
-    rollups: Sequence[Rollup],
-) -> tuple[list[Rewrite], list[LatestTable]]:
-    """The queries that number a history to keep its latest rows, rewritten to read a table of
-    those rows (see `latest`); a latest table no rewrite reads is not built."""
-    candidates = {i: w for i, w in numbered.items() if i not in served}
-    if not candidates:
-        return rewrites, []
+) -> list[LatestTable]:
+    """The latest tables worth building for the queries that number a history (see
+    `latest`), named in the new schema beside their source's new table."""
+    if not numbered:
+        return []
     uses: dict[Window, list[tuple[str, float]]] = {}
-    for index, windows in candidates.items():
+    for index, windows in numbered.items():
         query = profile.queries[index]
         for window in dict.fromkeys(windows):
             uses.setdefault(window, []).append((query.queryid, query.weight))
     targets = {
-        source: (target.name, tuple(c.key for c in target.columns))
-        for source, target in layout.targets.items()
+        source: (names[source], tuple(c.key for c in table.columns))
+        for source, table in catalog.tables.items()
+        if source in names
     }
     rows = {
         name: t.rows
         for name, t in (statistics.tables.items() if statistics is not None else ())
         if t.rows is not None
     }
-    taken = [t.name for t in layout.targets.values()] + [r.name for r in rollups]
-    planned = plan_latest(
-        uses, total_weight=profile.total_weight, targets=targets, taken=taken, source_rows=rows
+    return plan_latest(
+        uses,
+        total_weight=profile.total_weight,
+        targets=targets,
+        taken=names.values(),
+        source_rows=rows,
     )
-    if not planned:
-        return rewrites, []
-    by_window = {t.window: t for t in planned}
+
+
+def _with_latest(
+    catalog: Catalog, latest: Sequence[LatestTable], statistics: WorkloadStatistics | None
+) -> tuple[Catalog, WorkloadStatistics | None]:
+    """The catalog with the latest tables as tables a rollup may read (their source's
+    columns), and statistics for them: a row per key, each column at most that many values."""
+    tables = dict(catalog.tables)
+    found = dict(statistics.tables) if statistics is not None else {}
+    for table in latest:
+        source = catalog.tables[table.window.source]
+        tables[table.name] = dataclasses.replace(source, name=table.name, properties=())
+        stats = found.get(table.window.source)
+        if stats is None:
+            continue
+        key = stats.column(table.window.keys[0]) if len(table.window.keys) == 1 else None
+        rows = min(key.distinct, stats.rows or key.distinct) if key and key.distinct else None
+        if rows is None:
+            found[table.name] = dataclasses.replace(stats, partitioning=(), sorted_by=())
+            continue
+        columns = {
+            name: dataclasses.replace(c, distinct=min(c.distinct, rows) if c.distinct else None)
+            for name, c in stats.columns.items()
+        }
+        found[table.name] = dataclasses.replace(
+            stats, rows=rows, columns=columns, partitioning=(), sorted_by=()
+        )
+    extended = dataclasses.replace(catalog, tables=tables)
+    if statistics is None:
+        return extended, None
+    return extended, dataclasses.replace(statistics, tables=found)
+
+
+def _answer_from_latest(
+    profile: Profile,
+    layout: Layout,
+    catalog: Catalog,
+    rewrites: list[Rewrite],
+    numbered: Mapping[int, Sequence[Window]],
+    plan: Plan,
+    latest: Sequence[LatestTable],
+) -> tuple[list[Rewrite], list[LatestTable]]:
+    """The queries that number a history to keep its latest rows and no rollup answers,
+    rewritten to read a table of those rows (see `latest`). The latest tables built are
+    those a rewrite or a rollup reads."""
+    by_window = {t.window: t for t in latest}
     sources = {target.name: source for source, target in layout.targets.items()}
     known = _known(catalog)
 
@@ -364,8 +442,10 @@ def _answer_from_latest(
         return sources.get(name) or known(parts)
 
     answered = list(rewrites)
-    read: set[TableName] = set()
-    for index in candidates:
+    read = {t for r in plan.rollups for t in r.source.tables}
+    for index in numbered:
+        if index in plan.serving:
+            continue
         rewrite = rewrites[index]
         try:
             statement = sqlglot.parse_one(rewrite.sql, read=TRINO)
@@ -380,7 +460,7 @@ def _answer_from_latest(
         reason = f"{rewrite.reason}; reads the latest rows per key from {names}"
         kinds = (*rewrite.kinds, "latest_rows")
         answered[index] = Rewrite(rewrite.queryid, sql, REWRITTEN, reason, kinds)
-    return answered, [t for t in planned if t.name in read]
+    return answered, [t for t in latest if t.name in read]
 
 
 def _unchanged(workload: Workload, version: str, error: Exception) -> AnalysisResult:

@@ -48,6 +48,7 @@ from domain.analysis.names import TRINO, TableName, identifier_sql, normalize
 __all__ = [
     "LatestTable",
     "Window",
+    "inline_latest",
     "latest_issues",
     "plan_latest",
     "read_latest",
@@ -81,7 +82,7 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class LatestTable:
-    """The table of the latest rows of `window.source`, built from its new copy `reads`."""
+    """The table of the latest rows of `window.source` (read from `reads`: the source)."""
 
     window: Window
     name: TableName
@@ -270,7 +271,8 @@ def plan_latest(
     source_rows: Mapping[TableName, float],
 ) -> list[LatestTable]:
     """The latest tables worth building: per window, the (queryid, weight) of the queries that
-    use it; `targets` maps a source to its new table and its columns; `source_rows` the row
+    use it; `targets` maps a source to its new table (the latest table is named after it) and
+    its columns; `source_rows` the row
     counts the statistics gave (a table they show small is numbered cheaply each time)."""
     names = set(taken)
     chosen = []
@@ -289,7 +291,7 @@ def plan_latest(
         name = _free_name(target[0], names)
         names.add(name)
         queryids = tuple(dict.fromkeys(q for q, _ in users))
-        chosen.append(LatestTable(window, name, target[0], columns, queryids, share, rows))
+        chosen.append(LatestTable(window, name, window.source, columns, queryids, share, rows))
     return chosen
 
 
@@ -339,6 +341,95 @@ def _identifier(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=identifier_sql(name).startswith('"'))
 
 
+def inline_latest(
+    statement: exp.Expr, tables: Mapping[Window, LatestTable], resolve: Resolve
+) -> list[LatestTable]:
+    """Turn each derived table of `statement` a latest table answers into the latest table
+    itself (in place), so that the query joins plain tables (and a rollup may answer it):
+    ``JOIN (SELECT k, a, row_number() … AS rn FROM t) s ON … AND s.rn = 1`` becomes
+    ``JOIN t_latest AS s ON …``. Only where nothing can change meaning: the derived table
+    projects its columns under their own names, its alias names nothing else, and no
+    unqualified column of the statement could now resolve to one of the latest table's
+    other columns. Returns the latest tables inlined; [] (and `statement` untouched) when
+    any derived table cannot be."""
+    found = [(w, q, tables[w]) for w, q in windows_of(statement, resolve) if w in tables]
+    if not found or any(_selects_all(star) for star in statement.find_all(exp.Star)):
+        return []  # a * would see the latest table's other columns
+    aliases = [normalize(a.name) for a in statement.find_all(exp.TableAlias)]
+    inside = {id(node) for _, subquery, _ in found for node in subquery.this.walk()}
+    unqualified = {
+        normalize(c.name)
+        for c in statement.find_all(exp.Column)
+        if not c.table and id(c) not in inside
+    }
+    plans = []
+    for _, subquery, table in found:
+        alias = normalize(subquery.alias_or_name)
+        projected, numbered = set(), ""
+        for projection in subquery.this.expressions:
+            if isinstance(projection, exp.Alias) and isinstance(projection.this, exp.Window):
+                numbered = normalize(projection.alias)
+            elif isinstance(projection, exp.Column) and not projection.table:
+                projected.add(normalize(projection.name))
+            else:
+                return []  # a renamed column
+        hidden = set(table.columns) - projected
+        if aliases.count(alias) != 1 or (unqualified - projected) & (hidden | {numbered}):
+            return []
+        plans.append((subquery, table, alias, numbered))
+    for subquery, table, alias, numbered in plans:
+        for column in list(statement.find_all(exp.Column)):
+            if normalize(column.table) == alias and normalize(column.name) == numbered:
+                column.replace(_one())
+        subquery.replace(
+            exp.Table(
+                this=_identifier(table.name.table),
+                db=_identifier(table.name.schema),
+                catalog=_identifier(table.name.catalog),
+                alias=exp.TableAlias(this=_identifier(alias)),
+            )
+        )
+    _drop_true_conjuncts(statement)
+    return [table for _, table, _, _ in plans]
+
+
+def _selects_all(star: exp.Star) -> bool:
+    """A ``*`` or ``t.*`` that selects columns (not the one of ``count(*)``)."""
+    parent = star.parent
+    return isinstance(parent, exp.Select | exp.Column) or (
+        isinstance(parent, exp.Alias) and isinstance(parent.parent, exp.Select)
+    )
+
+
+def _one() -> exp.Expr:
+    return exp.cast(exp.Literal.number(1), "BIGINT")
+
+
+def _is_one(node: exp.Expr) -> bool:
+    if isinstance(node, exp.Cast):
+        node = node.this
+    return isinstance(node, exp.Literal) and node.is_int and int(node.this) == 1
+
+
+def _drop_true_conjuncts(statement: exp.Expr) -> None:
+    """Remove the ``1 = 1`` conjuncts inlining left (a join's ON left with nothing keeps
+    TRUE)."""
+    for equal in list(statement.find_all(exp.EQ)):
+        if not (_is_one(equal.this) and _is_one(equal.expression)):
+            continue
+        node: exp.Expr = equal
+        parent = node.parent
+        while isinstance(parent, exp.Paren):
+            node, parent = parent, parent.parent
+        if isinstance(parent, exp.And):
+            other = parent.expression if parent.this is node else parent.this
+            parent.replace(other)
+        elif isinstance(parent, exp.Where):
+            parent.pop()
+        else:
+            node.replace(exp.true())
+
+
 # -- report -------------------------------------------------------------------------------
 
 
@@ -351,12 +442,12 @@ def latest_issues(tables: Sequence[LatestTable]) -> list[Issue]:
             Issue(
                 code="latest_rows",
                 severity=Severity.INFO,
-                title=f"{len(table.queryids)} queries read the latest row per {keys} of "
-                f"{window.source.table} from a table of those rows",
+                title=f"The latest row per {keys} of {window.source.table} kept in a table for "
+                f"{len(table.queryids)} queries",
                 rationale=f"These queries number the whole history of {window.source} by "
                 f"{keys} (ORDER BY {window.order_sql()}) to keep the first row of each; "
                 f"{table.name.sql()} holds exactly those rows, so they read one row per key "
-                "and sort nothing.",
+                "and sort nothing (directly, or through a rollup built on it).",
                 table=table.name.sql(),
                 queryids=table.queryids,
                 effect="each query reads the current rows instead of numbering every version",

@@ -14,7 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.analysis import analyze
+from domain.analysis.names import TableName
 from domain.result import AnalysisResult
+from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatistics
 from domain.workload import DdlStatement, Query, Workload
 from tests.unit.analysis.support import duckdb_sql
 
@@ -27,6 +29,28 @@ LATEST = (
     "(SELECT customer_hk, country, segment, is_active, balance, row_number() OVER (PARTITION BY"
     " customer_hk ORDER BY load_dts DESC, hash_diff DESC) AS rn FROM dv.raw.sat_customer)"
 )
+
+
+def large() -> WorkloadStatistics:
+    """Statistics of a large vault: many keys, several versions each, few countries."""
+    few = ColumnStatistics(distinct=3, null_fraction=0.2)
+    return WorkloadStatistics(
+        tables={
+            TableName("dv", "raw", "hub_customer"): TableStatistics(
+                rows=2e6, data_bytes=1 << 30, columns={"customer_hk": ColumnStatistics(2e6)}
+            ),
+            TableName("dv", "raw", "sat_customer"): TableStatistics(
+                rows=8e6,
+                data_bytes=4 << 30,
+                columns={
+                    "customer_hk": ColumnStatistics(distinct=2e6),
+                    "country": few,
+                    "segment": few,
+                    "is_active": ColumnStatistics(distinct=2, null_fraction=0.2),
+                },
+            ),
+        }
+    )
 
 
 def workload(*queries: str) -> Workload:
@@ -43,8 +67,8 @@ def latest_reads(result: AnalysisResult) -> list[bool]:
 
 def test_the_current_row_of_each_key_is_read_from_a_table_of_those_rows() -> None:
     query = (
-        f"SELECT s.country, count(*) FROM dv.raw.hub_customer h JOIN {LATEST} s "
-        "ON s.customer_hk = h.customer_hk AND s.rn = 1 GROUP BY s.country"
+        f"SELECT h.customer_bk, s.country FROM dv.raw.hub_customer h JOIN {LATEST} s "
+        "ON s.customer_hk = h.customer_hk AND s.rn = 1"
     )
     result = analyze(workload(query))
     [rewritten] = result.queries
@@ -53,7 +77,7 @@ def test_the_current_row_of_each_key_is_read_from_a_table_of_those_rows() -> Non
     creates = [s.statement for s in result.ddl if "_latest" in s.statement]
     assert creates == [
         "CREATE TABLE dv.optimized.sat_customer_latest WITH (format = 'PARQUET', "
-        "format_version = 2) AS SELECT * FROM dv.optimized.sat_customer WITH NO DATA"
+        "format_version = 2) AS SELECT * FROM dv.raw.sat_customer WITH NO DATA"
     ]
     [fill] = [m.statement for m in result.migrations if "_latest" in m.statement]
     # filled from the new copy of the satellite, after it was filled
@@ -101,8 +125,12 @@ def test_queries_with_the_same_window_share_one_latest_table() -> None:
         "x.first = 1",
     ]
     result = analyze(workload(*queries))
-    assert latest_reads(result)[:2] == [True, True]
-    creates = [s.statement for s in result.ddl if "_latest" in s.statement]
+    # the first through a rollup of the latest rows, the second directly
+    assert "_rollup" in result.queries[0].query
+    assert latest_reads(result)[1]
+    creates = [
+        s.statement for s in result.ddl if "SELECT * FROM dv.raw.sat_customer" in s.statement
+    ]
     assert len(creates) == 2  # the earliest row per key is another table
     assert "sat_customer_latest_2" in result.queries[2].query
 
@@ -192,13 +220,37 @@ def _rows(db: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
     return sorted((tuple(comparable(v) for v in row) for row in rows), key=repr)
 
 
+def test_aggregates_of_the_latest_rows_of_a_large_history_read_a_rollup_of_them() -> None:
+    query = (
+        f"SELECT s.country, count(*) AS n FROM dv.raw.hub_customer h JOIN {LATEST} s "
+        "ON s.customer_hk = h.customer_hk AND s.rn = 1 WHERE s.is_active = true GROUP BY 1"
+    )
+    result = analyze(workload(query), statistics=large())
+    [rewritten] = result.queries
+    assert "_rollup" in rewritten.query
+    rollup = next(s.statement for s in result.ddl if "_rollup" in s.statement)
+    assert "dv.optimized.sat_customer_latest" in rollup
+    # the latest table is filled before the rollup that reads it
+    statements = [m.statement for m in result.migrations]
+    fill = next(i for i, m in enumerate(statements) if "INTO dv.optimized.sat_customer_latest" in m)
+    assert fill < next(i for i, m in enumerate(statements) if "_rollup" in m)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(queries=st.lists(latest_queries(), min_size=1, max_size=3), data=histories())
+@given(
+    queries=st.lists(latest_queries(), min_size=1, max_size=3),
+    data=histories(),
+    statistics=st.sampled_from([None, large()]),
+)
 def test_every_query_that_reads_the_latest_rows_returns_the_rows_it_returned_before(
-    queries: list[str], data: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
+    queries: list[str],
+    data: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]],
+    statistics: WorkloadStatistics | None,
 ) -> None:
-    result = analyze(workload(*queries))
-    assert all(latest_reads(result))
+    # given queries of the latest rows, with or without statistics of a large history (then
+    # rollups of the latest rows answer some)
+    result = analyze(workload(*queries), statistics=statistics)
+    assert all(latest_reads(result) or "_rollup" in q.query for q in result.queries)
     db = _loaded(*data, result)
     for original, rewritten in zip(queries, result.queries, strict=True):
         assert _rows(db, rewritten.query) == _rows(db, original), rewritten.query
