@@ -20,7 +20,7 @@ and bounds) this pass decides, per table:
 Without statistics for a table, its advice is left as the advise pass made it (and the report
 says its figures are assumed). Every change is explained in `Advice.sizing`.
 
->>> from domain.analysis.advise import Advice, PartitionField
+>>> from domain.analysis.advise import Advice, PartitionField, SortKey
 >>> from domain.analysis.names import TableName
 >>> from domain.statistics import ColumnStatistics, TableStatistics
 >>> advice = Advice(TableName("c", "s", "t"), (PartitionField("day", "ts", "ranges of a day"),))
@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from domain.analysis.advise import Advice, PartitionField
+from domain.analysis.advise import Advice, PartitionField, SortKey
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.names import TableName
 from domain.statistics import TableStatistics, WorkloadStatistics
@@ -76,6 +76,7 @@ def fit_to_size(advice: Advice, stats: TableStatistics | None) -> Advice:
         return advice
     notes: list[str] = []
     if size < SMALL_TABLE_BYTES:
+        advice = _sorted_by_time(advice, advice.temporal)
         notes.append(
             f"the table holds {_mib(size)} in {stats.files or 0} file(s), less than "
             f"{_mib(SMALL_TABLE_BYTES)}: partitions would only split it into small files, so "
@@ -105,7 +106,29 @@ def fit_to_size(advice: Advice, stats: TableStatistics | None) -> Advice:
             partitions *= max(sized.param or sized.cardinality, 1)
     if not any(f.transform in _DAYS for f in fields):  # calendar parts only ride along
         fields = [f for f in fields if not (f.transform == "identity" and f.cardinality == 1)]
+        advice = _sorted_by_time(advice, advice.temporal)
     return _with(advice, tuple(fields), notes)
+
+
+def _sorted_by_time(advice: Advice, dropped: PartitionField | None) -> Advice:
+    """`advice` sorted first by the temporal column whose partition the size dropped.
+
+    Its ranges still carry the weight that asked for the partition: sorted by it, each file
+    and row group keeps a narrow time range that Trino skips by min/max, and the rows keep
+    the order a table filled day by day has — the order its columns compress best in. A sort
+    on another key alone (a user id for lookups) would scatter every time range over every
+    file and grow the table."""
+    if dropped is None:
+        return advice
+    rest = tuple(k for k in advice.sorted_by if k.column != dropped.column)
+    first = SortKey(
+        dropped.column,
+        f"ranges on {dropped.column} (the partitioning it would have had): files and row "
+        "groups keep narrow time ranges to skip, and the rows their load order",
+        dropped.queryids,
+        dropped.weight,
+    )
+    return replace(advice, sorted_by=(first, *rest))
 
 
 def statistics_issues(

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from domain.analysis import analyze
-from domain.analysis.advise import Advice, PartitionField
+from domain.analysis.advise import Advice, PartitionField, SortKey
 from domain.analysis.names import TableName
 from domain.analysis.sizing import SMALL_TABLE_BYTES, fit_to_size
 from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatistics
@@ -29,12 +29,33 @@ def span(low: str, high: str, distinct: float | None = None) -> ColumnStatistics
     return ColumnStatistics(low=low, high=high, distinct=distinct)
 
 
-def test_a_small_table_stays_unpartitioned_and_the_advice_says_why() -> None:
+def test_a_small_table_stays_unpartitioned_sorted_by_its_time_and_the_advice_says_why() -> None:
     stats = TableStatistics(rows=50_000, data_bytes=SMALL_TABLE_BYTES // 10, files=2)
     fitted = fit_to_size(advice(day()), stats)
     assert fitted.partitioning == ()
     assert "stays unpartitioned" in fitted.sizing[0]
-    assert not fitted.changed
+    # the ranges that asked for the partition still skip files and row groups by min/max
+    assert [k.column for k in fitted.sorted_by] == ["ts"]
+
+
+def test_the_time_a_partition_was_dropped_for_comes_before_a_lookup_key_in_the_sort() -> None:
+    # a user id sort alone would scatter every time range over every file, and grow the table
+    lookups = SortKey("user_id", "point lookups", ("q-user",), 100.0)
+    stats = TableStatistics(rows=10**6, data_bytes=27 << 20, files=4)
+    fitted = fit_to_size(Advice(TABLE, (day(),), (lookups,)), stats)
+    assert fitted.partitioning == ()
+    assert [k.column for k in fitted.sorted_by] == ["ts", "user_id"]
+
+
+def test_where_even_a_year_is_too_small_the_time_leads_the_sort() -> None:
+    stats = TableStatistics(
+        rows=10**7,
+        data_bytes=SMALL_TABLE_BYTES * 2,
+        columns={"ts": span("2000-01-01", "2025-01-01")},
+    )
+    fitted = fit_to_size(advice(day()), stats)
+    assert fitted.partitioning == ()
+    assert [k.column for k in fitted.sorted_by] == ["ts"]
 
 
 def test_day_partitions_of_a_table_too_small_for_them_become_monthly() -> None:
