@@ -6,6 +6,12 @@ dbanalysis api [--host H] [--port P]        the HTTP API alone (PostgreSQL + Kaf
 dbanalysis worker                           a worker alone (Kafka consumer)
 dbanalysis migrate                          bring the database schema to the latest revision
 
+dbanalysis submit WORKLOAD.json [--wait]     send a workload to a running service (--url)
+dbanalysis status TASKID                     where a task is
+dbanalysis result TASKID [-o FILE]           its result, as a report (or --json)
+
+The client commands talk HTTP only; their exit codes are in `entrypoints.client.commands`.
+
 `api` and `worker` need DBANALYSIS_SECRET_KEY and refuse to start without it; `serve` makes a
 key in var/secret.key on its first start and reuses it.
 """
@@ -27,6 +33,11 @@ from domain.result import AnalysisResult
 from domain.task import Progress
 from domain.workload import credentials_from_jdbc_url
 from entrypoints.api.schemas import NewTaskRequest
+from entrypoints.client.commands import (
+    CLIENT_COMMANDS,
+    add_client_commands,
+    run_client_command,
+)
 from entrypoints.containers import analyzer_from_settings
 from entrypoints.embedded import create_embedded_app, ensure_sqlite_directory
 from entrypoints.processes import create_api_app, run_worker
@@ -58,11 +69,14 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("worker", help="a worker: consumes tasks from Kafka and processes them")
     commands.add_parser("migrate", help="upgrade the database schema to the latest revision")
+    add_client_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in CLIENT_COMMANDS:
+        return run_client_command(args)  # a client: none of the service's settings apply
     settings = Settings()
     logging.basicConfig(
         level=settings.log_level.upper(),
