@@ -24,25 +24,21 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from adapters.sqlalchemy.migrate import upgrade
-from domain.result import AnalysisResult
-from domain.task import Progress
-from domain.workload import credentials_from_jdbc_url
-from entrypoints.api.schemas import NewTaskRequest
 from entrypoints.client.commands import (
     CLIENT_COMMANDS,
     add_client_commands,
     run_client_command,
 )
-from entrypoints.containers import analyzer_from_settings
-from entrypoints.embedded import create_embedded_app, ensure_sqlite_directory
-from entrypoints.processes import create_api_app, run_worker
-from entrypoints.secret_key import SecretKeyError, require_secret_key, with_embedded_secret_key
 from entrypoints.settings import Settings, service_version
+
+if TYPE_CHECKING:
+    from domain.result import AnalysisResult
+    from entrypoints.api.schemas import NewTaskRequest
+
+# The service's modules (SQLAlchemy, the engine, the LLM client…) are imported by the commands
+# that use them: the client commands and --help answer at once, without loading them.
 
 __all__ = ["main"]
 
@@ -89,11 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "worker":
         if not _has_secret_key(settings):
             return 2
+        from entrypoints.processes import run_worker
+
         asyncio.run(run_worker(settings))
         return 0
     if args.command == "analyze":
         return _analyze(settings, args.workload, args.output)
     if args.command == "migrate":
+        from adapters.sqlalchemy.migrate import upgrade
+        from entrypoints.embedded import ensure_sqlite_directory
+
         ensure_sqlite_directory(settings.database_url)
         asyncio.run(upgrade(settings.database_url))
         return 0
@@ -102,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _has_secret_key(settings: Settings) -> bool:
     """Whether the key `api` and `worker` need is there; if not, say why and how to make one."""
+    from entrypoints.secret_key import SecretKeyError, require_secret_key
+
     try:
         require_secret_key(settings)
     except SecretKeyError as exc:
@@ -112,6 +115,9 @@ def _has_secret_key(settings: Settings) -> bool:
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
+
+    from entrypoints.embedded import create_embedded_app
+    from entrypoints.secret_key import SecretKeyError, with_embedded_secret_key
 
     try:
         settings = with_embedded_secret_key(settings)
@@ -126,6 +132,8 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
 def _api(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
 
+    from entrypoints.processes import create_api_app
+
     if not _has_secret_key(settings):
         return 2
     app = create_api_app(settings)
@@ -134,6 +142,10 @@ def _api(settings: Settings, host: str | None, port: int | None) -> int:
 
 
 def _analyze(settings: Settings, path: Path, output: Path | None) -> int:
+    from pydantic import ValidationError
+
+    from entrypoints.api.schemas import NewTaskRequest
+
     try:
         raw: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -156,6 +168,10 @@ def _analyze(settings: Settings, path: Path, output: Path | None) -> int:
 
 
 async def _run_once(settings: Settings, request: NewTaskRequest) -> AnalysisResult:
+    from domain.task import Progress
+    from domain.workload import credentials_from_jdbc_url
+    from entrypoints.containers import analyzer_from_settings
+
     async def ignore_progress(_: Progress) -> None:
         return None
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from enum import IntEnum
@@ -148,6 +149,11 @@ def _report_error(exc: ServiceError, err: Console) -> int:
     raise AssertionError(type(exc))
 
 
+def _print_json(data: Any) -> None:
+    """JSON for scripts, as it is: never colored or wrapped, whatever the terminal."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
 def _status_code(status: str) -> ExitCode:
     if status == "completed":
         return ExitCode.DONE
@@ -159,7 +165,7 @@ def _status_code(status: str) -> ExitCode:
 def _status(client: ServiceClient, args: argparse.Namespace, out: Console) -> int:
     status = client.status(args.taskid)
     if args.json:
-        out.print_json(data=status)
+        _print_json(status)
     else:
         render_status(out, status)
     return _status_code(str(status["status"]))
@@ -182,7 +188,7 @@ def _show(
         args.output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", "utf-8")
         err.print(f"result written to {args.output}", markup=False)
     if args.json:
-        out.print_json(data=result)
+        _print_json(result)
     else:
         render_result(out, result, originals)
 
