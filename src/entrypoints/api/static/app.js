@@ -6,7 +6,7 @@
 const POLL_MS = 500;
 const SVG_NS = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
-const state = { result: null, taskId: null, originals: new Map(), timer: null };
+const state = { result: null, taskId: null, originals: new Map(), timer: null, listing: false };
 
 // ---- DOM helpers: elements built from text, never from markup strings ----
 function el(tag, attrs, ...children) {
@@ -100,15 +100,19 @@ function showError(id, message) {
 
 // ---- workload input ----
 async function loadExamples() {
+  const select = $("example");
+  if (select.options.length > 1 || state.listing) return;  // listed already, or on its way
+  state.listing = true;
   try {
     const response = await call("GET", "/examples");
     if (response.status !== 200 || !Array.isArray(response.data)) return;
-    const select = $("example");
     for (const example of response.data) {
       select.append(el("option", { value: example.name },
         `${example.name} (${example.tables} tables, ${example.queries} queries)`));
     }
-  } catch (_) { /* the page works without examples */ }
+  } catch (_) { /* the page works without examples */ } finally {
+    state.listing = false;
+  }
 }
 
 async function pickExample() {
@@ -344,5 +348,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("file").addEventListener("change", uploadFile);
   $("submit").addEventListener("click", submit);
   $("download").addEventListener("click", download);
+  // a service that asks for a key lists its examples once the key is typed in
+  $("api-key").addEventListener("change", loadExamples);
   loadExamples();
 });
