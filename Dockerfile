@@ -8,6 +8,7 @@ COPY requirements/runtime.txt ./requirements/
 RUN uv venv /opt/venv && uv pip install --python /opt/venv/bin/python --require-hashes -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY src ./src
+COPY examples ./examples
 RUN uv pip install --python /opt/venv/bin/python --no-deps --no-build-isolation .
 
 # Runtime stage: the virtualenv only, run by an unprivileged user.

@@ -1,5 +1,5 @@
-# Sourced by `make test`: makes sure the integration tests have PostgreSQL, Apache Kafka and
-# the lab's Trino.
+# Sourced by `make test`: makes sure the integration tests have PostgreSQL, Apache Kafka,
+# the lab's Trino and the browser of the web page's test.
 #
 # 1. Addresses given in the environment win (DBANALYSIS_TEST_DATABASE_URL,
 #    DBANALYSIS_TEST_KAFKA_BOOTSTRAP): nothing is started.
@@ -46,4 +46,8 @@ if [[ -z "${DBANALYSIS_TEST_TRINO:-}" ]]; then
   export DBANALYSIS_TEST_TRINO DBANALYSIS_TEST_TRINO_WAREHOUSE DBANALYSIS_TEST_TRINO_HTTPS \
     DBANALYSIS_TEST_TRINO_CA DBANALYSIS_TEST_TRINO_PASSWORD
 fi
+# The web page's end-to-end test drives Debian's chromium (Playwright, by executable path):
+# installed here when missing (apt-get, as root), or named by DBANALYSIS_TEST_CHROMIUM.
+DBANALYSIS_TEST_CHROMIUM="$("$_dbanalysis_root/scripts/install-browser.sh")"
+export DBANALYSIS_TEST_CHROMIUM
 unset _dbanalysis_root _started

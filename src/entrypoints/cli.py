@@ -6,6 +6,12 @@ dbanalysis api [--host H] [--port P]        the HTTP API alone (PostgreSQL + Kaf
 dbanalysis worker                           a worker alone (Kafka consumer)
 dbanalysis migrate                          bring the database schema to the latest revision
 
+dbanalysis submit WORKLOAD.json [--wait]     send a workload to a running service (--url)
+dbanalysis status TASKID                     where a task is
+dbanalysis result TASKID [-o FILE]           its result, as a report (or --json)
+
+The client commands talk HTTP only; their exit codes are in `entrypoints.client.commands`.
+
 `api` and `worker` need DBANALYSIS_SECRET_KEY and refuse to start without it; `serve` makes a
 key in var/secret.key on its first start and reuses it.
 """
@@ -18,20 +24,21 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from adapters.sqlalchemy.migrate import upgrade
-from domain.result import AnalysisResult
-from domain.task import Progress
-from domain.workload import credentials_from_jdbc_url
-from entrypoints.api.schemas import NewTaskRequest
-from entrypoints.containers import analyzer_from_settings
-from entrypoints.embedded import create_embedded_app, ensure_sqlite_directory
-from entrypoints.processes import create_api_app, run_worker
-from entrypoints.secret_key import SecretKeyError, require_secret_key, with_embedded_secret_key
+from entrypoints.client.commands import (
+    CLIENT_COMMANDS,
+    add_client_commands,
+    run_client_command,
+)
 from entrypoints.settings import Settings, service_version
+
+if TYPE_CHECKING:
+    from domain.result import AnalysisResult
+    from entrypoints.api.schemas import NewTaskRequest
+
+# The service's modules (SQLAlchemy, the engine, the LLM client…) are imported by the commands
+# that use them: the client commands and --help answer at once, without loading them.
 
 __all__ = ["main"]
 
@@ -58,11 +65,14 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("worker", help="a worker: consumes tasks from Kafka and processes them")
     commands.add_parser("migrate", help="upgrade the database schema to the latest revision")
+    add_client_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in CLIENT_COMMANDS:
+        return run_client_command(args)  # a client: none of the service's settings apply
     settings = Settings()
     logging.basicConfig(
         level=settings.log_level.upper(),
@@ -75,11 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "worker":
         if not _has_secret_key(settings):
             return 2
+        from entrypoints.processes import run_worker
+
         asyncio.run(run_worker(settings))
         return 0
     if args.command == "analyze":
         return _analyze(settings, args.workload, args.output)
     if args.command == "migrate":
+        from adapters.sqlalchemy.migrate import upgrade
+        from entrypoints.embedded import ensure_sqlite_directory
+
         ensure_sqlite_directory(settings.database_url)
         asyncio.run(upgrade(settings.database_url))
         return 0
@@ -88,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _has_secret_key(settings: Settings) -> bool:
     """Whether the key `api` and `worker` need is there; if not, say why and how to make one."""
+    from entrypoints.secret_key import SecretKeyError, require_secret_key
+
     try:
         require_secret_key(settings)
     except SecretKeyError as exc:
@@ -98,6 +115,9 @@ def _has_secret_key(settings: Settings) -> bool:
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
+
+    from entrypoints.embedded import create_embedded_app
+    from entrypoints.secret_key import SecretKeyError, with_embedded_secret_key
 
     try:
         settings = with_embedded_secret_key(settings)
@@ -112,6 +132,8 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
 def _api(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
 
+    from entrypoints.processes import create_api_app
+
     if not _has_secret_key(settings):
         return 2
     app = create_api_app(settings)
@@ -120,6 +142,10 @@ def _api(settings: Settings, host: str | None, port: int | None) -> int:
 
 
 def _analyze(settings: Settings, path: Path, output: Path | None) -> int:
+    from pydantic import ValidationError
+
+    from entrypoints.api.schemas import NewTaskRequest
+
     try:
         raw: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -142,6 +168,10 @@ def _analyze(settings: Settings, path: Path, output: Path | None) -> int:
 
 
 async def _run_once(settings: Settings, request: NewTaskRequest) -> AnalysisResult:
+    from domain.task import Progress
+    from domain.workload import credentials_from_jdbc_url
+    from entrypoints.containers import analyzer_from_settings
+
     async def ignore_progress(_: Progress) -> None:
         return None
 

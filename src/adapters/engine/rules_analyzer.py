@@ -15,6 +15,8 @@ from domain.statistics import WorkloadStatistics
 from domain.task import Progress
 from domain.workload import Credentials, Workload
 
+STATISTICS_PERCENT = 5
+
 __all__ = ["RulesAnalyzer"]
 
 log = logging.getLogger(__name__)
@@ -46,13 +48,19 @@ class RulesAnalyzer(Analyzer):
         async def report(progress: Progress) -> None:
             await on_progress(progress)
 
+        # The engine's stages start at 0; after the statistics stage they must not move the
+        # progress back (a bar that jumps backwards reads as a restart).
+        floor = 0
+
         def on_stage(stage: str, percent: int) -> None:
-            asyncio.run_coroutine_threadsafe(report(Progress(stage, percent)), loop).result()
+            progress = Progress(stage, max(percent, floor))
+            asyncio.run_coroutine_threadsafe(report(progress), loop).result()
 
         started = time.perf_counter()
         statistics = None
         if self._statistics is not None and credentials is not None:
-            await on_progress(Progress("statistics", 5))
+            floor = STATISTICS_PERCENT
+            await on_progress(Progress("statistics", STATISTICS_PERCENT))
             try:
                 statistics = await self._statistics.read(workload, credentials)
             except Exception as error:  # statistics are a help: trouble never fails the task

@@ -424,12 +424,80 @@ def _estimates(
             for source, target in layout.targets.items()
             if catalog.get(source) is not None
         ],
+        **_column_weights(catalog, layout, profile),
         **estimate(layout, profile, statistics),
         "trino": TRINO_VERSION,
         "compression": "left to the catalog's iceberg.compression-codec (ZSTD by default); "
         "the compression_codec table property exists only in recent releases",
         "migration_writers": _WRITERS,
     }
+
+
+TOP_COLUMNS = 50
+TOP_JOIN_PATHS = 20
+
+
+def _column_weights(catalog: Catalog, layout: Layout, profile: Profile) -> dict[str, Any]:
+    """Where the weight goes below the tables: the columns the queries filter or join on, and
+    the join paths (the tables a query joins, by their join keys), each weighed once per query
+    that uses it, heaviest first (at most `TOP_COLUMNS` and `TOP_JOIN_PATHS`).
+
+    >>> from domain.analysis.engine import analyze
+    >>> from domain.workload import AnalysisOptions, DdlStatement, Query, Workload
+    >>> w = Workload("jdbc:trino://h:1?catalog=l", (DdlStatement("CREATE TABLE l.s.a (k int)"),
+    ...     DdlStatement("CREATE TABLE l.s.b (k int, v int)")),
+    ...     (Query("q", "SELECT * FROM l.s.a JOIN l.s.b ON a.k = b.k WHERE v = 1"),),
+    ...     AnalysisOptions())
+    >>> [j["path"] for j in analyze(w).report.estimates["join_weights"]]
+    ['l.optimized.a.k ⋈ l.optimized.b.k']
+    """
+    weights = {q.queryid: q.weight for q in profile.queries}
+    total = profile.total_weight
+    names = {
+        source: str(target.name)
+        for source, target in layout.targets.items()
+        if catalog.get(source) is not None
+    }
+    columns: list[dict[str, Any]] = []
+    for source, stats in profile.columns.items():
+        if source not in names:
+            continue
+        for column, stat in stats.items():
+            if column == "*":
+                continue
+            queryids = stat.ids(*stat.queryids)
+            columns.append(
+                {
+                    "table": names[source],
+                    "column": column,
+                    "uses": sorted(stat.queryids),
+                    "queryids": len(queryids),
+                    "weight_share": _share(sum(weights[q] for q in queryids), total),
+                }
+            )
+    paths: dict[tuple[str, ...], list[str]] = {}
+    for query in profile.queries:
+        keys = sorted(
+            {
+                f"{names[use.table]}.{use.column}"
+                for use in query.uses
+                if use.kind == "join" and use.table in names
+            }
+        )
+        if len({key.rsplit(".", 1)[0] for key in keys}) > 1:
+            paths.setdefault(tuple(keys), []).append(query.queryid)
+    joins: list[dict[str, Any]] = [
+        {
+            "path": " ⋈ ".join(keys),
+            "tables": sorted({key.rsplit(".", 1)[0] for key in keys}),
+            "queryids": len(queryids),
+            "weight_share": _share(sum(weights[q] for q in queryids), total),
+        }
+        for keys, queryids in paths.items()
+    ]
+    columns.sort(key=lambda c: (-c["weight_share"], c["table"], c["column"]))
+    joins.sort(key=lambda j: (-j["weight_share"], j["path"]))
+    return {"column_weights": columns[:TOP_COLUMNS], "join_weights": joins[:TOP_JOIN_PATHS]}
 
 
 def _verification(rewrites: Sequence[Rewrite]) -> dict[str, Any]:

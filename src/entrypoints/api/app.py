@@ -16,6 +16,7 @@ from application.errors import TaskNotCompleted, TaskNotFound
 from application.use_cases.get_task_result import GetTaskResult, GetTaskResultRequest
 from application.use_cases.get_task_status import GetTaskStatus, GetTaskStatusRequest
 from application.use_cases.submit_task import SubmitTask, SubmitTaskRequest
+from entrypoints.api.page import install_page
 from entrypoints.api.schemas import (
     ErrorBody,
     ErrorInfo,
@@ -111,6 +112,7 @@ def create_app(lifespan: Any, *, version: str = "") -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    install_page(app)
     return app
 
 

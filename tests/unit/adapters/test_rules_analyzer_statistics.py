@@ -102,3 +102,18 @@ async def test_a_password_for_a_plain_http_trino_is_not_sent_and_the_report_says
 
     missing = [f for f in result.report.findings if f.code == "statistics_missing"]
     assert "only over TLS" in missing[0].rationale
+
+
+async def test_progress_never_moves_back_after_the_statistics_stage() -> None:
+    seen: list[int] = []
+
+    async def on_progress(progress: Progress) -> None:
+        seen.append(progress.percent)
+
+    login = Credentials("reader", "not-a-real-password")
+    await RulesAnalyzer("test", RecordingReader()).analyze(
+        workload(), on_progress, credentials=login
+    )
+
+    assert len(seen) > 1
+    assert seen == sorted(seen)

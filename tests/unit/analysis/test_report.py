@@ -93,3 +93,42 @@ def test_the_summary_is_one_paragraph_naming_the_new_schema(make_workload: Workl
     ).report.summary
     assert "lake.optimized" in summary
     assert "\n" not in summary
+
+
+def test_estimates_weigh_the_columns_filtered_or_joined_on_and_the_join_paths(
+    make_workload: WorkloadFactory,
+) -> None:
+    # given two tables joined by one query and one filtered by another
+    workload = make_workload(
+        [
+            "CREATE TABLE orders (id bigint, customer_id bigint, status varchar)",
+            "CREATE TABLE customers (customer_id bigint, name varchar)",
+        ],
+        [
+            Query(
+                "join",
+                "SELECT c.name, count(*) FROM orders o JOIN customers c "
+                "ON o.customer_id = c.customer_id GROUP BY c.name",
+                1,
+                30,
+            ),
+            Query("filter", "SELECT * FROM orders WHERE status = 'open'", 10, 1),
+        ],
+    )
+    # when it is analysed
+    estimates = analyze(workload).report.estimates
+    # then each column carries the share of the queries using it, heaviest first
+    assert [(c["column"], c["uses"], c["weight_share"]) for c in estimates["column_weights"]] == [
+        ("customer_id", ["join"], 0.75),
+        ("customer_id", ["join"], 0.75),
+        ("status", ["eq"], 0.25),
+    ]
+    # and the join path names both sides' keys in the new schema
+    assert estimates["join_weights"] == [
+        {
+            "path": "lake.optimized.customers.customer_id ⋈ lake.optimized.orders.customer_id",
+            "tables": ["lake.optimized.customers", "lake.optimized.orders"],
+            "queryids": 1,
+            "weight_share": 0.75,
+        }
+    ]
