@@ -1,0 +1,196 @@
+"""The result as verified: rewrites that returned other rows replaced, the report told.
+
+For each query the first candidate that did not differ is returned (the result's own rewrite,
+else the plainly retargeted original); when every candidate differed, the original text is
+returned, reading the source tables the service never changes, so it still returns exactly
+its rows. `report.verification` gets the method, the engine, the seed, the tables' row counts,
+each migration's check and each query's outcome; the summary says what was found and a
+``rewrite_replaced`` finding lists the queries whose rewrite was withdrawn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from domain.result import AnalysisResult, Finding, Report, RewrittenQuery, Severity
+from domain.verification.model import (
+    DIFFERS,
+    EMPTY,
+    NOT_VERIFIABLE,
+    OUTCOMES,
+    UNCHANGED,
+    VERIFIED,
+    CandidateOutcome,
+    QueryCheck,
+    QueryVerification,
+    Verification,
+)
+
+__all__ = ["EXECUTED_METHOD", "verified_result"]
+
+RETARGETED = "retargeted"
+RETURNED_UNCHANGED = "unchanged"
+
+EXECUTED_METHOD = (
+    "executed on generated data: the source tables built from the input DDL and filled with "
+    "rows from a fixed seed, made so that the queries find rows (their literals, time ranges, "
+    "join keys that meet, NULLs, skew; shaped by the tables' statistics when they were read); "
+    "the new DDL and the migrations run on them; each original query run on the source tables "
+    "and its rewrite on the new ones, and the results compared as multisets (floats within a "
+    "relative 1e-6; in order where the query orders and limits, ties at the LIMIT allowed). "
+    "A rewrite that returned other rows is replaced by the original only retargeted to the "
+    "new tables (or by the original itself when that differs too). An empty or unverifiable "
+    "rewrite is kept on the engine's structural argument: it differs from the original only "
+    "by equivalences the engine's test suite checks; the report says which queries these are"
+)
+
+
+def verified_result(
+    result: AnalysisResult, verification: Verification, checks: Sequence[QueryCheck]
+) -> AnalysisResult:
+    found = verification.by_queryid()
+    originals = {c.queryid: c for c in checks}
+    entries = _entries(result.report.verification)
+    queries: list[RewrittenQuery] = []
+    report_queries: list[dict[str, Any]] = []
+    replaced: list[str] = []
+    for query in result.queries:
+        entry = dict(entries.get(query.queryid) or {"queryid": query.queryid})
+        checked = found.get(query.queryid)
+        check = originals.get(query.queryid)
+        if checked is None or not checked.tried or check is None:
+            queries.append(query)
+            entry.setdefault("outcome", NOT_VERIFIABLE)
+            entry.setdefault("detail", "not checked")
+            report_queries.append(entry)
+            continue
+        kept, sql, outcome = _choice(checked, check)
+        entry.update(_described(outcome))
+        if kept > 0 or sql != query.query:
+            replaced.append(query.queryid)
+            first = checked.tried[0]
+            entry["status"] = RETARGETED if kept > 0 else RETURNED_UNCHANGED
+            how = (
+                "returned only retargeted to the new tables (that version returned the "
+                "original's rows)"
+                if kept > 0
+                else "returned as it came (its plainly retargeted version differed too), "
+                "reading the source tables"
+            )
+            entry["reason"] = (
+                f"the rewrite returned other rows than the original on generated data "
+                f"({first.detail}); {how}"
+            )
+            entry["replaced"] = {"query": first.sql, "outcome": DIFFERS, "detail": first.detail}
+        queries.append(RewrittenQuery(query.queryid, sql))
+        report_queries.append(entry)
+    verification_dict = _verification_dict(result, verification, report_queries)
+    findings = list(result.report.findings)
+    if replaced:
+        findings.append(_replaced_finding(len(findings) + 1, replaced, result.report.estimates))
+    report = Report(
+        summary=f"{result.report.summary} {_sentence(verification, report_queries, replaced)}",
+        findings=tuple(findings),
+        estimates=result.report.estimates,
+        verification=verification_dict,
+    )
+    return dataclasses.replace(result, queries=tuple(queries), report=report)
+
+
+def _choice(checked: QueryVerification, check: QueryCheck) -> tuple[int, str, CandidateOutcome]:
+    """Which candidate to return (its index, -1 for the original text), its SQL and outcome."""
+    for index, tried in enumerate(checked.tried):
+        if tried.outcome != DIFFERS:
+            return index, tried.sql, tried
+    last = checked.tried[-1]
+    return -1, check.original, last
+
+
+def _described(outcome: CandidateOutcome) -> dict[str, Any]:
+    described: dict[str, Any] = {"outcome": outcome.outcome, "detail": outcome.detail}
+    if outcome.rows_original is not None or outcome.rows_rewrite is not None:
+        described["rows"] = {"original": outcome.rows_original, "rewrite": outcome.rows_rewrite}
+    return described
+
+
+def _entries(verification: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    entries = verification.get("queries") or []
+    return {str(e.get("queryid")): e for e in entries if isinstance(e, Mapping) and "queryid" in e}
+
+
+def _verification_dict(
+    result: AnalysisResult, verification: Verification, queries: list[dict[str, Any]]
+) -> dict[str, Any]:
+    structural = result.report.verification
+    statuses = Counter(str(q.get("status")) for q in queries)
+    outcomes = Counter(str(q.get("outcome")) for q in queries)
+    counts = dict(structural.get("counts") or {})
+    counts = {status: statuses.get(status, 0) for status in counts} or dict(statuses)
+    return {
+        "method": EXECUTED_METHOD,
+        "executed": True,
+        "engine": verification.engine,
+        "seed": verification.seed,
+        "rows_per_table": verification.rows_per_table,
+        "statistics_used": verification.statistics_used,
+        "seconds": round(verification.seconds, 3),
+        "budget_seconds": verification.budget_seconds,
+        "budget_spent": verification.budget_spent,
+        "structural": structural.get("method"),
+        "tables": [
+            {"table": t.table, "rows": t.rows, "role": t.role, "error": t.error}
+            for t in verification.tables
+        ],
+        "migrations": [m.to_dict() for m in verification.migrations],
+        "counts": counts,
+        "outcomes": {o: outcomes.get(o, 0) for o in OUTCOMES},
+        "notes": list(verification.notes),
+        "queries": queries,
+    }
+
+
+def _sentence(
+    verification: Verification, queries: list[dict[str, Any]], replaced: list[str]
+) -> str:
+    outcomes = Counter(str(q.get("outcome")) for q in queries)
+    parts = [f"{outcomes[VERIFIED]} verified"]
+    if outcomes[EMPTY]:
+        parts.append(f"{outcomes[EMPTY]} returned no rows on either side")
+    if outcomes[NOT_VERIFIABLE]:
+        parts.append(f"{outcomes[NOT_VERIFIABLE]} could not be run")
+    if outcomes[UNCHANGED]:
+        parts.append(f"{outcomes[UNCHANGED]} returned as sent")
+    text = (
+        f"Verified by execution on generated data ({verification.engine}, seed "
+        f"{verification.seed}): {', '.join(parts)}."
+    )
+    if replaced:
+        text += (
+            f" {len(replaced)} rewrite(s) returned other rows and were replaced by the "
+            f"original only retargeted: {', '.join(replaced)}."
+        )
+    if verification.budget_spent:
+        text += " The verification budget ran out; the queries left are not verified."
+    return text
+
+
+def _replaced_finding(number: int, queryids: list[str], estimates: Mapping[str, Any]) -> Finding:
+    shares: dict[str, float] = {}
+    for entry in estimates.get("weights") or []:
+        if isinstance(entry, Mapping):
+            shares[str(entry.get("queryid"))] = float(entry.get("weight_share") or 0.0)
+    return Finding(
+        id=f"F{number:03d}",
+        code="rewrite_replaced",
+        severity=Severity.WARNING,
+        title=f"{len(queryids)} rewrite(s) withdrawn: they returned other rows",
+        rationale="Run on generated data, these rewrites did not return the rows their "
+        "original returned, so each is returned only retargeted to the new tables (see "
+        "verification.queries for the rows that differed).",
+        queryids=tuple(queryids),
+        weight_share=min(1.0, round(sum(shares.get(q, 0.0) for q in queryids), 6)),
+        effect="These queries keep their results; they gain only from the new layout.",
+    )
