@@ -383,12 +383,13 @@ class Procedure:
                 tried.append(_spent(candidate, run))
                 break
             except SandboxError as error:
-                tried.append(
-                    CandidateOutcome(
-                        candidate, NOT_VERIFIABLE, f"could not be run: {_short(error)}", len(before)
-                    )
-                )
-                break
+                if _unsupported(error):  # the engine's limit, not the rewrite's fault
+                    detail = f"could not be run: {_short(error)}"
+                    tried.append(CandidateOutcome(candidate, NOT_VERIFIABLE, detail, len(before)))
+                    break
+                detail = f"it failed where the original ran: {_short(error)}"
+                tried.append(CandidateOutcome(candidate, DIFFERS, detail, len(before)))
+                continue
             outcome, detail = judge(shape, before, after, unlimited)
             tried.append(CandidateOutcome(candidate, outcome, detail, len(before), len(after)))
             if outcome != DIFFERS:
@@ -435,6 +436,19 @@ def _parse(text: str) -> exp.Expr | None:
 _MISSING_FUNCTION = re.compile(
     r"(Scalar|Aggregate|Table) Function with name \"?(\w+)\"? does not exist"
 )
+
+
+def _unsupported(error: Exception) -> bool:
+    """Whether the engine refused for want of a feature (a function, a type, a syntax)."""
+    text = str(error)
+    return (
+        bool(_MISSING_FUNCTION.search(text))
+        or any(
+            marker in text
+            for marker in ("Not implemented", "cannot be translated", "Parser Error", "TooManyRows")
+        )
+        or isinstance(error, TooManyRows)
+    )
 
 
 def _short(error: Exception) -> str:

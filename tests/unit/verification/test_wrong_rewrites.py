@@ -6,9 +6,9 @@ import pytest
 
 from domain.analysis import analyze
 from domain.analysis.identity import identity_result
+from domain.analysis.names import TableName
 from domain.result import AnalysisResult
 from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatistics
-from domain.analysis.names import TableName
 from tests.unit.verification.support import entry, verify, with_migrations, with_query, workload
 
 ORDERS = (
