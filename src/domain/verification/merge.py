@@ -3,9 +3,11 @@
 For each query the first candidate that did not differ is returned (the result's own rewrite,
 else the plainly retargeted original); when every candidate differed, the original text is
 returned, reading the source tables the service never changes, so it still returns exactly
-its rows. `report.verification` gets the method, the engine, the seed, the tables' row counts,
-each migration's check and each query's outcome; the summary says what was found and a
-``rewrite_replaced`` finding lists the queries whose rewrite was withdrawn.
+its rows. A table that only withdrawn rewrites read (a rollup) is no longer created or filled;
+copies of the source tables always are. `report.verification` gets the method, the engine,
+the seed, the tables' row counts, each migration's check and each query's outcome; the summary
+says what was found and a ``rewrite_replaced`` finding lists the queries whose rewrite was
+withdrawn.
 """
 
 from __future__ import annotations
@@ -15,7 +17,19 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from domain.result import AnalysisResult, Finding, Report, RewrittenQuery, Severity
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from domain.analysis.names import normalize
+from domain.result import (
+    AnalysisResult,
+    Finding,
+    Report,
+    RewrittenQuery,
+    Severity,
+    SqlStatement,
+)
 from domain.verification.model import (
     DIFFERS,
     EMPTY,
@@ -87,7 +101,10 @@ def verified_result(
             entry["replaced"] = {"query": first.sql, "outcome": DIFFERS, "detail": first.detail}
         queries.append(RewrittenQuery(query.queryid, sql))
         report_queries.append(entry)
+    ddl, migrations, dropped = _without_unread(result, verification, queries, replaced)
     verification_dict = _verification_dict(result, verification, report_queries)
+    if dropped:
+        verification_dict["dropped_tables"] = dropped
     findings = list(result.report.findings)
     if replaced:
         findings.append(_replaced_finding(len(findings) + 1, replaced, result.report.estimates))
@@ -97,7 +114,61 @@ def verified_result(
         estimates=result.report.estimates,
         verification=verification_dict,
     )
-    return dataclasses.replace(result, queries=tuple(queries), report=report)
+    return dataclasses.replace(
+        result, ddl=ddl, migrations=migrations, queries=tuple(queries), report=report
+    )
+
+
+def _without_unread(
+    result: AnalysisResult,
+    verification: Verification,
+    queries: Sequence[RewrittenQuery],
+    replaced: Sequence[str],
+) -> tuple[tuple[SqlStatement, ...], tuple[SqlStatement, ...], list[str]]:
+    """The DDL and migrations without the tables only withdrawn rewrites read (a rollup that
+    serves no query any more costs storage and gains nothing). Copies of source tables are
+    always kept: nothing is dropped."""
+    if not replaced:
+        return result.ddl, result.migrations, []
+    copies = {m.table for m in verification.migrations if m.source is not None}
+    withdrawn: set[str] = set()
+    for query in result.queries:
+        if query.queryid in replaced:
+            withdrawn |= _tables(query.query)
+    still = set().union(*(_tables(q.query) for q in queries)) if queries else set()
+    unread = {t for t in withdrawn - still - copies if _created(result, t)}
+    if not unread:
+        return result.ddl, result.migrations, []
+    ddl = tuple(s for s in result.ddl if _target(s.statement) not in unread)
+    migrations = tuple(s for s in result.migrations if _target(s.statement) not in unread)
+    return ddl, migrations, sorted(unread)
+
+
+def _tables(sql: str) -> set[str]:
+    try:
+        tree = sqlglot.parse_one(sql, read="trino")
+    except (SqlglotError, ValueError):
+        return set()
+    return {_name(t) for t in tree.find_all(exp.Table) if t.catalog and t.db}
+
+
+def _name(table: exp.Table) -> str:
+    return ".".join(normalize(p) for p in (table.catalog, table.db, table.name))
+
+
+def _target(statement: str) -> str | None:
+    try:
+        tree = sqlglot.parse_one(statement, read="trino")
+    except (SqlglotError, ValueError):
+        return None
+    if not isinstance(tree, exp.Create | exp.Insert):
+        return None
+    target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    return _name(target) if isinstance(target, exp.Table) and target.catalog else None
+
+
+def _created(result: AnalysisResult, table: str) -> bool:
+    return any(_target(s.statement) == table for s in result.ddl)
 
 
 def _choice(checked: QueryVerification, check: QueryCheck) -> tuple[int, str, CandidateOutcome]:

@@ -128,6 +128,10 @@ def test_a_rollup_that_loses_the_null_groups_is_caught() -> None:
     found = replaced(checked, "q0")
     assert "_rollup" in found["replaced"]["query"]
     assert "_rollup" not in checked.queries[0].query
+    # and the rollup, which no query reads any more, is neither created nor filled
+    assert checked.report.verification["dropped_tables"] == ["lake.optimized.sales_rollup"]
+    assert not [s for s in (*checked.ddl, *checked.migrations) if "_rollup" in s.statement]
+    assert len(checked.ddl) == 2  # the schema and the copy of the table
     # and the right rollup is verified
     assert entry(verify(load, result), "q0")["outcome"] == "verified"
 
