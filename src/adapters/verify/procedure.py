@@ -50,6 +50,7 @@ from domain.verification.model import (
     Verification,
     VerificationRequest,
 )
+from domain.workload import DdlStatement
 
 __all__ = ["BudgetSpent", "Procedure", "Sandbox", "SandboxError", "TooManyRows"]
 
@@ -171,14 +172,13 @@ class Procedure:
         self._sandbox.create_namespaces(catalogs, sorted(schemas, key=str))
 
     def _load(
-        self, ddl: Sequence[object], session: Session, plan: DataPlan, run: _Run
+        self, ddl: Sequence[DdlStatement], session: Session, plan: DataPlan, run: _Run
     ) -> list[TableLoad]:
         plans = {p.table: p for p in plan.tables}
         loads: list[TableLoad] = []
         for entry in ddl:
-            text = getattr(entry, "statement", "")
             try:
-                statements = sqlglot.parse(text, read="trino")
+                statements = sqlglot.parse(entry.statement, read="trino")
             except (SqlglotError, ValueError):
                 continue  # the engine reports what does not parse
             for statement in statements:

@@ -28,6 +28,22 @@ from domain.workload import Workload
 
 __all__ = ["build_checks"]
 
+# Functions whose value differs between two runs of the same query on the same data.
+_VOLATILE = frozenset(
+    {
+        "rand",
+        "random",
+        "uuid",
+        "shuffle",
+        "now",
+        "current_timestamp",
+        "localtimestamp",
+        "current_time",
+        "localtime",
+    }
+)
+_VOLATILE_NODES = (exp.Rand, exp.CurrentTimestamp, exp.CurrentTime, exp.TableSample)
+
 
 def build_checks(workload: Workload, result: AnalysisResult) -> tuple[QueryCheck, ...]:
     try:
@@ -62,6 +78,23 @@ def _not_run(sql: str) -> str | None:
     except (SqlglotError, ValueError):
         return "it does not parse as Trino SQL"
     if isinstance(tree, exp.Query):
+        volatile = _volatile(tree)
+        if volatile:
+            return f"it calls {volatile}, whose value changes from run to run"
         return None
     kind = tree.key.upper() if isinstance(tree, exp.Expr) else "unknown"
     return f"an {kind} statement: it writes or changes the catalog, so it is not run"
+
+
+def _volatile(tree: exp.Expr) -> str | None:
+    for node in tree.walk():
+        if isinstance(node, exp.TableSample):
+            return "TABLESAMPLE"
+        volatile = isinstance(node, _VOLATILE_NODES) or (
+            isinstance(node, exp.Func)
+            and (str(node.this) if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            in _VOLATILE
+        )
+        if volatile:
+            return node.sql(dialect="trino")[:60]
+    return None
