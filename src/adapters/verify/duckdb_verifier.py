@@ -21,7 +21,13 @@ import duckdb
 from sqlglot import exp
 
 from adapters.verify.duckdb_data import duckdb_select
-from adapters.verify.procedure import BudgetSpent, Procedure, SandboxError, TooManyRows
+from adapters.verify.procedure import (
+    BudgetSpent,
+    Procedure,
+    SandboxError,
+    TooManyRows,
+    without_properties,
+)
 from application.ports.verifier import Verifier
 from domain.analysis.names import TableName
 from domain.synthetic import TablePlan
@@ -89,7 +95,7 @@ class DuckDbSandbox:
                 f"CREATE SCHEMA IF NOT EXISTS {_quoted(schema.catalog)}.{_quoted(schema.schema)}"
             )
 
-    def create_table(self, statement: exp.Create) -> None:
+    def create_source(self, statement: exp.Create) -> None:
         self.execute(statement)
 
     def fill(self, table: TableName, plan: TablePlan) -> int:
@@ -100,6 +106,8 @@ class DuckDbSandbox:
         return plan.rows
 
     def execute(self, statement: exp.Expr) -> None:
+        if isinstance(statement, exp.Create):  # table properties mean nothing to DuckDB
+            statement = without_properties(statement.copy())
         self._run(_duckdb(statement))
 
     def rows(self, query: exp.Expr, max_rows: int) -> list[tuple[object, ...]]:

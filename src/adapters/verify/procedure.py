@@ -52,7 +52,15 @@ from domain.verification.model import (
 )
 from domain.workload import DdlStatement
 
-__all__ = ["BudgetSpent", "Procedure", "Sandbox", "SandboxError", "TooManyRows"]
+__all__ = [
+    "BudgetSpent",
+    "Procedure",
+    "Sandbox",
+    "SandboxError",
+    "TooManyRows",
+    "qualified",
+    "without_properties",
+]
 
 Rows = list[tuple[object, ...]]
 
@@ -76,8 +84,9 @@ class Sandbox(Protocol):
         """Make each catalog and each (catalog, schema) — `schemas` as TableNames, table ''."""
         ...
 
-    def create_table(self, statement: exp.Create) -> None:
-        """Create a typed source table (Trino tree, fully qualified; properties dropped)."""
+    def create_source(self, statement: exp.Create) -> None:
+        """Create a source table or view as the input DDL declares it (Trino tree, fully
+        qualified), keeping what of its properties the engine can take."""
         ...
 
     def fill(self, table: TableName, plan: TablePlan) -> int:
@@ -85,7 +94,7 @@ class Sandbox(Protocol):
         ...
 
     def execute(self, statement: exp.Expr) -> None:
-        """Run a Trino statement (DDL, INSERT)."""
+        """Run a statement of the result (Trino tree: DDL with its properties, INSERT)."""
         ...
 
     def rows(self, query: exp.Expr, max_rows: int) -> Rows:
@@ -202,13 +211,11 @@ class Procedure:
         self, statement: exp.Create, kind: str, name: TableName, plan: TablePlan | None
     ) -> TableLoad:
         try:
+            self._sandbox.create_source(statement)
             if kind == "VIEW":
-                self._sandbox.execute(statement)
                 return TableLoad(str(name), None, "view")
             if plan is None or statement.args.get("expression") is not None:
-                self._sandbox.execute(_without_properties(statement))
                 return TableLoad(str(name), self._count(name), "derived")
-            self._sandbox.create_table(_without_properties(statement))
             return TableLoad(str(name), self._sandbox.fill(name, plan), plan.role)
         except BudgetSpent:
             raise
@@ -236,7 +243,7 @@ class Procedure:
                 continue  # made with the namespaces
             name = _created(tree, session)
             try:
-                self._sandbox.execute(_without_properties(tree.copy()))
+                self._sandbox.execute(tree.copy())
             except BudgetSpent:
                 raise
             except SandboxError as error:
@@ -497,7 +504,7 @@ def _table(name: TableName) -> exp.Table:
     )
 
 
-def _without_properties(statement: exp.Create) -> exp.Create:
+def without_properties(statement: exp.Create) -> exp.Create:
     """The statement without its `WITH (...)`, comments and column constraints but NOT NULL;
     `AS … WITH NO DATA` kept empty (an engine without the clause gets `LIMIT 0`)."""
     properties = statement.args.get("properties")
