@@ -26,8 +26,10 @@ from adapters.memory import InMemoryUnitOfWorkFactory, InProcessTaskQueue
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from adapters.trino.statistics import TrinoStatisticsReader
 from adapters.verify.duckdb_verifier import DuckDbVerifier
+from adapters.verify.trino_verifier import TrinoVerifier, scratch_from_url
 from application.ports.analyzer import Analyzer
 from application.ports.task_queue import TaskPublisher
+from application.ports.verifier import Verifier
 from application.refinement.guarded_analyzer import GuardedAdvisorAnalyzer
 from application.use_cases.get_task_result import GetTaskResult
 from application.use_cases.get_task_status import GetTaskStatus
@@ -80,9 +82,16 @@ def analyzer_from_settings(settings: Settings, version: str) -> Analyzer:
     analyzer = rules if not settings.llm_enabled else _refined(settings, rules)
     if not settings.verify_enabled:
         return analyzer
+    verifier: Verifier = (
+        TrinoVerifier(
+            scratch_from_url(settings.verify_trino_url), ca_bundle=settings.trino_ca_bundle
+        )
+        if settings.verify_trino_url
+        else DuckDbVerifier(memory_limit=settings.verify_memory_limit)
+    )
     return VerifiedAnalyzer(
         analyzer,
-        DuckDbVerifier(memory_limit=settings.verify_memory_limit),
+        verifier,
         rows_per_table=settings.verify_rows_per_table,
         budget_seconds=settings.verify_budget_seconds,
         seed=settings.verify_seed,

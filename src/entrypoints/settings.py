@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     )
     verify_seed: int = Field(default=0, ge=0, description="seed of the generated data")
     verify_memory_limit: str = Field(default="1GB", description="DuckDB's memory limit")
+    verify_trino_url: str | None = Field(
+        default=None,
+        description="verify on this scratch Trino instead of DuckDB: trino://user@host:port/"
+        "catalog (an Iceberg catalog the verifier may write schemas into; never the source)",
+    )
 
     worker_heartbeat_file: str | None = Field(
         default=None, description="a file the worker touches while alive (container healthcheck)"

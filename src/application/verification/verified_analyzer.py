@@ -58,6 +58,10 @@ class VerifiedAnalyzer(Analyzer):
         """The analyzer whose results this one verifies."""
         return self._analyzer
 
+    @property
+    def verifier(self) -> Verifier:
+        return self._verifier
+
     async def analyze(
         self,
         workload: Workload,

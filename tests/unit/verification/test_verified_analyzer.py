@@ -98,3 +98,27 @@ async def test_the_statistics_the_engine_read_shape_the_data_without_a_second_re
     assert reader.reads == 1
     assert spy.requests[0].statistics is read
     assert memo.recall(orders()) is None  # told once, then forgotten
+
+
+def test_a_scratch_trino_url_moves_the_verification_to_trino() -> None:
+    from adapters.verify.trino_verifier import TrinoVerifier, scratch_from_url
+    from entrypoints.containers import analyzer_from_settings
+    from entrypoints.settings import Settings
+
+    scratch = scratch_from_url("http://127.0.0.1:8080?catalog=scratch&user=v")
+    assert (scratch.host, scratch.port, scratch.catalog, scratch.user) == (
+        "127.0.0.1",
+        8080,
+        "scratch",
+        "v",
+    )
+    on_trino = analyzer_from_settings(
+        Settings(verify_trino_url="trino://v@127.0.0.1:8080/scratch", llm_base_url=None), "1"
+    )
+    assert isinstance(on_trino, VerifiedAnalyzer)
+    assert isinstance(on_trino.verifier, TrinoVerifier)
+    embedded = analyzer_from_settings(Settings(llm_base_url=None), "1")
+    assert isinstance(embedded, VerifiedAnalyzer)
+    assert isinstance(embedded.verifier, DuckDbVerifier)
+    off = analyzer_from_settings(Settings(verify_enabled=False, llm_base_url=None), "1")
+    assert isinstance(off, RulesAnalyzer)
