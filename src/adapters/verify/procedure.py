@@ -483,6 +483,16 @@ def qualified(tree: exp.Expr, session: Session) -> exp.Expr:
         table.set("catalog", exp.to_identifier(full.catalog))
         table.set("db", exp.to_identifier(full.schema))
         table.set("this", exp.to_identifier(full.table))
+    for column in list(tree.find_all(exp.Column)):
+        # A column qualified with its table's schema (`sales.orders.id`) names the table in
+        # full, as its FROM now does.
+        if column.args.get("db") is None or not column.table:
+            continue
+        qualifier = [p.name for p in (column.args.get("catalog"), column.args.get("db")) if p]
+        full = session.resolve([*qualifier, column.table])
+        column.set("catalog", exp.to_identifier(full.catalog))
+        column.set("db", exp.to_identifier(full.schema))
+        column.set("table", exp.to_identifier(full.table))
     return tree
 
 
