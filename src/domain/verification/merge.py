@@ -207,7 +207,6 @@ def _verification_dict(
         "seed": verification.seed,
         "rows_per_table": verification.rows_per_table,
         "statistics_used": verification.statistics_used,
-        "seconds": round(verification.seconds, 3),
         "budget_seconds": verification.budget_seconds,
         "budget_spent": verification.budget_spent,
         "structural": structural.get("method"),
