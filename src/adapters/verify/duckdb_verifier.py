@@ -37,6 +37,9 @@ __all__ = ["DuckDbSandbox", "DuckDbVerifier"]
 
 _SCRATCH = "dbanalysis_scratch"  # the default database, out of the workload's way
 _ROWS_PER_INSERT = 100_000
+# Database names DuckDB keeps for itself: a catalog so named is attached under another name.
+_RESERVED = frozenset({"system", "temp", "main", "memory", _SCRATCH})
+_RESERVED_SUFFIX = "__catalog"
 
 
 class DuckDbVerifier(Verifier):
@@ -89,11 +92,14 @@ class DuckDbSandbox:
 
     def create_namespaces(self, catalogs: Sequence[str], schemas: Sequence[TableName]) -> None:
         for catalog in catalogs:
-            self._run(f"ATTACH ':memory:' AS {_quoted(catalog)}")
+            self._run(f"ATTACH ':memory:' AS {_quoted(self._catalog(catalog))}")
         for schema in schemas:
-            self._run(
-                f"CREATE SCHEMA IF NOT EXISTS {_quoted(schema.catalog)}.{_quoted(schema.schema)}"
-            )
+            catalog = _quoted(self._catalog(schema.catalog))
+            self._run(f"CREATE SCHEMA IF NOT EXISTS {catalog}.{_quoted(schema.schema)}")
+
+    def _catalog(self, name: str) -> str:
+        """The database a catalog becomes: its own name, unless DuckDB reserves it."""
+        return f"{name}{_RESERVED_SUFFIX}" if name.lower() in _RESERVED else name
 
     def create_source(self, statement: exp.Create) -> None:
         self.execute(statement)
@@ -102,16 +108,17 @@ class DuckDbSandbox:
         columns = ", ".join(_column(c.name) for c in plan.columns)
         for first in range(0, plan.rows, _ROWS_PER_INSERT):
             stop = min(plan.rows, first + _ROWS_PER_INSERT)
-            self._run(f"INSERT INTO {_name(table)} ({columns}) {duckdb_select(plan, first, stop)}")
+            rows = duckdb_select(plan, first, stop)
+            self._run(f"INSERT INTO {self._name(table)} ({columns}) {rows}")
         return plan.rows
 
     def execute(self, statement: exp.Expr) -> None:
         if isinstance(statement, exp.Create):  # table properties mean nothing to DuckDB
             statement = without_properties(statement.copy())
-        self._run(_duckdb(statement))
+        self._run(self._duckdb(statement))
 
     def rows(self, query: exp.Expr, max_rows: int) -> list[tuple[object, ...]]:
-        sql = _duckdb(query)
+        sql = self._duckdb(query)
         try:
             cursor = self._db.execute(sql)
             rows = cursor.fetchmany(max_rows + 1)
@@ -128,7 +135,7 @@ class DuckDbSandbox:
         if any(e is None for e in expressions):
             return None
         listed = ", ".join(e for e in expressions if e is not None)
-        sql = f"SELECT count(*) FROM (SELECT DISTINCT {listed} FROM {_name(table)})"
+        sql = f"SELECT count(*) FROM (SELECT DISTINCT {listed} FROM {self._name(table)})"
         try:
             found = self._db.execute(sql).fetchone()
         except duckdb.InterruptException as error:
@@ -136,6 +143,22 @@ class DuckDbSandbox:
         except duckdb.Error:
             return None
         return int(found[0]) if found else None
+
+    def _name(self, table: TableName) -> str:
+        parts = (self._catalog(table.catalog), table.schema, table.table)
+        return ".".join(_quoted(p) for p in parts)
+
+    def _duckdb(self, statement: exp.Expr) -> str:
+        tree = statement
+        if any(_reserved(n) for n in statement.find_all(exp.Table, exp.Column)):
+            tree = statement.copy()
+            for node in tree.find_all(exp.Table, exp.Column):
+                if _reserved(node):
+                    node.set("catalog", exp.to_identifier(self._catalog(node.args["catalog"].name)))
+        try:
+            return tree.sql(dialect="duckdb", identify=True)
+        except Exception as error:  # sqlglot cannot write it for DuckDB
+            raise SandboxError(f"cannot be translated for DuckDB: {error}") from error
 
     def _run(self, sql: str) -> None:
         try:
@@ -151,11 +174,9 @@ class DuckDbSandbox:
         return SandboxError(str(error))
 
 
-def _duckdb(statement: exp.Expr) -> str:
-    try:
-        return statement.sql(dialect="duckdb", identify=True)
-    except Exception as error:  # sqlglot cannot write it for DuckDB
-        raise SandboxError(f"cannot be translated for DuckDB: {error}") from error
+def _reserved(node: exp.Expr) -> bool:
+    catalog = node.args.get("catalog")
+    return catalog is not None and catalog.name.lower() in _RESERVED
 
 
 def _quoted(name: str) -> str:
@@ -164,10 +185,6 @@ def _quoted(name: str) -> str:
 
 def _column(name: str) -> str:
     return name if name.startswith('"') else _quoted(name)
-
-
-def _name(table: TableName) -> str:
-    return ".".join(_quoted(p) for p in (table.catalog, table.schema, table.table))
 
 
 def _transform(spec: str) -> str | None:

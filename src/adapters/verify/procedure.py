@@ -34,6 +34,7 @@ from domain.verification.data import fit_to_statistics
 from domain.verification.judge import (
     ResultShape,
     judge,
+    order_dependent,
     result_shape,
     with_order_keys,
     without_top_limit,
@@ -278,7 +279,9 @@ class Procedure:
             found = sources.get(name)
             source = next(iter(found)) if found and len(found) == 1 else None
             checks.append(
-                self._migration(name, create, source, statements.get(name, 0), errors, source_rows)
+                self._migration(
+                    name, create, source, statements.get(name, 0), errors, source_rows, loads
+                )
             )
         return tuple(checks)
 
@@ -290,15 +293,23 @@ class Procedure:
         statements: int,
         errors: dict[TableName, list[str]],
         source_rows: dict[str, int | None],
+        loads: Sequence[TableLoad],
     ) -> MigrationCheck:
         transforms = _partitioning(create)
         failed = errors.get(name)
         if failed:
+            # The engine's limits (a type or function it lacks, a source it could not
+            # build) leave the migration unchecked; anything else is the migration's fault.
+            unchecked = (
+                any(_unsupported_text(e) for e in failed)
+                or any(load.error for load in loads if load.table in (str(source), ""))
+                or (source is None and any(load.error for load in loads))
+            )
             return MigrationCheck(
                 str(name),
                 str(source) if source else None,
                 statements,
-                "failed",
+                NOT_VERIFIABLE if unchecked else "failed",
                 partitioning=transforms,
                 detail="; ".join(failed)[:500],
             )
@@ -401,6 +412,15 @@ class Procedure:
             tried.append(CandidateOutcome(candidate, outcome, detail, len(before), len(after)))
             if outcome != DIFFERS:
                 break
+        dependent = order_dependent(check.original)
+        if tried and all(t.outcome == DIFFERS for t in tried) and dependent:
+            # Even the plainly retargeted query differs: the rows are the same, the query's
+            # answer depends on the order it reads them in.
+            detail = (
+                f"its result depends on the order rows are read ({dependent}), so two layouts "
+                f"of the same rows answer differently: {tried[0].detail}"
+            )
+            tried.append(CandidateOutcome(check.candidates[-1], NOT_VERIFIABLE, detail))
         return QueryVerification(check.queryid, tuple(tried))
 
     def _unlimited(self, original: str, session: Session) -> Rows | None:
@@ -447,15 +467,14 @@ _MISSING_FUNCTION = re.compile(
 
 def _unsupported(error: Exception) -> bool:
     """Whether the engine refused for want of a feature (a function, a type, a syntax)."""
-    text = str(error)
-    return (
-        bool(_MISSING_FUNCTION.search(text))
-        or any(
-            marker in text
-            for marker in ("Not implemented", "cannot be translated", "Parser Error", "TooManyRows")
-        )
-        or isinstance(error, TooManyRows)
-    )
+    return isinstance(error, TooManyRows) or _unsupported_text(str(error))
+
+
+_UNSUPPORTED = ("Not implemented", "cannot be translated", "Parser Error", "Type with name")
+
+
+def _unsupported_text(text: str) -> bool:
+    return bool(_MISSING_FUNCTION.search(text)) or any(m in text for m in _UNSUPPORTED)
 
 
 def _short(error: Exception) -> str:

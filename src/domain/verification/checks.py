@@ -2,8 +2,9 @@
 
 The result's own query comes first. Its fallback is the original only retargeted, made as
 the identity answer makes it (`domain.analysis.identity`: the engine's names for the new
-tables, nothing else changed); it is tried only when it is not the same text. A statement
-that writes is not run; a query returned exactly as it came needs no verification.
+tables, nothing else changed); it is tried only when it is another query than the result's
+(not the same one written otherwise). A statement that writes is not run; a query returned
+exactly as it came needs no verification.
 
 >>> from domain.result import AnalysisResult, Report, RewrittenQuery
 >>> from domain.workload import DdlStatement, Query, Workload
@@ -64,12 +65,23 @@ def build_checks(workload: Workload, result: AnalysisResult) -> tuple[QueryCheck
             continue
         candidates = [query.query]
         fallback = plain.get(query.queryid)
-        if fallback is not None and fallback not in (query.query, original):
+        if fallback is not None and _canonical(fallback) not in (
+            _canonical(query.query),
+            _canonical(original),
+        ):
             candidates.append(fallback)
         checks.append(
             QueryCheck(query.queryid, original, tuple(candidates), skip=_not_run(original))
         )
     return tuple(checks)
+
+
+def _canonical(sql: str) -> str:
+    try:
+        tree = sqlglot.parse_one(sql, read="trino")
+    except (SqlglotError, ValueError):
+        return sql
+    return tree.sql(dialect="trino", normalize=True, comments=False) if tree else sql
 
 
 def _not_run(sql: str) -> str | None:

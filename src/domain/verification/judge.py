@@ -42,6 +42,7 @@ __all__ = [
     "REL_TOL",
     "ResultShape",
     "judge",
+    "order_dependent",
     "result_shape",
     "with_order_keys",
     "without_top_limit",
@@ -106,6 +107,52 @@ def with_order_keys(sql: str) -> tuple[str, ResultShape] | None:
     shape = ResultShape(ordered=True, limit=_limit(tree.args.get("limit")))
     keys = tuple(range(-count, 0))
     return tree.sql(dialect="trino"), ResultShape(shape.ordered, shape.limit, keys)
+
+
+# Functions whose value depends on the order rows arrive in, unless an ORDER BY fixes it.
+_ORDER_DEPENDENT = frozenset(
+    {
+        "row_number",
+        "lag",
+        "lead",
+        "first_value",
+        "last_value",
+        "nth_value",
+        "array_agg",
+        "arbitrary",
+        "any_value",
+        "listagg",
+        "string_agg",
+        "map_agg",
+        "multimap_agg",
+    }
+)
+
+
+def order_dependent(sql: str) -> str | None:
+    """What in a query may make its answer depend on the order rows are read in — a
+    ``row_number()`` over keys with ties, ``array_agg`` without ORDER BY, ``arbitrary``, a
+    LIMIT below the top level — or None.
+
+    >>> order_dependent("SELECT id, row_number() OVER (ORDER BY day) FROM t")
+    'ROW_NUMBER()'
+    >>> order_dependent("SELECT day, count(*) FROM t GROUP BY day") is None
+    True
+    """
+    try:
+        tree = sqlglot.parse_one(sql, read="trino")
+    except (SqlglotError, ValueError):
+        return None
+    for node in tree.walk():
+        if isinstance(node, exp.Limit | exp.Fetch) and node.parent is not tree:
+            return "a LIMIT inside the query"
+        if isinstance(node, exp.Func):
+            name = (str(node.this) if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            if name in _ORDER_DEPENDENT or isinstance(
+                node, exp.RowNumber | exp.ArrayAgg | exp.AnyValue | exp.GroupConcat
+            ):
+                return node.sql(dialect="trino").split("(")[0].upper() + "()"
+    return None
 
 
 def without_top_limit(sql: str) -> str | None:

@@ -81,16 +81,17 @@ def verified_result(
             entry.setdefault("detail", "not checked")
             report_queries.append(entry)
             continue
-        kept, sql, outcome = _choice(checked, check)
+        sql, outcome = _choice(checked, check)
         entry.update(_described(outcome))
-        if kept > 0 or sql != query.query:
+        if sql != query.query:
             replaced.append(query.queryid)
             first = checked.tried[0]
-            entry["status"] = RETARGETED if kept > 0 else RETURNED_UNCHANGED
+            retargeted = sql != check.original
+            entry["status"] = RETARGETED if retargeted else RETURNED_UNCHANGED
             how = (
                 "returned only retargeted to the new tables (that version returned the "
                 "original's rows)"
-                if kept > 0
+                if retargeted
                 else "returned as it came (its plainly retargeted version differed too), "
                 "reading the source tables"
             )
@@ -171,13 +172,13 @@ def _created(result: AnalysisResult, table: str) -> bool:
     return any(_target(s.statement) == table for s in result.ddl)
 
 
-def _choice(checked: QueryVerification, check: QueryCheck) -> tuple[int, str, CandidateOutcome]:
-    """Which candidate to return (its index, -1 for the original text), its SQL and outcome."""
-    for index, tried in enumerate(checked.tried):
+def _choice(checked: QueryVerification, check: QueryCheck) -> tuple[str, CandidateOutcome]:
+    """The SQL to return (the first candidate that did not differ, else the original text)
+    and the outcome that decided it."""
+    for tried in checked.tried:
         if tried.outcome != DIFFERS:
-            return index, tried.sql, tried
-    last = checked.tried[-1]
-    return -1, check.original, last
+            return tried.sql, tried
+    return check.original, checked.tried[-1]
 
 
 def _described(outcome: CandidateOutcome) -> dict[str, Any]:
