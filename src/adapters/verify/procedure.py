@@ -300,10 +300,9 @@ class Procedure:
         if failed:
             # The engine's limits (a type or function it lacks, a source it could not
             # build) leave the migration unchecked; anything else is the migration's fault.
-            unchecked = (
-                any(_unsupported_text(e) for e in failed)
-                or any(load.error for load in loads if load.table in (str(source), ""))
-                or (source is None and any(load.error for load in loads))
+            broken = [load.table for load in loads if load.error]
+            unchecked = any(_unsupported_text(e) for e in failed) or (
+                str(source) in broken if source is not None else bool(broken)
             )
             return MigrationCheck(
                 str(name),

@@ -38,6 +38,7 @@ from domain.verification.model import (
     UNCHANGED,
     VERIFIED,
     CandidateOutcome,
+    MigrationCheck,
     QueryCheck,
     QueryVerification,
     Verification,
@@ -109,6 +110,9 @@ def verified_result(
     findings = list(result.report.findings)
     if replaced:
         findings.append(_replaced_finding(len(findings) + 1, replaced, result.report.estimates))
+    broken = [m for m in verification.migrations if m.status in ("failed", DIFFERS)]
+    if broken:
+        findings.append(_migration_finding(len(findings) + 1, broken, verification.engine))
     report = Report(
         summary=f"{result.report.summary} {_sentence(verification, report_queries, replaced)}",
         findings=tuple(findings),
@@ -264,4 +268,19 @@ def _replaced_finding(number: int, queryids: list[str], estimates: Mapping[str, 
         queryids=tuple(queryids),
         weight_share=min(1.0, round(sum(shares.get(q, 0.0) for q in queryids), 6)),
         effect="These queries keep their results; they gain only from the new layout.",
+    )
+
+
+def _migration_finding(number: int, broken: list[MigrationCheck], engine: str) -> Finding:
+    tables = ", ".join(m.table for m in broken)
+    return Finding(
+        id=f"F{number:03d}",
+        code="migration_unverified",
+        severity=Severity.WARNING,
+        title=f"The DDL or migrations of {len(broken)} table(s) did not hold on generated data",
+        rationale=f"Run on generated data ({engine}), the statements creating or filling "
+        f"{tables} failed or left other row counts than the source's (see "
+        "verification.migrations). The queries reading them are returned as they verified.",
+        details={"migrations": [m.to_dict() for m in broken]},
+        risk="Applying these statements as they are may fail or lose rows.",
     )

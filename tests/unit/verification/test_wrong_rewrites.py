@@ -157,3 +157,5 @@ def test_a_retargeted_original_that_differs_too_leaves_the_original_text() -> No
     )
     assert orders["status"] == "differs"
     assert orders["rows"] < orders["source_rows"] == 2000
+    finding = next(f for f in checked.report.findings if f.code == "migration_unverified")
+    assert finding.details["migrations"][0]["table"] == "lake.optimized.orders"
