@@ -25,8 +25,11 @@ from adapters.kafka import KafkaTaskConsumer, KafkaTaskPublisher
 from adapters.memory import InMemoryUnitOfWorkFactory, InProcessTaskQueue
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from adapters.trino.statistics import TrinoStatisticsReader
+from adapters.verify.duckdb_verifier import DuckDbVerifier
+from adapters.verify.trino_verifier import TrinoVerifier, scratch_from_url
 from application.ports.analyzer import Analyzer
 from application.ports.task_queue import TaskPublisher
+from application.ports.verifier import Verifier
 from application.refinement.guarded_analyzer import GuardedAdvisorAnalyzer
 from application.use_cases.get_task_result import GetTaskResult
 from application.use_cases.get_task_status import GetTaskStatus
@@ -35,6 +38,8 @@ from application.use_cases.relay_outbox import RelayOutbox
 from application.use_cases.requeue_stale_tasks import RequeueStaleTasks
 from application.use_cases.submit_task import SubmitTask
 from application.use_cases.sweep_expired_secrets import SweepExpiredSecrets
+from application.verification.statistics_memo import RememberingStatisticsReader
+from application.verification.verified_analyzer import VerifiedAnalyzer
 from entrypoints.secret_key import cipher_from_settings
 from entrypoints.settings import Settings, service_version
 
@@ -60,19 +65,41 @@ async def database_engine(url: str) -> AsyncIterator[AsyncEngine]:
 
 def analyzer_from_settings(settings: Settings, version: str) -> Analyzer:
     """The rules engine alone, or refined by the LLM advisor when an endpoint or a key is
-    configured (`Settings.llm_enabled`): the same choice in every process."""
+    configured (`Settings.llm_enabled`), then verified on generated data unless
+    `Settings.verify_enabled` is off: the same choice in every process."""
     statistics = (
-        TrinoStatisticsReader(
-            statement_seconds=settings.statistics_statement_seconds,
-            budget_seconds=settings.statistics_budget_seconds,
-            ca_bundle=settings.trino_ca_bundle,
+        RememberingStatisticsReader(
+            TrinoStatisticsReader(
+                statement_seconds=settings.statistics_statement_seconds,
+                budget_seconds=settings.statistics_budget_seconds,
+                ca_bundle=settings.trino_ca_bundle,
+            )
         )
         if settings.statistics_enabled
         else None
     )
     rules = RulesAnalyzer(version, statistics)
-    if not settings.llm_enabled:
-        return rules
+    analyzer = rules if not settings.llm_enabled else _refined(settings, rules)
+    if not settings.verify_enabled:
+        return analyzer
+    verifier: Verifier = (
+        TrinoVerifier(
+            scratch_from_url(settings.verify_trino_url), ca_bundle=settings.trino_ca_bundle
+        )
+        if settings.verify_trino_url
+        else DuckDbVerifier(memory_limit=settings.verify_memory_limit)
+    )
+    return VerifiedAnalyzer(
+        analyzer,
+        verifier,
+        rows_per_table=settings.verify_rows_per_table,
+        budget_seconds=settings.verify_budget_seconds,
+        seed=settings.verify_seed,
+        statistics=statistics,
+    )
+
+
+def _refined(settings: Settings, rules: Analyzer) -> Analyzer:
     # Imported here: langchain takes seconds to import, which every process and every
     # `dbanalysis analyze` would pay even with the LLM off.
     from adapters.llm import LangChainAdvisor

@@ -90,6 +90,25 @@ class Settings(BaseSettings):
     )
     llm_max_queries: int = Field(default=40, ge=0, description="heaviest queries in the prompt")
 
+    # Verification: every rewrite and migration run on generated data before the result is
+    # returned (for the tasks whose options.verify is on, the default).
+    verify_enabled: bool = Field(
+        default=True, description="run the verification step (off: structural only)"
+    )
+    verify_rows_per_table: int = Field(
+        default=2_000, ge=10, description="generated rows of the largest tables (facts)"
+    )
+    verify_budget_seconds: float = Field(
+        default=60.0, gt=0, description="per task; past it the rest is not_verifiable"
+    )
+    verify_seed: int = Field(default=0, ge=0, description="seed of the generated data")
+    verify_memory_limit: str = Field(default="1GB", description="DuckDB's memory limit")
+    verify_trino_url: str | None = Field(
+        default=None,
+        description="verify on this scratch Trino instead of DuckDB: trino://user@host:port/"
+        "catalog (an Iceberg catalog the verifier may write schemas into; never the source)",
+    )
+
     worker_heartbeat_file: str | None = Field(
         default=None, description="a file the worker touches while alive (container healthcheck)"
     )

@@ -39,7 +39,8 @@ def wait_completed(client: httpx.Client, task_id: str, within: float = 60) -> di
 
 
 def without_timing(result: dict[str, Any]) -> dict[str, Any]:
-    return {**result, "meta": {k: v for k, v in result["meta"].items() if k != "duration_ms"}}
+    timing = ("duration_ms", "verification_ms")
+    return {**result, "meta": {k: v for k, v in result["meta"].items() if k not in timing}}
 
 
 @pytest.fixture

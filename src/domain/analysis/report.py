@@ -16,7 +16,9 @@ info.
 The estimates price the layout (see `domain.analysis.estimate`): the share of data read
 before and after, per query, per table and overall. Verification is structural: a retargeted
 query differs only in table names; a rewritten one by the equivalences of the `restructure`
-pass, which the test suite checks by running both forms in DuckDB.
+pass, which the test suite checks by running both forms in DuckDB. When the task's options ask
+for it (`verify`, the default), the verification step that follows the engine runs every
+statement on generated data and replaces this section (see `domain.verification.merge`).
 
 >>> from domain.analysis.findings import Issue, Severity
 >>> findings = number_findings([Issue("parse_error", Severity.ERROR, "t", "r")], {}, 0.0)

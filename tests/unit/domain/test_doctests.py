@@ -7,7 +7,14 @@ import importlib
 
 import pytest
 
-MODULES = ["synthetic", "scoring", "statistics"]  # rowsets: see test_rowsets
+MODULES = [
+    "synthetic",
+    "scoring",
+    "statistics",
+    "verification.judge",
+    "verification.checks",
+    "verification.data",
+]  # rowsets: see test_rowsets
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -12,6 +12,7 @@ from adapters.engine.rules_analyzer import RulesAnalyzer
 from adapters.llm.prompt import CLOSE, OPEN, brief_json, system_message, user_message
 from application.ports.advisor import AdviceRequest, QueryBrief, Repair, TableBrief
 from application.refinement.guarded_analyzer import GuardedAdvisorAnalyzer
+from application.verification.verified_analyzer import VerifiedAnalyzer
 from entrypoints.containers import (
     ApiContainer,
     EmbeddedContainer,
@@ -76,11 +77,17 @@ def test_a_repair_sends_the_refused_items_with_their_errors() -> None:
     assert text.startswith("Some of your proposals were refused")
 
 
+def verified(analyzer: object) -> object:
+    """The analyzer the verification step wraps (every process verifies by default)."""
+    assert isinstance(analyzer, VerifiedAnalyzer)
+    return analyzer.inner
+
+
 def test_without_url_or_key_the_engine_works_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("DBANALYSIS_LLM_API_KEY", raising=False)
     monkeypatch.delenv("DBANALYSIS_LLM_BASE_URL", raising=False)
-    assert isinstance(analyzer_from_settings(Settings(), "1"), RulesAnalyzer)
+    assert isinstance(verified(analyzer_from_settings(Settings(), "1")), RulesAnalyzer)
 
 
 @pytest.mark.parametrize(
@@ -98,7 +105,7 @@ def test_a_url_or_a_key_turns_the_llm_on(
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert isinstance(analyzer_from_settings(Settings(), "1"), GuardedAdvisorAnalyzer)
+    assert isinstance(verified(analyzer_from_settings(Settings(), "1")), GuardedAdvisorAnalyzer)
 
 
 def test_the_key_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -109,6 +116,6 @@ def test_the_key_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("container", [EmbeddedContainer, ApiContainer, WorkerContainer])
 def test_every_process_uses_the_llm_when_configured(container: Any) -> None:
     on = container(settings=Settings(llm_base_url="http://127.0.0.1:9/v1"))
-    assert isinstance(on.analyzer(), GuardedAdvisorAnalyzer)
+    assert isinstance(verified(on.analyzer()), GuardedAdvisorAnalyzer)
     off = container(settings=Settings(llm_base_url=None, llm_api_key=None))
-    assert isinstance(off.analyzer(), RulesAnalyzer)
+    assert isinstance(verified(off.analyzer()), RulesAnalyzer)

@@ -1,0 +1,1 @@
+"""Verifiers: a result's statements run on generated data (DuckDB embedded)."""

@@ -1,0 +1,210 @@
+"""The embedded verifier: DuckDB in memory, no server.
+
+Each verification gets a fresh in-memory DuckDB. The workload's catalogs become attached
+in-memory databases (``ATTACH ':memory:' AS lake``) and its schemas schemas in them, so the
+fully qualified names of the DDL, the migrations and the queries work unchanged; every Trino
+statement is translated by sqlglot. DuckDB runs with one thread and a memory limit, and a
+timer interrupts whatever runs when the task's budget is spent.
+
+DuckDB is not Trino: a function it lacks makes a query `not_verifiable` (the report names the
+function), and both sides of a comparison run in DuckDB, so the comparison is of the two
+queries under the same semantics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import duckdb
+from sqlglot import exp
+
+from adapters.verify.duckdb_data import duckdb_select
+from adapters.verify.procedure import (
+    BudgetSpent,
+    Procedure,
+    SandboxError,
+    TooManyRows,
+    without_properties,
+)
+from application.ports.verifier import Verifier
+from domain.analysis.names import TableName
+from domain.synthetic import TablePlan
+from domain.verification.model import Verification, VerificationRequest
+
+__all__ = ["DuckDbSandbox", "DuckDbVerifier"]
+
+_SCRATCH = "dbanalysis_scratch"  # the default database, out of the workload's way
+_ROWS_PER_INSERT = 100_000
+# Database names DuckDB keeps for itself: a catalog so named is attached under another name.
+_RESERVED = frozenset({"system", "temp", "main", "memory", _SCRATCH})
+_RESERVED_SUFFIX = "__catalog"
+
+
+class DuckDbVerifier(Verifier):
+    """Verifies results in an embedded DuckDB, one connection per verification."""
+
+    def __init__(self, *, memory_limit: str = "1GB", threads: int = 1, max_rows: int = 100_000):
+        self._memory_limit = memory_limit
+        self._threads = threads
+        self._max_rows = max_rows
+
+    @property
+    def engine(self) -> str:
+        return f"duckdb {duckdb.__version__} (embedded)"
+
+    async def verify(self, request: VerificationRequest) -> Verification:
+        return await asyncio.to_thread(self.verify_now, request)
+
+    def verify_now(self, request: VerificationRequest) -> Verification:
+        """The verification, on this thread."""
+        sandbox = DuckDbSandbox(memory_limit=self._memory_limit, threads=self._threads)
+        timer = threading.Timer(max(request.budget_seconds, 0.0), sandbox.interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            return Procedure(sandbox, self.engine, self._max_rows).run(request)
+        finally:
+            timer.cancel()
+            sandbox.close()
+
+
+class DuckDbSandbox:
+    """A fresh in-memory DuckDB that runs Trino statements (see `Procedure`)."""
+
+    def __init__(self, *, memory_limit: str = "1GB", threads: int = 1) -> None:
+        self._db = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
+        self._db.execute(f"ATTACH ':memory:' AS {_SCRATCH}")
+        self._db.execute(f"USE {_SCRATCH}")
+        self._db.execute("DETACH memory")
+        self._interrupted = False
+        self._lock = threading.Lock()
+
+    def interrupt(self) -> None:
+        with self._lock:
+            self._interrupted = True
+            self._db.interrupt()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def create_namespaces(self, catalogs: Sequence[str], schemas: Sequence[TableName]) -> None:
+        for catalog in catalogs:
+            self._run(f"ATTACH ':memory:' AS {_quoted(self._catalog(catalog))}")
+        for schema in schemas:
+            catalog = _quoted(self._catalog(schema.catalog))
+            self._run(f"CREATE SCHEMA IF NOT EXISTS {catalog}.{_quoted(schema.schema)}")
+
+    def _catalog(self, name: str) -> str:
+        """The database a catalog becomes: its own name, unless DuckDB reserves it."""
+        return f"{name}{_RESERVED_SUFFIX}" if name.lower() in _RESERVED else name
+
+    def create_source(self, statement: exp.Create) -> None:
+        self.execute(statement)
+
+    def fill(self, table: TableName, plan: TablePlan) -> int:
+        columns = ", ".join(_column(c.name) for c in plan.columns)
+        for first in range(0, plan.rows, _ROWS_PER_INSERT):
+            stop = min(plan.rows, first + _ROWS_PER_INSERT)
+            rows = duckdb_select(plan, first, stop)
+            self._run(f"INSERT INTO {self._name(table)} ({columns}) {rows}")
+        return plan.rows
+
+    def execute(self, statement: exp.Expr) -> None:
+        if isinstance(statement, exp.Create):  # table properties mean nothing to DuckDB
+            statement = without_properties(statement.copy())
+        self._run(self._duckdb(statement))
+
+    def rows(self, query: exp.Expr, max_rows: int) -> list[tuple[object, ...]]:
+        sql = self._duckdb(query)
+        try:
+            cursor = self._db.execute(sql)
+            rows = cursor.fetchmany(max_rows + 1)
+        except duckdb.InterruptException as error:
+            raise BudgetSpent(str(error)) from error
+        except duckdb.Error as error:
+            raise self._error(error) from error
+        if len(rows) > max_rows:
+            raise TooManyRows(f"it returned more than {max_rows} rows")
+        return rows
+
+    def partitions(self, table: TableName, transforms: Sequence[str]) -> int | None:
+        expressions = [_transform(t) for t in transforms]
+        if any(e is None for e in expressions):
+            return None
+        listed = ", ".join(e for e in expressions if e is not None)
+        sql = f"SELECT count(*) FROM (SELECT DISTINCT {listed} FROM {self._name(table)})"
+        try:
+            found = self._db.execute(sql).fetchone()
+        except duckdb.InterruptException as error:
+            raise BudgetSpent(str(error)) from error
+        except duckdb.Error:
+            return None
+        return int(found[0]) if found else None
+
+    def _name(self, table: TableName) -> str:
+        parts = (self._catalog(table.catalog), table.schema, table.table)
+        return ".".join(_quoted(p) for p in parts)
+
+    def _duckdb(self, statement: exp.Expr) -> str:
+        tree = statement
+        if any(_reserved(n) for n in statement.find_all(exp.Table, exp.Column)):
+            tree = statement.copy()
+            for node in tree.find_all(exp.Table, exp.Column):
+                if _reserved(node):
+                    node.set("catalog", exp.to_identifier(self._catalog(node.args["catalog"].name)))
+        try:
+            return tree.sql(dialect="duckdb", identify=True)
+        except Exception as error:  # sqlglot cannot write it for DuckDB
+            raise SandboxError(f"cannot be translated for DuckDB: {error}") from error
+
+    def _run(self, sql: str) -> None:
+        try:
+            self._db.execute(sql)
+        except duckdb.InterruptException as error:
+            raise BudgetSpent(str(error)) from error
+        except duckdb.Error as error:
+            raise self._error(error) from error
+
+    def _error(self, error: Exception) -> SandboxError:
+        if self._interrupted:
+            return BudgetSpent(str(error))
+        return SandboxError(str(error))
+
+
+def _reserved(node: exp.Expr) -> bool:
+    catalog = node.args.get("catalog")
+    return catalog is not None and catalog.name.lower() in _RESERVED
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _column(name: str) -> str:
+    return name if name.startswith('"') else _quoted(name)
+
+
+def _transform(spec: str) -> str | None:
+    """An Iceberg partition transform as a DuckDB expression (bucket by DuckDB's hash: the
+    same number of buckets, other members)."""
+    text = spec.strip()
+    if "(" not in text:
+        return _quoted(text.strip('"').lower())
+    function, _, rest = text.partition("(")
+    arguments = [a.strip() for a in rest.rstrip(")").split(",")]
+    column = _quoted(arguments[0].strip('"').lower())
+    function = function.strip().lower()
+    if function in ("year", "month", "day", "hour") and len(arguments) == 1:
+        return f"date_trunc('{function}', {column})"
+    if function == "bucket" and len(arguments) == 2 and arguments[1].isdigit():
+        return f"hash({column}) % {arguments[1]}"
+    if function == "truncate" and len(arguments) == 2 and arguments[1].isdigit():
+        width = arguments[1]
+        return (
+            f"CASE WHEN typeof({column}) = 'VARCHAR' THEN left(CAST({column} AS VARCHAR), {width})"
+            f" ELSE CAST(floor(TRY_CAST({column} AS DOUBLE) / {width}) AS VARCHAR) END"
+        )
+    return None

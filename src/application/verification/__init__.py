@@ -1,0 +1,1 @@
+"""Verification by execution: the pipeline's last step (see `verified_analyzer`)."""

@@ -1,0 +1,171 @@
+"""The DuckDB verifier: what it cannot run, its budget, its data, and its report."""
+
+from __future__ import annotations
+
+from domain.analysis import analyze
+from domain.analysis.names import TableName
+from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatistics
+from tests.unit.verification.support import entry, verify, with_query, workload
+
+PAGES = (
+    "CREATE TABLE web.events.pages (page_id bigint, url varchar, section varchar,"
+    " visits integer, seen_at timestamp(6))"
+    " WITH (format = 'ORC', partitioned_by = ARRAY['section'])"
+)
+URL = "jdbc:trino://h:8080?catalog=web&schema=events"
+
+
+def test_a_function_duckdb_lacks_makes_the_query_not_verifiable_and_names_it() -> None:
+    # given a query calling a Trino function DuckDB does not have
+    load = workload(
+        "SELECT url_extract_host(url) AS host, count(*) FROM pages GROUP BY 1",
+        ddl=(PAGES,),
+        url=URL,
+    )
+    result = analyze(load)
+    # when it is verified
+    checked = verify(load, result)
+    # then it is not verifiable, the function is named, and the engine's query is kept
+    found = entry(checked, "q0")
+    assert found["outcome"] == "not_verifiable"
+    assert "no function url_extract_host" in found["detail"]
+    assert checked.queries == result.queries
+
+
+def test_names_in_one_two_or_three_parts_resolve_as_in_the_session() -> None:
+    load = workload(
+        "SELECT count(*) FROM pages WHERE section = 'news'",
+        "SELECT count(*) FROM events.pages WHERE visits > 10",
+        "SELECT max(visits) FROM web.events.pages",
+        ddl=(PAGES,),
+        url=URL,
+    )
+    checked = verify(load, analyze(load))
+    assert [entry(checked, f"q{i}")["outcome"] for i in range(3)] == ["verified"] * 3
+    assert entry(checked, "q0")["rows"] == {"original": 1, "rewrite": 1}
+
+
+def test_a_spent_budget_leaves_the_rest_not_verifiable_and_the_task_whole() -> None:
+    # given a budget too small to load anything
+    load = workload("SELECT section, count(*) FROM pages GROUP BY 1", ddl=(PAGES,), url=URL)
+    result = analyze(load)
+    checked = verify(load, result, budget=1e-6)
+    # then the queries are not verifiable, the result keeps them, and the report says so
+    found = entry(checked, "q0")
+    assert found["outcome"] == "not_verifiable"
+    assert "budget" in found["detail"]
+    assert checked.queries == result.queries
+    assert checked.report.verification["budget_spent"] is True
+    assert "budget ran out" in checked.report.summary
+
+
+def test_a_rewrite_that_does_not_run_on_the_new_tables_is_replaced() -> None:
+    load = workload("SELECT section, count(*) FROM pages GROUP BY 1", ddl=(PAGES,), url=URL)
+    result = analyze(load)
+    broken = with_query(result, "q0", "SELECT section, count(*) FROM web.optimized.nope GROUP BY 1")
+    checked = verify(load, broken)
+    found = entry(checked, "q0")
+    # a query that fails where its original ran is not the same query: it is not kept
+    assert found["outcome"] == "verified"
+    assert "nope" not in checked.queries[0].query
+    assert found["replaced"]["outcome"] == "differs"
+
+
+def test_the_report_gives_rows_partitions_and_what_reproduces_it() -> None:
+    load = workload(
+        "SELECT page_id FROM pages WHERE seen_at >= TIMESTAMP '2024-03-01 00:00:00' "
+        "AND seen_at < TIMESTAMP '2024-03-08 00:00:00'",
+        ddl=(PAGES,),
+        url=URL,
+    )
+    verification = verify(load, analyze(load), rows=500).report.verification
+    assert verification["seed"] == 0
+    assert verification["rows_per_table"] == 500
+    assert verification["engine"].startswith("duckdb ")
+    assert verification["tables"] == [
+        {"table": "web.events.pages", "rows": 500, "role": "fact", "error": None}
+    ]
+    (migration,) = verification["migrations"]
+    assert migration["table"] == "web.optimized.pages"
+    assert migration["rows"] == migration["source_rows"] == 500
+    assert migration["partitioning"]
+    assert migration["partitions"] >= 1
+    assert verification["outcomes"]["verified"] == 1
+
+
+def test_statistics_shape_the_generated_data() -> None:
+    # given statistics saying visits is never NULL and lies within 5..9
+    load = workload(
+        "SELECT count(*) FROM pages WHERE visits IS NULL",
+        "SELECT count(*) FROM pages WHERE visits < 5 OR visits > 9",
+        ddl=(PAGES,),
+        url=URL,
+    )
+    stats = WorkloadStatistics(
+        tables={
+            TableName("web", "events", "pages"): TableStatistics(
+                rows=1e6,
+                columns={"visits": ColumnStatistics(null_fraction=0.0, low="5", high="9")},
+            )
+        }
+    )
+    checked = verify(load, analyze(load), statistics=stats)
+    assert checked.report.verification["statistics_used"] is True
+    # then both counts are zero (a row each), the same on both sides
+    assert entry(checked, "q0")["outcome"] == "verified"
+    assert entry(checked, "q0")["rows"] == {"original": 1, "rewrite": 1}
+
+
+def test_a_query_whose_rows_change_from_run_to_run_is_not_verifiable_and_kept() -> None:
+    load = workload("SELECT page_id FROM pages ORDER BY random() LIMIT 5", ddl=(PAGES,), url=URL)
+    result = analyze(load)
+    checked = verify(load, result)
+    found = entry(checked, "q0")
+    assert found["outcome"] == "not_verifiable"
+    assert "changes from run to run" in found["detail"]
+    assert checked.queries == result.queries
+
+
+def test_a_query_whose_answer_depends_on_read_order_is_not_verifiable_and_kept() -> None:
+    # given row_number() over a key with ties (its NULLs), on a table the migration copies
+    # month by month (so the copy holds the same rows in another order)
+    events = (
+        "CREATE TABLE lake.s.e (id bigint, kind varchar, at timestamp(6))"
+        " WITH (partitioned_by = ARRAY['kind'])"
+    )
+    load = workload(
+        "SELECT id, row_number() OVER (PARTITION BY kind ORDER BY at DESC) FROM lake.s.e",
+        "SELECT count(*) FROM lake.s.e WHERE at > TIMESTAMP '2024-01-01 00:00:00'",
+        ddl=(events,),
+        url="jdbc:trino://h:8080/lake/s",
+    )
+    result = analyze(load)
+    assert len(result.migrations) > 1
+    checked = verify(load, result, rows=3_000)
+    # then it is explained, not replaced: even the plain retarget numbers the ties otherwise
+    found = entry(checked, "q0")
+    assert found["outcome"] == "not_verifiable"
+    assert "depends on the order rows are read (ROW_NUMBER())" in found["detail"]
+    assert "replaced" not in found
+    assert checked.queries == result.queries
+
+
+def test_catalogs_duckdb_reserves_and_types_it_lacks_are_reported_not_fatal() -> None:
+    load = workload(
+        "SELECT id, v FROM system.main.x WHERE v = 'a'",
+        "SELECT id FROM lake.s.odd",
+        ddl=(
+            "CREATE TABLE system.main.x (id bigint, v varchar)",
+            "CREATE TABLE lake.s.odd (id bigint, ip ipaddress)",
+        ),
+        url="jdbc:trino://h:8080/lake/s",
+    )
+    checked = verify(load, analyze(load))
+    verification = checked.report.verification
+    assert entry(checked, "q0")["outcome"] == "verified"
+    assert entry(checked, "q1")["outcome"] == "not_verifiable"
+    odd = next(t for t in verification["tables"] if t["table"] == "lake.s.odd")
+    assert "IPADDRESS" in odd["error"]
+    statuses = {m["table"]: m["status"] for m in verification["migrations"]}
+    assert statuses["lake.optimized.odd"] == "not_verifiable"
+    assert statuses["lake.optimized.x"] == "ok"
