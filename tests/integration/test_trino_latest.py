@@ -32,7 +32,9 @@ def test_the_vaults_current_rows_are_read_from_latest_tables_with_the_same_rows(
     result = analyze(workload, statistics=scaled(statistics))
     latest = [q.queryid for q in result.queries if "_latest" in q.query]
     rollups_of_latest = [
-        s.statement for s in result.ddl if "_rollup" in s.statement and "_latest" in s.statement
+        s.statement
+        for s in result.ddl
+        if "_rollup" in s.statement and "latest_row_number__" in s.statement
     ]
     # then the queries of the current rows read latest tables, or rollups built on them
     assert len(latest) + len(rollups_of_latest) >= 5, (latest, rollups_of_latest)

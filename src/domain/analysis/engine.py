@@ -49,10 +49,11 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import sqlglot
+from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from domain.analysis.advise import advise
-from domain.analysis.catalog import DEFAULT_CATALOG, Catalog, build_catalog
+from domain.analysis.catalog import DEFAULT_CATALOG, Catalog, build_catalog, name_parts
 from domain.analysis.latest import (
     LatestTable,
     Window,
@@ -79,6 +80,7 @@ from domain.analysis.retarget import (
 from domain.analysis.rollup import (
     AggregateQuery,
     Plan,
+    Rollup,
     might_aggregate,
     plan_rollups,
     recognize,
@@ -256,6 +258,7 @@ def _passes(
         taken=[*names.values(), *(t.name for t in latest)],
         statistics=rolled_statistics,
     )
+    plan = _rollups_from_sources(plan, latest)
     # The tables' layout serves the queries that still read them, not those a rollup answers.
     if plan.serving:
         unserved = [q for q in queries if q.index not in plan.serving]
@@ -390,6 +393,36 @@ def _plan_latest(
     )
 
 
+def _rollups_from_sources(plan: Plan, latest: Sequence[LatestTable]) -> Plan:
+    """The rollups planned over latest tables, filled from the sources instead: each latest
+    table in their FROM becomes the query that computes its rows, so that every migration
+    reads the source tables only, and no latest table is built for a rollup alone."""
+    derived = {t.name: t for t in latest}
+    changed: dict[int, Rollup] = {}
+    for rollup in plan.rollups:
+        if not any(n in derived for n in rollup.source.tables):
+            continue
+        tree = sqlglot.parse_one(f"SELECT 1 {rollup.source.sql}", read=TRINO)
+        for table in list(tree.find_all(exp.Table)):
+            parts = name_parts(table)
+            name = TableName.of(*parts) if parts and len(parts) == 3 else None
+            if name is None or name not in derived:
+                continue
+            computed = sqlglot.parse_one(derived[name].select_sql(), read=TRINO)
+            alias = table.args.get("alias")
+            table.replace(exp.Subquery(this=computed, alias=alias.copy() if alias else None))
+        text = trino_sql(tree).removeprefix("SELECT 1 ")
+        source = dataclasses.replace(rollup.source, sql=text)
+        changed[id(rollup)] = dataclasses.replace(rollup, source=source)
+    if not changed:
+        return plan
+    return dataclasses.replace(
+        plan,
+        rollups=tuple(changed.get(id(r), r) for r in plan.rollups),
+        serving={i: changed.get(id(r), r) for i, r in plan.serving.items()},
+    )
+
+
 def _with_latest(
     catalog: Catalog, latest: Sequence[LatestTable], statistics: WorkloadStatistics | None
 ) -> tuple[Catalog, WorkloadStatistics | None]:
@@ -432,7 +465,7 @@ def _answer_from_latest(
 ) -> tuple[list[Rewrite], list[LatestTable]]:
     """The queries that number a history to keep its latest rows and no rollup answers,
     rewritten to read a table of those rows (see `latest`). The latest tables built are
-    those a rewrite or a rollup reads."""
+    those a rewrite reads (a rollup computes the latest rows from the source itself)."""
     by_window = {t.window: t for t in latest}
     sources = {target.name: source for source, target in layout.targets.items()}
     known = _known(catalog)
@@ -442,7 +475,7 @@ def _answer_from_latest(
         return sources.get(name) or known(parts)
 
     answered = list(rewrites)
-    read = {t for r in plan.rollups for t in r.source.tables}
+    read: set[TableName] = set()
     for index in numbered:
         if index in plan.serving:
             continue
