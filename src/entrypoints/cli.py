@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from domain.workload import credentials_from_jdbc_url
 from entrypoints.api.schemas import NewTaskRequest
 from entrypoints.containers import analyzer_from_settings
 from entrypoints.embedded import create_embedded_app, ensure_sqlite_directory
+from entrypoints.logs import configure_logging
 from entrypoints.processes import create_api_app, run_worker
 from entrypoints.secret_key import SecretKeyError, require_secret_key, with_embedded_secret_key
 from entrypoints.settings import Settings, service_version
@@ -64,10 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level, settings.log_format, process_name=args.command)
     if args.command == "serve":
         return _serve(settings, args.host, args.port)
     if args.command == "api":
@@ -105,7 +102,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         print(f"dbanalysis: {exc}", file=sys.stderr)
         return 2
     app = create_embedded_app(settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None)
     return 0
 
 
@@ -115,7 +112,7 @@ def _api(settings: Settings, host: str | None, port: int | None) -> int:
     if not _has_secret_key(settings):
         return 2
     app = create_api_app(settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None)
     return 0
 
 

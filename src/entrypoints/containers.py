@@ -24,10 +24,12 @@ from adapters.engine.rules_analyzer import RulesAnalyzer
 from adapters.kafka import KafkaTaskConsumer, KafkaTaskPublisher
 from adapters.memory import InMemoryUnitOfWorkFactory, InProcessTaskQueue
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
+from adapters.sqlalchemy.health import DatabaseProbe
 from adapters.trino.statistics import TrinoStatisticsReader
 from application.ports.analyzer import Analyzer
 from application.ports.task_queue import TaskPublisher
 from application.refinement.guarded_analyzer import GuardedAdvisorAnalyzer
+from application.use_cases.count_tasks import CountTasks
 from application.use_cases.get_task_result import GetTaskResult
 from application.use_cases.get_task_status import GetTaskStatus
 from application.use_cases.process_task import ProcessTask
@@ -106,6 +108,7 @@ class StorageContainer(containers.DeclarativeContainer):
     engine = providers.Resource(database_engine, url=settings.provided.database_url)
     cipher = providers.Singleton(cipher_from_settings, settings)
     uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine, cipher)
+    probes = providers.Callable(lambda engine: (DatabaseProbe(engine),), engine)
 
 
 class MemoryStorageContainer(containers.DeclarativeContainer):
@@ -114,6 +117,7 @@ class MemoryStorageContainer(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     uow_factory = providers.Singleton(InMemoryUnitOfWorkFactory)
+    probes = providers.Object(())
 
 
 class UseCasesContainer(containers.DeclarativeContainer):
@@ -131,6 +135,7 @@ class UseCasesContainer(containers.DeclarativeContainer):
     )
     get_status = providers.Factory(GetTaskStatus, uow_factory=storage.uow_factory)
     get_result = providers.Factory(GetTaskResult, uow_factory=storage.uow_factory)
+    count_tasks = providers.Factory(CountTasks, uow_factory=storage.uow_factory)
     process = providers.Factory(
         ProcessTask,
         uow_factory=storage.uow_factory,

@@ -22,9 +22,11 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from adapters.kafka import ensure_topics
+from adapters.kafka.health import KafkaProbe
 from application.use_cases.process_task import ProcessTaskRequest
-from entrypoints.api.app import ApiDependencies, create_app
+from entrypoints.api.app import ApiDependencies, ApiOptions, create_app
 from entrypoints.containers import ApiContainer, WorkerContainer
+from entrypoints.logs import task_context
 from entrypoints.resolve import resolve
 from entrypoints.runners import OutboxRelayLoop, StaleTaskLoop
 from entrypoints.secret_key import require_secret_key
@@ -69,6 +71,11 @@ def create_api_app(settings: Settings, container: ApiContainer | None = None) ->
             get_status=await resolve(use_cases.get_status()),
             get_result=await resolve(use_cases.get_result()),
             on_submitted=relay.wake,
+            probes=(
+                *await resolve(container.storage.probes()),
+                KafkaProbe(settings.kafka_bootstrap_servers),
+            ),
+            count_tasks=(await resolve(use_cases.count_tasks())).execute,
         )
         try:
             yield
@@ -76,7 +83,9 @@ def create_api_app(settings: Settings, container: ApiContainer | None = None) ->
             await _cancel(tasks)
             await resolve(container.shutdown_resources())
 
-    return create_app(lifespan, version=service_version())
+    return create_app(
+        lifespan, version=service_version(), options=ApiOptions.from_settings(settings)
+    )
 
 
 class _Heartbeat:
@@ -121,8 +130,9 @@ async def run_worker(settings: Settings, container: WorkerContainer | None = Non
         consumer = await resolve(container.consumer())
 
         async def handle(task_id: uuid.UUID) -> None:
-            outcome = await process.execute(ProcessTaskRequest(task_id))
-            log.info("task %s: %s", task_id, outcome)
+            with task_context(task_id):
+                outcome = await process.execute(ProcessTaskRequest(task_id))
+                log.info("task %s: %s", task_id, outcome)
 
         tasks = _background(("worker-relay", relay), ("worker-stale", stale))
         heartbeat = asyncio.create_task(_Heartbeat(settings.worker_heartbeat_file).run())

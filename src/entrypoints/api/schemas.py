@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from application.use_cases.get_task_status import TaskStatusView
 from domain.workload import (
@@ -19,24 +28,41 @@ from domain.workload import (
     DdlStatement,
     Query,
     Workload,
+    check_jdbc_url,
     credentials_from_jdbc_url,
 )
 
 __all__ = [
-    "ErrorBody",
+    "ErrorInfo",
     "NewTaskRequest",
     "NewTaskResponse",
-    "NotCompletedBody",
     "StatusResponse",
 ]
 
+# The limits of one workload (the whole body is bounded too: `Settings.max_request_bytes`).
 MAX_STATEMENT_CHARS = 1_000_000
 MAX_DDL_STATEMENTS = 10_000
 MAX_QUERIES = 100_000
+MAX_QUERYID_CHARS = 512
+MAX_RUNQUANTITY = 10**15
+MAX_EXECUTIONTIME_SECONDS = 10.0**9
+
+
+def _storable(text: str) -> str:
+    """Text that can be stored and sent back as it is: no NUL character (PostgreSQL's text and
+    JSONB cannot hold one) and no lone surrogate (not encodable as UTF-8)."""
+    if "\x00" in text:
+        raise ValueError("must not contain a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (it holds a lone surrogate)") from None
+    return text
+
 
 # Statements may be empty or blank: real workloads hold such entries, and the engine answers
 # each one with a finding (and the query back unchanged) rather than refusing the workload.
-Statement = Annotated[str, Field(max_length=MAX_STATEMENT_CHARS)]
+Statement = Annotated[str, Field(max_length=MAX_STATEMENT_CHARS), AfterValidator(_storable)]
 
 
 class DdlItem(BaseModel):
@@ -48,11 +74,28 @@ class DdlItem(BaseModel):
 class QueryItem(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
 
-    queryid: Annotated[str, Field(min_length=1, max_length=512, pattern=r"\S")]
+    queryid: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_QUERYID_CHARS,
+            pattern=r"\S",
+            description="unique within the workload",
+        ),
+        AfterValidator(_storable),
+    ]
     query: Statement
-    runquantity: Annotated[StrictInt, Field(ge=0, description="how often the query runs")] = 1
+    runquantity: Annotated[
+        StrictInt, Field(ge=0, le=MAX_RUNQUANTITY, description="how often the query runs")
+    ] = 1
     executiontime: Annotated[
-        float | None, Field(ge=0, description="seconds per run; missing counts as 1")
+        float | None,
+        Field(
+            ge=0,
+            le=MAX_EXECUTIONTIME_SECONDS,
+            allow_inf_nan=False,
+            description="seconds per run; missing counts as 1",
+        ),
     ] = None
 
 
@@ -106,8 +149,21 @@ class NewTaskRequest(BaseModel):
         ),
     ]
     ddl: Annotated[list[DdlItem], Field(min_length=1, max_length=MAX_DDL_STATEMENTS)]
-    queries: Annotated[list[QueryItem], Field(min_length=1, max_length=MAX_QUERIES)]
+    queries: Annotated[
+        list[QueryItem],
+        Field(
+            min_length=1,
+            max_length=MAX_QUERIES,
+            description="each queryid appears once; a repeated queryid is refused with 422",
+        ),
+    ]
     options: OptionsItem | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url_can_be_parsed(cls, url: str) -> str:
+        check_jdbc_url(url)
+        return _storable(url)
 
     @model_validator(mode="after")
     def _queryids_are_unique(self) -> Self:
@@ -171,14 +227,3 @@ class StatusResponse(BaseModel):
             if view.error
             else None,
         )
-
-
-class ErrorBody(BaseModel):
-    detail: Any
-
-
-class NotCompletedBody(BaseModel):
-    detail: str
-    taskid: uuid.UUID
-    status: str
-    error: ErrorInfo | None
