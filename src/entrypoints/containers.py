@@ -37,6 +37,7 @@ from application.use_cases.relay_outbox import RelayOutbox
 from application.use_cases.requeue_stale_tasks import RequeueStaleTasks
 from application.use_cases.submit_task import SubmitTask
 from application.use_cases.sweep_expired_secrets import SweepExpiredSecrets
+from entrypoints.instrumentation import InstrumentedAdvisor, InstrumentedAnalyzer
 from entrypoints.secret_key import cipher_from_settings
 from entrypoints.settings import Settings, service_version
 
@@ -74,7 +75,7 @@ def analyzer_from_settings(settings: Settings, version: str) -> Analyzer:
     )
     rules = RulesAnalyzer(version, statistics)
     if not settings.llm_enabled:
-        return rules
+        return InstrumentedAnalyzer(rules)
     # Imported here: langchain takes seconds to import, which every process and every
     # `dbanalysis analyze` would pay even with the LLM off.
     from adapters.llm import LangChainAdvisor
@@ -89,11 +90,13 @@ def analyzer_from_settings(settings: Settings, version: str) -> Analyzer:
         max_retries=settings.llm_max_retries,
         method=settings.llm_structured_output_method,
     )
-    return GuardedAdvisorAnalyzer(
-        rules,
-        advisor,
-        budget_seconds=settings.llm_budget_seconds,
-        max_queries=settings.llm_max_queries,
+    return InstrumentedAnalyzer(
+        GuardedAdvisorAnalyzer(
+            rules,
+            InstrumentedAdvisor(advisor),
+            budget_seconds=settings.llm_budget_seconds,
+            max_queries=settings.llm_max_queries,
+        )
     )
 
 

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 
 from adapters.kafka import ensure_topics
 from adapters.kafka.health import KafkaProbe
@@ -113,6 +114,9 @@ async def run_worker(settings: Settings, container: WorkerContainer | None = Non
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
+    if settings.worker_metrics_port is not None:
+        # A thread of its own: the stage durations and LLM calls of this worker's analyses.
+        start_http_server(settings.worker_metrics_port, addr=settings.host)
     await resolve(container.init_resources())
     try:
         await ensure_topics(

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     )
     llm_max_queries: int = Field(default=40, ge=0, description="heaviest queries in the prompt")
 
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="where `dbanalysis worker` serves Prometheus /metrics (on DBANALYSIS_HOST)",
+    )
     worker_heartbeat_file: str | None = Field(
         default=None, description="a file the worker touches while alive (container healthcheck)"
     )

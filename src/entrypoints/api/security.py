@@ -19,16 +19,19 @@ from typing import Any
 from fastapi import Depends, FastAPI, Security
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.security import APIKeyHeader
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
+from entrypoints.api.errors import problem_response
 from entrypoints.api.options import ApiOptions
 
-__all__ = ["API_KEY_HEADER", "install_security", "key_matches"]
+__all__ = ["API_KEY_HEADER", "install_security", "key_digest", "key_matches"]
 
 API_KEY_HEADER = "X-API-Key"
 
 
-def _digest(key: str) -> bytes:
+def key_digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
 
 
@@ -36,11 +39,21 @@ def key_matches(given: str | None, digests: tuple[bytes, ...]) -> bool:
     """Whether `given` is one of the keys, compared in constant time against each of them."""
     if given is None:
         return False
-    candidate = _digest(given)
+    candidate = key_digest(given)
     found = False
     for digest in digests:
         found |= hmac.compare_digest(candidate, digest)
     return found
+
+
+class _Cors(CORSMiddleware):
+    """Starlette's CORS, whose refusal of a preflight (plain text) takes the problem shape."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        return problem_response(response.status_code, bytes(response.body).decode())
 
 
 def install_security(app: FastAPI, options: ApiOptions) -> list[Any]:
@@ -48,14 +61,14 @@ def install_security(app: FastAPI, options: ApiOptions) -> list[Any]:
     take (none when no API key is configured)."""
     if options.cors_allow_origins:
         app.add_middleware(
-            CORSMiddleware,
+            _Cors,
             allow_origins=list(options.cors_allow_origins),
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", API_KEY_HEADER],
         )
     if not options.api_keys:
         return []
-    digests = tuple(_digest(key) for key in options.api_keys)
+    digests = tuple(key_digest(key) for key in options.api_keys)
     header = APIKeyHeader(
         name=API_KEY_HEADER,
         auto_error=False,
