@@ -138,19 +138,35 @@ def _field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
-# What the database driver raises when the server cannot be reached or went away.
-STORAGE_ERRORS: tuple[type[BaseException], ...] = (
+# What the database driver raises when the server cannot be reached or went away: SQLAlchemy's
+# wrappers, and the socket errors asyncpg raises as they are (refused, reset, timed out, DNS).
+STORAGE_ERRORS: tuple[type[Exception], ...] = (
     OperationalError,
     InterfaceError,
     PoolTimeoutError,
-    ConnectionError,
+    OSError,
 )
 
 
-def _storage_down(exc: BaseException) -> bool:
-    if isinstance(exc, STORAGE_ERRORS):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+def _storage_unavailable(request: Request, exc: Exception) -> ProblemResponse:
+    log.warning("storage unavailable on %s: %s", request.url.path, type(exc).__name__)
+    return problem_response(
+        503,
+        "the database cannot be reached; the request was not carried out, try again",
+        type_=STORAGE_UNAVAILABLE,
+        title="Storage unavailable",
+        instance=request.url.path,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _internal_error(request: Request) -> ProblemResponse:
+    return problem_response(
+        500,
+        "an unexpected error occurred; it has been logged",
+        type_=INTERNAL_ERROR,
+        instance=request.url.path,
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -222,25 +238,25 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=exc.headers,
         )
 
+    # Handled here, by class, rather than in the catch-all below: Starlette re-raises what
+    # reaches the catch-all (to be logged as a crash), which an outage is not.
+    async def on_storage_down(request: Request, exc: Exception) -> JSONResponse:
+        return _storage_unavailable(request, exc)
+
+    for error in STORAGE_ERRORS:
+        app.add_exception_handler(error, on_storage_down)
+
+    @app.exception_handler(DBAPIError)
+    async def on_database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            return _storage_unavailable(request, exc)
+        log.error("database error on %s", request.url.path, exc_info=exc)
+        return _internal_error(request)
+
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if _storage_down(exc):
-            log.warning("storage unavailable: %s", type(exc).__name__)
-            return problem_response(
-                503,
-                "the database cannot be reached; the request was not carried out, try again",
-                type_=STORAGE_UNAVAILABLE,
-                title="Storage unavailable",
-                instance=request.url.path,
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
-        log.error("unexpected error on %s", request.url.path, exc_info=exc)
-        return problem_response(
-            500,
-            "an unexpected error occurred; it has been logged",
-            type_=INTERNAL_ERROR,
-            instance=request.url.path,
-        )
+        # Starlette logs the exception once this answer is sent.
+        return _internal_error(request)
 
 
 def problem_openapi(app: FastAPI) -> None:
