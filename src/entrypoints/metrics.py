@@ -8,6 +8,8 @@
     dbanalysis_analysis_duration_seconds{outcome}             a whole analysis (ok / error)
     dbanalysis_llm_request_duration_seconds{outcome}          one call to the LLM advisor
     dbanalysis_llm_tokens_total{kind}                         prompt / completion tokens spent
+    dbanalysis_consumer_lag{topic}                            messages a worker has still to do
+                                                              on its partitions (sum: the group)
 
 `route` is the route's template (`/status`), or `unmatched`: a client cannot create series.
 """
@@ -18,6 +20,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
     "ANALYSIS_SECONDS",
+    "CONSUMER_LAG",
     "HTTP_REQUESTS",
     "HTTP_SECONDS",
     "LLM_SECONDS",
@@ -54,3 +57,6 @@ LLM_SECONDS = Histogram(
     buckets=_SLOW,
 )
 LLM_TOKENS = Counter("dbanalysis_llm_tokens", "Tokens spent on the LLM advisor", ["kind"])
+CONSUMER_LAG = Gauge(
+    "dbanalysis_consumer_lag", "Messages not yet done on this worker's partitions", ["topic"]
+)

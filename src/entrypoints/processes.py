@@ -22,12 +22,13 @@ from pathlib import Path
 from fastapi import FastAPI
 from prometheus_client import start_http_server
 
-from adapters.kafka import ensure_topics
+from adapters.kafka import KafkaTaskConsumer, ensure_topics
 from adapters.kafka.health import KafkaProbe
 from application.use_cases.process_task import ProcessTaskRequest
 from entrypoints.api.app import ApiDependencies, ApiOptions, create_app
 from entrypoints.containers import ApiContainer, WorkerContainer
 from entrypoints.logs import task_context
+from entrypoints.metrics import CONSUMER_LAG
 from entrypoints.resolve import resolve
 from entrypoints.runners import OutboxRelayLoop, StaleTaskLoop
 from entrypoints.secret_key import require_secret_key
@@ -89,6 +90,22 @@ def create_api_app(settings: Settings, container: ApiContainer | None = None) ->
     )
 
 
+LAG_INTERVAL_SECONDS = 5.0
+
+
+async def _gauge_lag(consumer: KafkaTaskConsumer, interval: float = LAG_INTERVAL_SECONDS) -> None:
+    """Keeps `dbanalysis_consumer_lag` current for the worker's /metrics."""
+    while True:
+        try:
+            lag = await consumer.lag()
+        except Exception as exc:  # the broker may be away; the next round tries again
+            log.debug("consumer lag unknown: %s", type(exc).__name__)
+        else:
+            if lag is not None:
+                CONSUMER_LAG.labels(consumer.topic).set(lag)
+        await asyncio.sleep(interval)
+
+
 class _Heartbeat:
     """Touches a file while the worker's loop is alive (a container healthcheck reads it)."""
 
@@ -140,6 +157,7 @@ async def run_worker(settings: Settings, container: WorkerContainer | None = Non
 
         tasks = _background(("worker-relay", relay), ("worker-stale", stale))
         heartbeat = asyncio.create_task(_Heartbeat(settings.worker_heartbeat_file).run())
+        lag = asyncio.create_task(_gauge_lag(consumer), name="worker-lag")
         consuming = asyncio.create_task(consumer.run(handle), name="worker-consumer")
         log.info("worker consuming %s as group %s", settings.kafka_topic, settings.kafka_group)
         stopping = asyncio.create_task(stop.wait())
@@ -147,7 +165,7 @@ async def run_worker(settings: Settings, container: WorkerContainer | None = Non
         log.info("worker stopping")
         await consumer.stop()
         stopping.cancel()
-        await _cancel([*tasks, heartbeat])
+        await _cancel([*tasks, heartbeat, lag])
         if consuming.done() and consuming.exception() is not None:
             raise consuming.exception()  # type: ignore[misc]
     finally:

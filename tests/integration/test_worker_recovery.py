@@ -101,7 +101,9 @@ async def test_a_killed_workers_task_is_taken_over_after_its_lease_and_completed
                 doomed.wait(30)
 
             # then another worker takes the task over once the lease has expired
-            with started("worker", ["worker"], env, tmp_path) as worker:
+            metrics_port = free_port()
+            second = {**env, "DBANALYSIS_WORKER_METRICS_PORT": str(metrics_port)}
+            with started("worker", ["worker"], second, tmp_path) as worker:
 
                 async def finished() -> bool:
                     worker.assert_alive()
@@ -111,11 +113,26 @@ async def test_a_killed_workers_task_is_taken_over_after_its_lease_and_completed
                 final = await status(task_id)
                 result = await client.get("/getresult", params={"taskid": task_id})
 
+                # and its own /metrics tell how long the analysis, its stages and the LLM
+                # took, and how much is left on its partitions
+                metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+                scraped = ""
+
+                async def lag_gauged() -> bool:
+                    nonlocal scraped
+                    scraped = (await client.get(metrics_url)).text
+                    return "dbanalysis_consumer_lag{" in scraped
+
+                await eventually(lag_gauged, within=30, every=0.5, what="the lag gauged")
+
     # and completes it exactly once, on its second attempt, with the engine's answer
     assert final["status"] == "completed", final
     assert final["attempts"] == 2
     assert result.status_code == 200
     assert len(stub.requests) == 2  # one LLM call per attempt: the task ran twice, no more
+    assert 'dbanalysis_analysis_duration_seconds_count{outcome="ok"} 1.0' in scraped
+    assert "dbanalysis_stage_duration_seconds_count{stage=" in scraped
+    assert "dbanalysis_llm_request_duration_seconds_count{outcome=" in scraped
     records = [json.loads(line) for line in worker.output().splitlines() if line.strip()]
     assert any(r.get("task_id") == task_id for r in records)
 
