@@ -8,8 +8,11 @@ comes in time. Later calls fail at once, and the engine's answer is kept (the LL
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,13 +46,10 @@ def stub() -> Iterator[OpenAIStub]:
         yield server
 
 
-async def test_a_killed_workers_task_is_taken_over_after_its_lease_and_completed_once(
-    postgres_database_url: str, kafka_bootstrap: str, stub: OpenAIStub, tmp_path: Path
-) -> None:
-    port = free_port()
-    env = {
-        "DBANALYSIS_DATABASE_URL": postgres_database_url,
-        "DBANALYSIS_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+def stack_env(database_url: str, bootstrap: str, stub: OpenAIStub) -> dict[str, str]:
+    return {
+        "DBANALYSIS_DATABASE_URL": database_url,
+        "DBANALYSIS_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "DBANALYSIS_KAFKA_TOPIC": unique_name("recovery-tasks"),
         "DBANALYSIS_KAFKA_GROUP": unique_name("recovery-workers"),
         "DBANALYSIS_KAFKA_PARTITIONS": "1",
@@ -65,6 +65,13 @@ async def test_a_killed_workers_task_is_taken_over_after_its_lease_and_completed
         "DBANALYSIS_STATISTICS_ENABLED": "false",
         "DBANALYSIS_LOG_FORMAT": "json",
     }
+
+
+async def test_a_killed_workers_task_is_taken_over_after_its_lease_and_completed_once(
+    postgres_database_url: str, kafka_bootstrap: str, stub: OpenAIStub, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = stack_env(postgres_database_url, kafka_bootstrap, stub)
     run_cli(["migrate"], env)
     body = json.loads(EXAMPLE.read_text())
     with started("api", ["api", "--port", str(port)], env, tmp_path) as api:
@@ -142,3 +149,50 @@ def _spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [*CLI, "worker"], env={**os.environ, **env}, stdout=sink, stderr=subprocess.STDOUT
         )
+
+
+def slow_then_fail(request: dict[str, Any], number: int) -> StubReply:
+    return dataclasses.replace(error(500), delay=6.0 if number == 0 else 0.0)
+
+
+async def test_sigterm_lets_the_worker_finish_the_task_in_hand_then_exit_cleanly(
+    postgres_database_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    with OpenAIStub(slow_then_fail) as stub:
+        env = stack_env(postgres_database_url, kafka_bootstrap, stub)
+        env["DBANALYSIS_LEASE_SECONDS"] = "120"  # no takeover: this worker must finish it
+        run_cli(["migrate"], env)
+        with started("api", ["api", "--port", str(port)], env, tmp_path):
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+
+                async def ready() -> bool:
+                    try:
+                        return (await client.get("/health/ready")).status_code == 200
+                    except httpx.TransportError:
+                        return False
+
+                await eventually(ready, within=60, every=0.1, what="the api ready")
+                worker = _spawn_worker(env, tmp_path / "worker.log")
+                try:
+                    # given a worker in the middle of a task (its LLM call takes 6 s)
+                    accepted = await client.post("/new", json=json.loads(EXAMPLE.read_text()))
+                    task_id = accepted.json()["taskid"]
+                    await eventually(
+                        lambda: len(stub.requests) == 1, within=90, what="the LLM call"
+                    )
+
+                    # when it is asked to stop
+                    worker.send_signal(signal.SIGTERM)
+                    code = await asyncio.to_thread(worker.wait, 60)
+                finally:
+                    if worker.poll() is None:
+                        worker.kill()
+                        worker.wait(30)
+                final = (await client.get("/status", params={"taskid": task_id})).json()
+
+    # then it finished the task first, on its one attempt, and exited cleanly
+    assert code == 0, (tmp_path / "worker.log").read_text()[-3000:]
+    assert final["status"] == "completed", final
+    assert final["attempts"] == 1
+    assert len(stub.requests) == 1
