@@ -20,5 +20,5 @@ WORKDIR /app
 USER dbanalysis
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
-  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"
+  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live')"
 CMD ["dbanalysis", "api", "--host", "0.0.0.0", "--port", "8000"]

@@ -29,6 +29,7 @@ __all__ = [
     "Query",
     "Workload",
     "catalog_from_jdbc_url",
+    "check_jdbc_url",
     "credentials_from_jdbc_url",
     "redact_jdbc_url",
 ]
@@ -48,6 +49,33 @@ def _parts(url: str) -> tuple[str, SplitResult]:
     if url.lower().startswith(prefix):
         return url[: len(prefix)], urlsplit(url[len(prefix) :])
     return "", urlsplit(url)
+
+
+def check_jdbc_url(url: str) -> None:
+    """Raise `ValueError` when the URL cannot be taken apart (so neither redacted nor used):
+    a control character, an unclosed `[` of an IPv6 address, a port that is not a number from 0
+    to 65535, characters a host may not hold, or no host at all. The message never quotes the
+    URL, which may hold a password.
+
+    >>> check_jdbc_url("jdbc:trino://[::1")
+    Traceback (most recent call last):
+    ...
+    ValueError: the URL cannot be parsed (an unclosed '[' or invalid characters in the host)
+    """
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        raise ValueError("the URL holds a control character")
+    try:
+        _, parts = _parts(url.strip())
+    except ValueError:
+        raise ValueError(
+            "the URL cannot be parsed (an unclosed '[' or invalid characters in the host)"
+        ) from None
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise ValueError("the URL's port is not a number from 0 to 65535") from None
+    if not parts.hostname:
+        raise ValueError("the URL names no host")
 
 
 def redact_jdbc_url(url: str) -> str:

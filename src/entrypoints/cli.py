@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from entrypoints.client.commands import (
     add_client_commands,
     run_client_command,
 )
+from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings, service_version
 
 if TYPE_CHECKING:
@@ -74,10 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in CLIENT_COMMANDS:
         return run_client_command(args)  # a client: none of the service's settings apply
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level, settings.log_format, process_name=args.command)
     if args.command == "serve":
         return _serve(settings, args.host, args.port)
     if args.command == "api":
@@ -125,7 +122,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         print(f"dbanalysis: {exc}", file=sys.stderr)
         return 2
     app = create_embedded_app(settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None)
     return 0
 
 
@@ -137,7 +134,7 @@ def _api(settings: Settings, host: str | None, port: int | None) -> int:
     if not _has_secret_key(settings):
         return 2
     app = create_api_app(settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None)
     return 0
 
 

@@ -24,6 +24,7 @@ from adapters.engine.rules_analyzer import RulesAnalyzer
 from adapters.kafka import KafkaTaskConsumer, KafkaTaskPublisher
 from adapters.memory import InMemoryUnitOfWorkFactory, InProcessTaskQueue
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
+from adapters.sqlalchemy.health import DatabaseProbe
 from adapters.trino.statistics import TrinoStatisticsReader
 from adapters.verify.duckdb_verifier import DuckDbVerifier
 from adapters.verify.trino_verifier import TrinoVerifier, scratch_from_url
@@ -31,6 +32,7 @@ from application.ports.analyzer import Analyzer
 from application.ports.task_queue import TaskPublisher
 from application.ports.verifier import Verifier
 from application.refinement.guarded_analyzer import GuardedAdvisorAnalyzer
+from application.use_cases.count_tasks import CountTasks
 from application.use_cases.get_task_result import GetTaskResult
 from application.use_cases.get_task_status import GetTaskStatus
 from application.use_cases.process_task import ProcessTask
@@ -40,6 +42,7 @@ from application.use_cases.submit_task import SubmitTask
 from application.use_cases.sweep_expired_secrets import SweepExpiredSecrets
 from application.verification.statistics_memo import RememberingStatisticsReader
 from application.verification.verified_analyzer import VerifiedAnalyzer
+from entrypoints.instrumentation import InstrumentedAdvisor, InstrumentedAnalyzer
 from entrypoints.secret_key import cipher_from_settings
 from entrypoints.settings import Settings, service_version
 
@@ -80,23 +83,23 @@ def analyzer_from_settings(settings: Settings, version: str) -> Analyzer:
     )
     rules = RulesAnalyzer(version, statistics)
     analyzer = rules if not settings.llm_enabled else _refined(settings, rules)
-    if not settings.verify_enabled:
-        return analyzer
-    verifier: Verifier = (
-        TrinoVerifier(
-            scratch_from_url(settings.verify_trino_url), ca_bundle=settings.trino_ca_bundle
+    if settings.verify_enabled:
+        verifier: Verifier = (
+            TrinoVerifier(
+                scratch_from_url(settings.verify_trino_url), ca_bundle=settings.trino_ca_bundle
+            )
+            if settings.verify_trino_url
+            else DuckDbVerifier(memory_limit=settings.verify_memory_limit)
         )
-        if settings.verify_trino_url
-        else DuckDbVerifier(memory_limit=settings.verify_memory_limit)
-    )
-    return VerifiedAnalyzer(
-        analyzer,
-        verifier,
-        rows_per_table=settings.verify_rows_per_table,
-        budget_seconds=settings.verify_budget_seconds,
-        seed=settings.verify_seed,
-        statistics=statistics,
-    )
+        analyzer = VerifiedAnalyzer(
+            analyzer,
+            verifier,
+            rows_per_table=settings.verify_rows_per_table,
+            budget_seconds=settings.verify_budget_seconds,
+            seed=settings.verify_seed,
+            statistics=statistics,
+        )
+    return InstrumentedAnalyzer(analyzer)
 
 
 def _refined(settings: Settings, rules: Analyzer) -> Analyzer:
@@ -116,7 +119,7 @@ def _refined(settings: Settings, rules: Analyzer) -> Analyzer:
     )
     return GuardedAdvisorAnalyzer(
         rules,
-        advisor,
+        InstrumentedAdvisor(advisor),
         budget_seconds=settings.llm_budget_seconds,
         max_queries=settings.llm_max_queries,
     )
@@ -133,6 +136,7 @@ class StorageContainer(containers.DeclarativeContainer):
     engine = providers.Resource(database_engine, url=settings.provided.database_url)
     cipher = providers.Singleton(cipher_from_settings, settings)
     uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine, cipher)
+    probes = providers.Callable(lambda engine: (DatabaseProbe(engine),), engine)
 
 
 class MemoryStorageContainer(containers.DeclarativeContainer):
@@ -141,6 +145,7 @@ class MemoryStorageContainer(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     uow_factory = providers.Singleton(InMemoryUnitOfWorkFactory)
+    probes = providers.Object(())
 
 
 class UseCasesContainer(containers.DeclarativeContainer):
@@ -158,6 +163,7 @@ class UseCasesContainer(containers.DeclarativeContainer):
     )
     get_status = providers.Factory(GetTaskStatus, uow_factory=storage.uow_factory)
     get_result = providers.Factory(GetTaskResult, uow_factory=storage.uow_factory)
+    count_tasks = providers.Factory(CountTasks, uow_factory=storage.uow_factory)
     process = providers.Factory(
         ProcessTask,
         uow_factory=storage.uow_factory,

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.sqlalchemy.migrate import upgrade
 from application.use_cases.republish_pending_tasks import RepublishPendingTasks
-from entrypoints.api.app import ApiDependencies, create_app
+from entrypoints.api.app import ApiDependencies, ApiOptions, create_app
 from entrypoints.containers import EmbeddedContainer
 from entrypoints.resolve import resolve
 from entrypoints.runners import InProcessWorkerLoop, OutboxRelayLoop, StaleTaskLoop
@@ -78,6 +78,8 @@ class EmbeddedService:
             get_status=await resolve(use_cases.get_status()),
             get_result=await resolve(use_cases.get_result()),
             on_submitted=relay.wake,
+            probes=await resolve(self.container.storage.probes()),
+            count_tasks=(await resolve(use_cases.count_tasks())).execute,
         )
 
     async def stop(self) -> None:
@@ -107,4 +109,6 @@ def create_embedded_app(
         finally:
             await service.stop()
 
-    return create_app(lifespan, version=service_version())
+    return create_app(
+        lifespan, version=service_version(), options=ApiOptions.from_settings(settings)
+    )

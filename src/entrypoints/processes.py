@@ -20,11 +20,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 
-from adapters.kafka import ensure_topics
+from adapters.kafka import KafkaTaskConsumer, ensure_topics
+from adapters.kafka.health import KafkaProbe
 from application.use_cases.process_task import ProcessTaskRequest
-from entrypoints.api.app import ApiDependencies, create_app
+from entrypoints.api.app import ApiDependencies, ApiOptions, create_app
 from entrypoints.containers import ApiContainer, WorkerContainer
+from entrypoints.logs import task_context
+from entrypoints.metrics import CONSUMER_LAG
 from entrypoints.resolve import resolve
 from entrypoints.runners import OutboxRelayLoop, StaleTaskLoop
 from entrypoints.secret_key import require_secret_key
@@ -69,6 +73,11 @@ def create_api_app(settings: Settings, container: ApiContainer | None = None) ->
             get_status=await resolve(use_cases.get_status()),
             get_result=await resolve(use_cases.get_result()),
             on_submitted=relay.wake,
+            probes=(
+                *await resolve(container.storage.probes()),
+                KafkaProbe(settings.kafka_bootstrap_servers),
+            ),
+            count_tasks=(await resolve(use_cases.count_tasks())).execute,
         )
         try:
             yield
@@ -76,7 +85,25 @@ def create_api_app(settings: Settings, container: ApiContainer | None = None) ->
             await _cancel(tasks)
             await resolve(container.shutdown_resources())
 
-    return create_app(lifespan, version=service_version())
+    return create_app(
+        lifespan, version=service_version(), options=ApiOptions.from_settings(settings)
+    )
+
+
+LAG_INTERVAL_SECONDS = 5.0
+
+
+async def _gauge_lag(consumer: KafkaTaskConsumer, interval: float = LAG_INTERVAL_SECONDS) -> None:
+    """Keeps `dbanalysis_consumer_lag` current for the worker's /metrics."""
+    while True:
+        try:
+            lag = await consumer.lag()
+        except Exception as exc:  # the broker may be away; the next round tries again
+            log.debug("consumer lag unknown: %s", type(exc).__name__)
+        else:
+            if lag is not None:
+                CONSUMER_LAG.labels(consumer.topic).set(lag)
+        await asyncio.sleep(interval)
 
 
 class _Heartbeat:
@@ -104,6 +131,9 @@ async def run_worker(settings: Settings, container: WorkerContainer | None = Non
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
+    if settings.worker_metrics_port is not None:
+        # A thread of its own: the stage durations and LLM calls of this worker's analyses.
+        start_http_server(settings.worker_metrics_port, addr=settings.host)
     await resolve(container.init_resources())
     try:
         await ensure_topics(
@@ -121,11 +151,13 @@ async def run_worker(settings: Settings, container: WorkerContainer | None = Non
         consumer = await resolve(container.consumer())
 
         async def handle(task_id: uuid.UUID) -> None:
-            outcome = await process.execute(ProcessTaskRequest(task_id))
-            log.info("task %s: %s", task_id, outcome)
+            with task_context(task_id):
+                outcome = await process.execute(ProcessTaskRequest(task_id))
+                log.info("task %s: %s", task_id, outcome)
 
         tasks = _background(("worker-relay", relay), ("worker-stale", stale))
         heartbeat = asyncio.create_task(_Heartbeat(settings.worker_heartbeat_file).run())
+        lag = asyncio.create_task(_gauge_lag(consumer), name="worker-lag")
         consuming = asyncio.create_task(consumer.run(handle), name="worker-consumer")
         log.info("worker consuming %s as group %s", settings.kafka_topic, settings.kafka_group)
         stopping = asyncio.create_task(stop.wait())
@@ -133,7 +165,7 @@ async def run_worker(settings: Settings, container: WorkerContainer | None = Non
         log.info("worker stopping")
         await consumer.stop()
         stopping.cancel()
-        await _cancel([*tasks, heartbeat])
+        await _cancel([*tasks, heartbeat, lag])
         if consuming.done() and consuming.exception() is not None:
             raise consuming.exception()  # type: ignore[misc]
     finally:

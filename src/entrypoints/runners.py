@@ -16,6 +16,7 @@ from application.use_cases.process_task import ProcessTask, ProcessTaskRequest
 from application.use_cases.relay_outbox import RelayOutbox, RelayOutboxRequest
 from application.use_cases.requeue_stale_tasks import RequeueStaleTasks, RequeueStaleTasksRequest
 from application.use_cases.sweep_expired_secrets import SweepExpiredSecrets
+from entrypoints.logs import task_context
 
 __all__ = ["InProcessWorkerLoop", "OutboxRelayLoop", "StaleTaskLoop"]
 
@@ -72,12 +73,13 @@ class InProcessWorkerLoop:
         while True:
             task_id = await self._queue.get()
             try:
-                outcome = await self._process.execute(ProcessTaskRequest(task_id))
-                log.info("task %s: %s", task_id, outcome)
+                with task_context(task_id):
+                    outcome = await self._process.execute(ProcessTaskRequest(task_id))
+                    log.info("task %s: %s", task_id, outcome)
             except Exception:
                 # Storage failed mid-way: the task stays pending or processing and is picked up
                 # again by the stale-task recovery; nothing is lost.
-                log.exception("task %s: processing failed", task_id)
+                log.exception("task %s: processing failed", task_id, extra={"task_id": task_id})
             finally:
                 self._queue.task_done()
 

@@ -109,11 +109,41 @@ class Settings(BaseSettings):
         "catalog (an Iceberg catalog the verifier may write schemas into; never the source)",
     )
 
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="where `dbanalysis worker` serves Prometheus /metrics (on DBANALYSIS_HOST)",
+    )
     worker_heartbeat_file: str | None = Field(
         default=None, description="a file the worker touches while alive (container healthcheck)"
     )
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object a line, with the task id when known"
+    )
+
+    # The HTTP API's limits and protection (`entrypoints.api`).
+    max_request_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="larger request bodies are refused (413)"
+    )
+    api_keys: SecretStr | None = Field(
+        default=None,
+        description="comma-separated keys; when set, /new, /status and /getresult need one in "
+        "the X-API-Key header (health, metrics and the docs stay open)",
+    )
+    cors_allow_origins: str = Field(
+        default="",
+        description="comma-separated origins a browser may call the API from; empty: none",
+    )
+
+    def api_key_list(self) -> tuple[str, ...]:
+        raw = self.api_keys.get_secret_value() if self.api_keys else ""
+        return tuple(key.strip() for key in raw.split(",") if key.strip())
+
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(o.strip() for o in self.cors_allow_origins.split(",") if o.strip())
 
     @property
     def llm_enabled(self) -> bool:

@@ -317,3 +317,32 @@ async def _stable_with_members(bootstrap: str, group: str, members: int) -> bool
         await admin.close()
     description = response.to_object()["groups"][0]
     return description["state"] == "Stable" and len(description["members"]) == members
+
+
+async def test_the_lag_counts_what_is_not_done_yet_and_falls_to_zero(
+    kafka_bootstrap: str,  # noqa: F811
+    topic: str,
+    group: str,
+) -> None:
+    # given five tasks, and a worker stuck on the first it takes
+    task_ids = [uuid.uuid4() for _ in range(5)]
+    await publish_all(kafka_bootstrap, topic, task_ids)
+    release = asyncio.Event()
+    handled: list[uuid.UUID] = []
+
+    async def slow(task_id: uuid.UUID) -> None:
+        await release.wait()
+        handled.append(task_id)
+
+    consumer = fast_consumer(kafka_bootstrap, topic, group)
+    assert await consumer.lag() is None  # not consuming yet
+    async with running(consumer, slow):
+        # then nothing is done: the lag is all five
+        async def lag_is(expected: int) -> bool:
+            return await consumer.lag() == expected
+
+        await eventually(lambda: lag_is(5), what="a lag of 5")
+        # and once the worker gets through them, it falls to zero
+        release.set()
+        await eventually(lambda: len(handled) == 5, what="all tasks handled")
+        await eventually(lambda: lag_is(0), what="a lag of 0")

@@ -62,6 +62,22 @@ def test_api_and_worker_get_a_valid_secret_key_that_production_can_replace(
     Fernet(match["key"])  # a real key, so that `docker compose up` starts as it is
 
 
+def test_the_api_asks_for_a_key_in_compose_that_production_can_replace(
+    compose: dict[str, Any],
+) -> None:
+    env = compose["services"]["api"]["environment"]
+
+    assert re.fullmatch(r"\$\{DBANALYSIS_API_KEYS:-[^}]+\}", env["DBANALYSIS_API_KEYS"])
+    assert env["DBANALYSIS_LOG_FORMAT"] == "json"
+
+
+def test_the_healthchecks_probe_liveness(compose: dict[str, Any]) -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    assert "/health/live" in " ".join(compose["services"]["api"]["healthcheck"]["test"])
+    assert "/health/live" in dockerfile
+
+
 def test_api_and_worker_start_after_the_migration_and_a_healthy_broker(
     compose: dict[str, Any],
 ) -> None:

@@ -145,6 +145,7 @@ class KafkaTaskConsumer:
         self._failed_at: tuple[Any, int] | None = None
         self._failures = 0
         self._dead_letters: Any | None = None
+        self._active: Any | None = None  # the started aiokafka consumer, while run() consumes
 
     @property
     def topic(self) -> str:
@@ -170,6 +171,7 @@ class KafkaTaskConsumer:
         try:
             consumer = await self._connect()
             if consumer is not None:
+                self._active = consumer
                 await self._consume(consumer, handle)
                 # A clean stop: one more try for offsets whose commit failed earlier.
                 await self._commit_pending(consumer, None)
@@ -182,6 +184,7 @@ class KafkaTaskConsumer:
                     timeout = self._request_timeout_ms / 1000
                     await close_producer(producer, grace=timeout, force_within=timeout)
             finally:
+                self._active = None
                 self._uncommitted.clear()
                 self._run_task = None
                 self._finished.set()
@@ -192,6 +195,25 @@ class KafkaTaskConsumer:
         if asyncio.current_task() is self._run_task:
             return  # called from inside handle(): waiting for run() here would wait forever
         await self._finished.wait()
+
+    async def lag(self) -> int | None:
+        """Messages on this consumer's partitions not yet done: the end of each partition minus
+        the group's committed offset (its beginning when nothing was committed). None while not
+        consuming. Summed over a group's workers it is the group's lag."""
+        consumer = self._active
+        if consumer is None:
+            return None
+        partitions = list(consumer.assignment())
+        if not partitions:
+            return 0
+        ends = await consumer.end_offsets(partitions)
+        beginnings = await consumer.beginning_offsets(partitions)
+        total = 0
+        for tp in partitions:
+            committed = await consumer.committed(tp)
+            done = committed if committed is not None else beginnings[tp]
+            total += max(0, ends[tp] - done)
+        return total
 
     # -- connecting ---------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections import Counter
 from datetime import datetime
 
 from adapters.memory.store import InMemoryTransaction
@@ -53,6 +54,10 @@ class InMemoryTaskRepository(TaskRepository):
         )
         claimed = set(self._transaction.claim_free("task", (t.id for t in candidates), limit))
         return [copy.deepcopy(task) for task in candidates if task.id in claimed]
+
+    async def count_by_status(self) -> dict[TaskStatus, int]:
+        self._transaction.require_active()
+        return dict(Counter(task.status for task in self._transaction.visible_tasks()))
 
 
 def _lease_expired(task: Task, now: datetime) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from adapters.sqlalchemy.mapping import TASK_IMMUTABLE_COLUMNS, task_from_row, task_to_row
 from adapters.sqlalchemy.tables import tasks
@@ -77,3 +77,8 @@ class SqlAlchemyTaskRepository(TaskRepository):
             .with_for_update(skip_locked=True)
         )
         return [task_from_row(row) for row in await connection.execute(statement)]
+
+    async def count_by_status(self) -> dict[TaskStatus, int]:
+        connection = await self._transaction.connection(write=False)
+        statement = select(tasks.c.status, func.count()).group_by(tasks.c.status)
+        return {TaskStatus(status): count for status, count in await connection.execute(statement)}

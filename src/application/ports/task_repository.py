@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Protocol
 
-from domain.task import Task
+from domain.task import Task, TaskStatus
 
 __all__ = ["TaskRepository"]
 
@@ -32,4 +32,8 @@ class TaskRepository(Protocol):
 
     async def expired_leases(self, now: datetime, limit: int) -> list[Task]:
         """Tasks still `processing` whose lease ended before `now` (a worker died)."""
+        ...
+
+    async def count_by_status(self) -> dict[TaskStatus, int]:
+        """How many tasks there are in each status (statuses without a task are left out)."""
         ...

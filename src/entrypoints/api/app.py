@@ -1,36 +1,65 @@
-"""The FastAPI application: routes, and the one place where errors become HTTP codes."""
+"""The FastAPI application: routes, and where errors become HTTP codes (`errors`)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, Query, Request, status
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 
-from application.errors import TaskNotCompleted, TaskNotFound
 from application.use_cases.get_task_result import GetTaskResult, GetTaskResultRequest
 from application.use_cases.get_task_status import GetTaskStatus, GetTaskStatusRequest
 from application.use_cases.submit_task import SubmitTask, SubmitTaskRequest
-from entrypoints.api.page import install_page
-from entrypoints.api.schemas import (
-    ErrorBody,
-    ErrorInfo,
-    NewTaskRequest,
-    NewTaskResponse,
-    NotCompletedBody,
-    StatusResponse,
+from entrypoints.api.errors import (
+    BadTaskId,
+    NotCompletedProblem,
+    Problem,
+    ValidationProblem,
+    install_error_handlers,
+    problem_openapi,
 )
+from entrypoints.api.limits import BodySizeLimit
+from entrypoints.api.observability import Probe, TaskCounter, install_observability, task_context
+from entrypoints.api.options import ApiOptions
+from entrypoints.api.page import install_page
+from entrypoints.api.schemas import NewTaskRequest, NewTaskResponse, StatusResponse
+from entrypoints.api.security import install_security
 
-__all__ = ["ApiDependencies", "create_app"]
+__all__ = ["ApiDependencies", "ApiOptions", "create_app"]
 
 log = logging.getLogger(__name__)
 
 TASK_ID_DOC = "The task id returned by POST /new (`task_id` is accepted as an alias)."
+
+# The task id parameter as the document states it: required, a UUID. The routes read `taskid`
+# and its alias `task_id` themselves (FastAPI cannot express "one of two names").
+TASK_ID_PARAMETER = {
+    "parameters": [
+        {
+            "name": "taskid",
+            "in": "query",
+            "required": True,
+            "description": TASK_ID_DOC,
+            "schema": {"type": "string", "format": "uuid"},
+        }
+    ]
+}
+
+Documented = dict[int | str, dict[str, Any]]
+
+INVALID: dict[str, Any] = {"model": ValidationProblem, "description": "Invalid request"}
+UNKNOWN_TASK: dict[str, Any] = {"model": Problem, "description": "No task has this id"}
+STORAGE_DOWN: dict[str, Any] = {
+    "model": Problem,
+    "description": "The database cannot be reached; retry after `Retry-After` seconds",
+}
+UNAUTHORIZED: dict[str, Any] = {
+    "model": Problem,
+    "description": "A valid `X-API-Key` header is required",
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +70,10 @@ class ApiDependencies:
     get_status: GetTaskStatus
     get_result: GetTaskResult
     on_submitted: Callable[[], None] | None = None  # wakes the outbox relay after a commit
+    # What GET /health/ready checks (the database, Kafka…); none: always ready.
+    probes: tuple[Probe, ...] = field(default_factory=tuple)
+    # Counts tasks by status for GET /metrics; none: that gauge is not exported.
+    count_tasks: TaskCounter | None = None
 
 
 def _dependencies(request: Request) -> ApiDependencies:
@@ -51,27 +84,40 @@ def _dependencies(request: Request) -> ApiDependencies:
 Deps = Annotated[ApiDependencies, Depends(_dependencies)]
 
 
-def create_app(lifespan: Any, *, version: str = "") -> FastAPI:
+def create_app(lifespan: Any, *, version: str = "", options: ApiOptions | None = None) -> FastAPI:
     """The API. Its `lifespan` builds the use cases and sets `app.state.deps` before serving."""
+    options = options or ApiOptions()
     app = FastAPI(
         title="LLM DB Analysis Service",
         version=version,
         summary="Better Trino/Iceberg table layouts and query rewrites from your workload.",
         lifespan=lifespan,
     )
-    _install_error_handlers(app)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=options.max_request_bytes)
+    protected = install_security(app, options)
+    guarded: Documented = {401: UNAUTHORIZED} if options.api_keys else {}
 
     @app.post(
         "/new",
         status_code=status.HTTP_202_ACCEPTED,
         response_model=NewTaskResponse,
-        responses={422: {"model": ErrorBody, "description": "The workload is invalid"}},
+        dependencies=protected,
+        responses={
+            400: {"model": ValidationProblem, "description": "The body is not valid JSON"},
+            **guarded,
+            413: {"model": Problem, "description": "The body is larger than the limit"},
+            422: INVALID,
+            503: STORAGE_DOWN,
+        },
         summary="Submit a workload for analysis",
     )
     async def new_task(body: Annotated[NewTaskRequest, Body()], deps: Deps) -> NewTaskResponse:
         submitted = await deps.submit.execute(
             SubmitTaskRequest(body.to_workload(), credentials=body.credentials())
         )
+        with task_context(submitted.task_id):
+            log.info("task accepted: %d quer(ies)", len(body.queries))
         if deps.on_submitted is not None:
             deps.on_submitted()
         return NewTaskResponse(taskid=submitted.task_id, status=str(submitted.status))
@@ -79,12 +125,14 @@ def create_app(lifespan: Any, *, version: str = "") -> FastAPI:
     @app.get(
         "/status",
         response_model=StatusResponse,
-        responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+        dependencies=protected,
+        responses={**guarded, 404: UNKNOWN_TASK, 422: INVALID, 503: STORAGE_DOWN},
         summary="Where a task is",
+        openapi_extra=TASK_ID_PARAMETER,
     )
     async def get_status(
         deps: Deps,
-        taskid: Annotated[str | None, Query(description=TASK_ID_DOC)] = None,
+        taskid: Annotated[str | None, Query(include_in_schema=False)] = None,
         task_id: Annotated[str | None, Query(include_in_schema=False)] = None,
     ) -> StatusResponse:
         view = await deps.get_status.execute(GetTaskStatusRequest(_task_id(taskid, task_id)))
@@ -92,82 +140,37 @@ def create_app(lifespan: Any, *, version: str = "") -> FastAPI:
 
     @app.get(
         "/getresult",
+        dependencies=protected,
         responses={
             200: {"description": "The result: ddl, migrations, queries, report, meta"},
-            404: {"model": ErrorBody},
-            409: {"model": NotCompletedBody, "description": "The task is not completed"},
-            422: {"model": ErrorBody},
+            **guarded,
+            404: UNKNOWN_TASK,
+            409: {"model": NotCompletedProblem, "description": "The task is not completed"},
+            422: INVALID,
+            503: STORAGE_DOWN,
         },
         summary="The result of a completed task",
+        openapi_extra=TASK_ID_PARAMETER,
     )
     async def get_result(
         deps: Deps,
-        taskid: Annotated[str | None, Query(description=TASK_ID_DOC)] = None,
+        taskid: Annotated[str | None, Query(include_in_schema=False)] = None,
         task_id: Annotated[str | None, Query(include_in_schema=False)] = None,
     ) -> dict[str, Any]:
         result = await deps.get_result.execute(GetTaskResultRequest(_task_id(taskid, task_id)))
         return result.to_dict()
 
-    @app.get("/health", summary="Liveness")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
+    install_observability(app, _dependencies)
     install_page(app)
+    problem_openapi(app)
     return app
-
-
-class _BadTaskId(Exception):
-    def __init__(self, loc: str, message: str) -> None:
-        super().__init__(message)
-        self.loc = loc
 
 
 def _task_id(taskid: str | None, alias: str | None) -> uuid.UUID:
     loc, raw = ("taskid", taskid) if taskid is not None else ("task_id", alias)
     if raw is None:
-        raise _BadTaskId("taskid", "the query parameter taskid is required")
+        raise BadTaskId("taskid", "the query parameter taskid is required")
     try:
         return uuid.UUID(raw.strip())
     except ValueError:
-        raise _BadTaskId(loc, f"{loc} must be a UUID, got {raw[:64]!r}") from None
-
-
-def _validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    # Pydantic echoes the offending input; that input may be the JDBC URL with its password,
-    # so only the location, the message and the error type go back to the client.
-    return [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-        for e in errors
-    ]
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def on_invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-            content={"detail": _validation_errors(exc.errors())},
-        )
-
-    @app.exception_handler(_BadTaskId)
-    async def on_bad_task_id(_: Request, exc: _BadTaskId) -> JSONResponse:
-        return JSONResponse(
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-            content={"detail": [{"loc": ["query", exc.loc], "msg": str(exc), "type": "uuid"}]},
-        )
-
-    @app.exception_handler(TaskNotFound)
-    async def on_not_found(_: Request, exc: TaskNotFound) -> JSONResponse:
-        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(exc)})
-
-    @app.exception_handler(TaskNotCompleted)
-    async def on_not_completed(_: Request, exc: TaskNotCompleted) -> JSONResponse:
-        body = NotCompletedBody(
-            detail=str(exc),
-            taskid=exc.task_id,
-            status=str(exc.status),
-            error=ErrorInfo(code=exc.error.code, message=exc.error.message) if exc.error else None,
-        )
-        return JSONResponse(
-            status_code=status.HTTP_409_CONFLICT, content=body.model_dump(mode="json")
-        )
+        raise BadTaskId(loc, f"{loc} must be a UUID, got {raw[:64]!r}") from None

@@ -545,6 +545,31 @@ class StorageContract:
         # then they come in the order they were submitted
         assert pending == [oldest.id, released.id, newest.id]
 
+    async def test_tasks_are_counted_by_status(self, uow_factory: UnitOfWorkFactory) -> None:
+        # given two pending tasks, one processing, one completed and one failed
+        now = T0 + timedelta(minutes=1)
+        tasks_ = [a_task() for _ in range(5)]
+        await store(uow_factory, *tasks_)
+        processing, done, failed = tasks_[2:]
+        for task in (processing, done, failed):
+            task.claim(now, LEASE)
+        done.complete(a_result(), now)
+        failed.fail(TaskError("boom", "boom"), now)
+        for task in (processing, done, failed):
+            await save(uow_factory, task)
+
+        # when they are counted
+        async with uow_factory() as uow:
+            counts = await uow.tasks.count_by_status()
+
+        # then each status has its number, and statuses without a task are left out
+        assert counts == {
+            TaskStatus.PENDING: 2,
+            TaskStatus.PROCESSING: 1,
+            TaskStatus.COMPLETED: 1,
+            TaskStatus.FAILED: 1,
+        }
+
     # expired leases ---------------------------------------------------------------------------
 
     async def test_expired_leases_are_processing_tasks_whose_lease_ended(

@@ -4,71 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
-from dependency_injector import providers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.memory.function_analyzer import FunctionAnalyzer
 from application.ports.analyzer import ProgressSink
 from domain.result import AnalysisResult
 from domain.workload import Workload
-from entrypoints.containers import EmbeddedContainer, MemoryStorageContainer
-from entrypoints.embedded import create_embedded_app
 from entrypoints.settings import Settings
-from tests.unit.builders import SECRET_URL, a_result
-
-Handler = Callable[[Workload, ProgressSink], Awaitable[AnalysisResult]]
-
-
-async def instant(workload: Workload, on_progress: ProgressSink) -> AnalysisResult:
-    return a_result(workload)
-
-
-def a_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "url": SECRET_URL,
-        "ddl": [{"statement": "CREATE TABLE lake.sales.orders (order_id bigint)"}],
-        "queries": [
-            {
-                "queryid": "q1",
-                "query": "SELECT order_id FROM lake.sales.orders",
-                "runquantity": 10,
-                "executiontime": 2.5,
-            }
-        ],
-    }
-    body.update(overrides)
-    return body
-
-
-class Api:
-    """A running embedded app on in-memory storage, reached over an ASGI transport."""
-
-    def __init__(self, client: httpx.AsyncClient, analyzer: FunctionAnalyzer) -> None:
-        self.client = client
-        self.analyzer = analyzer
-
-    async def submit(self, body: dict[str, Any] | None = None) -> uuid.UUID:
-        response = await self.client.post("/new", json=body or a_body())
-        assert response.status_code == 202, response.text
-        return uuid.UUID(response.json()["taskid"])
-
-    async def wait_for(self, task_id: uuid.UUID, *statuses: str) -> dict[str, Any]:
-        deadline = time.monotonic() + 10
-        while True:
-            body: dict[str, Any] = (
-                await self.client.get("/status", params={"taskid": str(task_id)})
-            ).json()
-            if body["status"] in statuses or time.monotonic() > deadline:
-                return body
-            await asyncio.sleep(0.01)
+from tests.unit.api.support import Api, Handler, a_body, instant, running_api
+from tests.unit.builders import a_result
 
 
 @pytest.fixture
@@ -78,15 +27,8 @@ def handler() -> Handler:
 
 @pytest.fixture
 async def api(handler: Handler) -> AsyncIterator[Api]:
-    container = EmbeddedContainer(settings=Settings(relay_interval_seconds=0.05))
-    container.storage.override(MemoryStorageContainer(settings=container.settings))
-    analyzer = FunctionAnalyzer(handler)
-    container.analyzer.override(providers.Object(analyzer))
-    app = create_embedded_app(container.settings(), container, migrate=False)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield Api(client, analyzer)
+    async with running_api(Settings(relay_interval_seconds=0.05), handler) as running:
+        yield running
 
 
 async def test_submitting_a_workload_answers_202_with_a_pending_task(api: Api) -> None:
@@ -129,6 +71,8 @@ async def test_an_unknown_task_is_404(api: Api, path: str) -> None:
     response = await api.client.get(path, params={"taskid": str(uuid.uuid4())})
 
     assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "/problems/task-not-found"
     assert "no task" in response.json()["detail"]
 
 
@@ -158,7 +102,9 @@ class TestAnUnfinishedTask:
         gate.opened.set()
 
         assert response.status_code == 409
-        assert response.json()["status"] == "processing"
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["status"] == 409
+        assert response.json()["task_status"] == "processing"
         assert response.json()["taskid"] == str(task_id)
         assert response.json()["error"] is None
 
@@ -221,17 +167,28 @@ async def test_an_invalid_workload_is_422_with_where_and_what(api: Api, body: An
     response = await api.client.post("/new", json=body)
 
     assert response.status_code == 422
-    errors = response.json()["detail"]
+    assert response.headers["content-type"] == "application/problem+json"
+    errors = response.json()["errors"]
     assert errors
     assert all(e["loc"] and e["msg"] for e in errors)
 
 
-async def test_malformed_json_is_422(api: Api) -> None:
+async def test_a_statement_over_its_length_limit_is_422(api: Api) -> None:
+    body = a_body(queries=[{"queryid": "q1", "query": "S" * 1_000_001}])
+
+    response = await api.client.post("/new", json=body)
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "queries", 0, "query"]
+
+
+async def test_malformed_json_is_400(api: Api) -> None:
     response = await api.client.post(
         "/new", content=b'{"url": "jdbc:trino://h",', headers={"content-type": "application/json"}
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 400
+    assert response.json()["type"] == "/problems/malformed-body"
 
 
 async def test_a_rejected_workload_never_echoes_the_credentials(api: Api) -> None:
@@ -275,7 +232,7 @@ async def test_a_bad_or_missing_task_id_is_422(api: Api, path: str, params: dict
     response = await api.client.get(path, params=params)
 
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"][0] == "query"
+    assert response.json()["errors"][0]["loc"][0] == "query"
 
 
 async def test_the_openapi_document_shows_a_request_example(api: Api) -> None:
@@ -283,7 +240,9 @@ async def test_the_openapi_document_shows_a_request_example(api: Api) -> None:
 
     schema = spec["components"]["schemas"]["NewTaskRequest"]
     assert schema["examples"][0]["queries"][0]["queryid"]
-    assert {"/new", "/status", "/getresult", "/health"} <= set(spec["paths"])
+    assert {"/new", "/status", "/getresult", "/health", "/health/live", "/health/ready"} <= set(
+        spec["paths"]
+    )
 
 
 async def test_health_answers_ok(api: Api) -> None:

@@ -103,6 +103,7 @@ async def test_the_statistics_the_engine_read_shape_the_data_without_a_second_re
 def test_a_scratch_trino_url_moves_the_verification_to_trino() -> None:
     from adapters.verify.trino_verifier import TrinoVerifier, scratch_from_url
     from entrypoints.containers import analyzer_from_settings
+    from entrypoints.instrumentation import InstrumentedAnalyzer
     from entrypoints.settings import Settings
 
     scratch = scratch_from_url("http://127.0.0.1:8080?catalog=scratch&user=v")
@@ -112,13 +113,20 @@ def test_a_scratch_trino_url_moves_the_verification_to_trino() -> None:
         "scratch",
         "v",
     )
-    on_trino = analyzer_from_settings(
-        Settings(verify_trino_url="trino://v@127.0.0.1:8080/scratch", llm_base_url=None), "1"
+
+    def timed(analyzer: object) -> object:  # every process's analyzer is timed for /metrics
+        assert isinstance(analyzer, InstrumentedAnalyzer)
+        return analyzer.inner
+
+    on_trino = timed(
+        analyzer_from_settings(
+            Settings(verify_trino_url="trino://v@127.0.0.1:8080/scratch", llm_base_url=None), "1"
+        )
     )
     assert isinstance(on_trino, VerifiedAnalyzer)
     assert isinstance(on_trino.verifier, TrinoVerifier)
-    embedded = analyzer_from_settings(Settings(llm_base_url=None), "1")
+    embedded = timed(analyzer_from_settings(Settings(llm_base_url=None), "1"))
     assert isinstance(embedded, VerifiedAnalyzer)
     assert isinstance(embedded.verifier, DuckDbVerifier)
-    off = analyzer_from_settings(Settings(verify_enabled=False, llm_base_url=None), "1")
+    off = timed(analyzer_from_settings(Settings(verify_enabled=False, llm_base_url=None), "1"))
     assert isinstance(off, RulesAnalyzer)

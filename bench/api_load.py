@@ -1,0 +1,222 @@
+"""Load benchmark of `POST /new` and `GET /status`: the `dbanalysis api` process on real
+PostgreSQL + Kafka, side by side in the same run with a bare FastAPI + asyncpg endpoint that only
+inserts a row (`bench/bare_app.py`, the practical ceiling here).
+
+    source scripts/test-services.sh   # or set the two variables below yourself
+    DBANALYSIS_TEST_DATABASE_URL=postgresql+asyncpg://… DBANALYSIS_TEST_KAFKA_BOOTSTRAP=host:port \\
+        .venv/bin/python bench/api_load.py [--seconds 10] [--concurrency 32]
+
+Each server is a process of its own (one uvicorn worker each); a fresh database is made for the
+run and dropped after. The load generator is one asyncio process with `concurrency` clients in
+a closed loop, so it is a bottleneck of its own: compare the two rows of one run, not a figure
+with another machine's. Prints requests/s and p50/p99 latency for each server and each call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BODY = {
+    "url": "jdbc:trino://trino.example.com:443?catalog=lake",
+    "ddl": [{"statement": "CREATE TABLE lake.sales.orders (order_id bigint, ts timestamp(6))"}],
+    "queries": [
+        {
+            "queryid": "q1",
+            "query": "SELECT order_id FROM lake.sales.orders WHERE ts > DATE '2024-01-01'",
+            "runquantity": 100,
+            "executiontime": 2.5,
+        }
+    ],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def plain_url(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def wait_ready(url: str, process: subprocess.Popen[bytes], within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient() as client:
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"{url}: the server exited with {process.returncode}")
+            try:
+                if (await client.get(url)).status_code < 500:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{url} not ready within {within}s")
+            await asyncio.sleep(0.1)
+
+
+async def load(
+    call: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
+    base_url: str,
+    seconds: float,
+    concurrency: int,
+    expect: int,
+) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+
+        async def one_client() -> None:
+            nonlocal errors
+            while time.monotonic() < stop_at:
+                started = time.perf_counter()
+                response = await call(client)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != expect:
+                    errors += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(one_client() for _ in range(concurrency)))
+        elapsed = time.monotonic() - started
+    ordered = sorted(latencies)
+    return {
+        "rps": len(ordered) / elapsed,
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000,
+        "errors": errors,
+        "requests": len(ordered),
+    }
+
+
+async def admin(server_url: str, statement: str) -> None:
+    connection = await asyncpg.connect(plain_url(server_url))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def bench(args: argparse.Namespace) -> None:
+    server_url = os.environ["DBANALYSIS_TEST_DATABASE_URL"]
+    bootstrap = os.environ["DBANALYSIS_TEST_KAFKA_BOOTSTRAP"]
+    name = f"dbanalysis_bench_{uuid.uuid4().hex[:10]}"
+    asyncio.run(admin(server_url, f'CREATE DATABASE "{name}"'))
+    database_url = server_url.rsplit("/", 1)[0] + f"/{name}"
+    env = {
+        **os.environ,
+        "DBANALYSIS_DATABASE_URL": database_url,
+        "DBANALYSIS_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "DBANALYSIS_KAFKA_TOPIC": f"bench-{uuid.uuid4().hex[:10]}",
+        "DBANALYSIS_SECRET_KEY": "UvUYcj5C0bCiTfXiLO8CuJH1fS5Q8rRmUdZmdV4aeDA=",
+        "DBANALYSIS_LOG_LEVEL": args.log_level,
+        "BARE_DATABASE_URL": plain_url(database_url),
+        "PYTHONPATH": str(ROOT),
+    }
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        subprocess.run([sys.executable, "-m", "entrypoints.cli", "migrate"], env=env, check=True)
+        api_port, bare_port = free_port(), free_port()
+        commands = [
+            [sys.executable, "-m", "entrypoints.cli", "api", "--port", str(api_port)],
+            [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(bare_port)],
+        ]
+        for command in commands:
+            processes.append(
+                subprocess.Popen(
+                    command,
+                    env=env,
+                    cwd=ROOT,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        servers = {
+            "dbanalysis api": (f"http://127.0.0.1:{api_port}", "/health/ready"),
+            "bare FastAPI + asyncpg": (f"http://127.0.0.1:{bare_port}", "/docs"),
+        }
+        rows = asyncio.run(measure(servers, processes, args))
+        report(rows, args)
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        asyncio.run(admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def measure(
+    servers: dict[str, tuple[str, str]],
+    processes: list[subprocess.Popen[bytes]],
+    args: argparse.Namespace,
+) -> list[tuple[str, str, dict[str, float]]]:
+    for (base, ready), process in zip(servers.values(), processes, strict=True):
+        await wait_ready(base + ready, process)
+    rows: list[tuple[str, str, dict[str, float]]] = []
+    for label, (base, _) in servers.items():
+        async with httpx.AsyncClient(base_url=base) as client:
+            seeded = (await client.post("/new", json=BODY)).json()["taskid"]
+
+        async def post(client: httpx.AsyncClient) -> httpx.Response:
+            return await client.post("/new", json=BODY)
+
+        async def get(client: httpx.AsyncClient, task_id: str = seeded) -> httpx.Response:
+            return await client.get("/status", params={"taskid": task_id})
+
+        await load(post, base, 2, args.concurrency, 202)  # warm-up
+        for call, function, expect in (("POST /new", post, 202), ("GET /status", get, 200)):
+            figures = await load(function, base, args.seconds, args.concurrency, expect)
+            rows.append((label, call, figures))
+    return rows
+
+
+def report(rows: list[tuple[str, str, dict[str, Any]]], args: argparse.Namespace) -> None:
+    print(
+        f"\n{args.seconds:.0f} s per case, {args.concurrency} concurrent clients, "
+        f"{os.cpu_count()} CPUs, api log level {args.log_level}\n"
+    )
+    print(f"{'server':<24} {'call':<12} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for label, call, figures in rows:
+        print(
+            f"{label:<24} {call:<12} {figures['rps']:>8.0f} {figures['p50_ms']:>8.1f} "
+            f"{figures['p99_ms']:>8.1f} {figures['errors']:>7}"
+        )
+    by = {(label, call): figures["rps"] for label, call, figures in rows}
+    for call in ("POST /new", "GET /status"):
+        ratio = by[("dbanalysis api", call)] / by[("bare FastAPI + asyncpg", call)]
+        print(f"{call}: the api does {ratio:.2f} × the bare endpoint's throughput")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--log-level", default="WARNING", help="the api's DBANALYSIS_LOG_LEVEL")
+    bench(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
