@@ -116,15 +116,18 @@ class ServiceClient:
         code = response.status_code
         if code < 300 and isinstance(body, dict):
             return body
+        # Errors are RFC 9457 problems: `detail` a sentence, `errors` each invalid field, and
+        # a 409's `task_status` (`status` being the HTTP code there).
         detail = body.get("detail") if isinstance(body, dict) else None
         if code == 404:
             raise TaskNotFound(detail if isinstance(detail, str) else f"{path}: not found")
         if code == 409 and isinstance(body, dict):
-            raise TaskNotReady(
-                str(body.get("taskid", "")), str(body.get("status", "")), body.get("error")
-            )
+            state = body.get("task_status", body.get("status", ""))
+            raise TaskNotReady(str(body.get("taskid", "")), str(state), body.get("error"))
         if code in (400, 413, 422):
-            raise RequestRejected(f"the service rejected the request ({code})", _problems(detail))
+            errors = body.get("errors") if isinstance(body, dict) else None
+            problems = _problems(errors) if errors else _problems(detail)
+            raise RequestRejected(f"the service rejected the request ({code})", problems)
         if code in (401, 403):
             raise AccessDenied(
                 f"the service refused the request ({code}): "
@@ -143,7 +146,7 @@ def _json(response: httpx.Response) -> Any:
 
 
 def _problems(detail: Any) -> list[str]:
-    """Each validation error as `location: message` (the service's 422 body lists them)."""
+    """Each validation error as `location: message` (a 422 problem's `errors` lists them)."""
     if isinstance(detail, str):
         return [detail]
     if not isinstance(detail, list):

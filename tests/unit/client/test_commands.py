@@ -77,7 +77,9 @@ def test_status_exits_with_the_code_of_the_tasks_status(
         (httpx.Response(502, text="bad gateway"), ExitCode.UNREACHABLE),
         (httpx.Response(418, text="?"), ExitCode.REFUSED),
         (
-            httpx.Response(409, json={"detail": "x", "taskid": TASK, "status": "pending"}),
+            httpx.Response(
+                409, json={"detail": "x", "status": 409, "taskid": TASK, "task_status": "pending"}
+            ),
             ExitCode.NOT_FINISHED,
         ),
         (
@@ -85,8 +87,9 @@ def test_status_exits_with_the_code_of_the_tasks_status(
                 409,
                 json={
                     "detail": "x",
+                    "status": 409,
                     "taskid": TASK,
-                    "status": "failed",
+                    "task_status": "failed",
                     "error": {"code": "analysis_failed", "message": "the engine broke"},
                 },
             ),
@@ -111,9 +114,10 @@ def test_a_rejected_workload_is_a_usage_error_listing_each_problem(
 ) -> None:
     workload = tmp_path / "w.json"
     workload.write_text('{"url": "x"}')
-    detail = [{"loc": ["body", "ddl"], "msg": "Field required", "type": "missing"}]
+    errors = [{"loc": ["body", "ddl"], "msg": "Field required", "type": "missing"}]
+    problem = {"status": 422, "detail": "1 invalid field(s)", "errors": errors}
 
-    code = run(lambda _: httpx.Response(422, json={"detail": detail}), "submit", str(workload))
+    code = run(lambda _: httpx.Response(422, json=problem), "submit", str(workload))
 
     assert code == ExitCode.USAGE
     assert "ddl: Field required" in capsys.readouterr().err

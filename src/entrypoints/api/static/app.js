@@ -79,12 +79,15 @@ async function call(method, path, body) {
 }
 
 function describeError(response) {
+  // Errors are RFC 9457 problems: `detail` a sentence, `errors` each invalid field.
   const detail = response.data && response.data.detail;
+  const errors = response.data && response.data.errors;
   if (response.status === 401 || response.status === 403) {
     return `The service refused the request (${response.status}): enter a valid API key.`;
   }
-  if (Array.isArray(detail)) {
-    return ["The workload was rejected:"].concat(detail.map((d) => {
+  const fields = Array.isArray(errors) ? errors : detail;
+  if (Array.isArray(fields)) {
+    return ["The workload was rejected:"].concat(fields.map((d) => {
       const where = (d.loc || []).filter((p) => p !== "body").join(".") || "(body)";
       return `  ${where}: ${d.msg}`;
     })).join("\n");
