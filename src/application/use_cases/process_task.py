@@ -71,7 +71,17 @@ class ProcessTask:
         self._lease = lease
 
     async def execute(self, request: ProcessTaskRequest) -> ProcessOutcome:
-        claimed = await self._claim(request.task_id)
+        # A stop (cancellation) that comes while the claim commits must not leave the task
+        # processing until its lease runs out: the claim runs to its end, then is handed back.
+        claiming = asyncio.ensure_future(self._claim(request.task_id))
+        try:
+            claimed = await asyncio.shield(claiming)
+        except asyncio.CancelledError:
+            claimed = await claiming
+            if not isinstance(claimed, ProcessOutcome):
+                held = claimed[0]
+                await self._update(held.id, held.attempts, self._hand_back)
+            raise
         if isinstance(claimed, ProcessOutcome):
             return claimed
         task, credentials = claimed
@@ -116,9 +126,15 @@ class ProcessTask:
             return (
                 ProcessOutcome.RETRY_LATER if attempt < task.max_attempts else ProcessOutcome.FAILED
             )
-        completed = await self._update(
-            task.id, attempt, lambda t: t.complete(result, self._clock.now())
+        # The result is stored even when the stop comes while it is written (then re-raised).
+        completing = asyncio.ensure_future(
+            self._update(task.id, attempt, lambda t: t.complete(result, self._clock.now()))
         )
+        try:
+            completed = await asyncio.shield(completing)
+        except asyncio.CancelledError:
+            await completing
+            raise
         return ProcessOutcome.COMPLETED if completed else ProcessOutcome.LEASE_LOST
 
     async def _claim(self, task_id: uuid.UUID) -> tuple[Task, Credentials | None] | ProcessOutcome:
