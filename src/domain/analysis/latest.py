@@ -44,6 +44,7 @@ from sqlglot import exp
 from domain.analysis.catalog import name_parts
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.names import TRINO, TableName, identifier_sql, normalize
+from domain.analysis.usage import conjuncts
 
 __all__ = [
     "LatestTable",
@@ -230,7 +231,7 @@ def _first_rows_only(subquery: exp.Subquery, alias: str, numbered: str) -> bool:
 
 
 def _has_first_row_filter(condition: exp.Expr, alias: str, numbered: str) -> bool:
-    for conjunct in _conjuncts(condition):
+    for conjunct in conjuncts(condition):
         if not isinstance(conjunct, exp.EQ):
             continue
         for side, value in (
@@ -247,16 +248,6 @@ def _has_first_row_filter(condition: exp.Expr, alias: str, numbered: str) -> boo
             ):
                 return True
     return False
-
-
-def _conjuncts(condition: exp.Expr) -> Iterable[exp.Expr]:
-    while isinstance(condition, exp.Paren):
-        condition = condition.this
-    if isinstance(condition, exp.And):
-        yield from _conjuncts(condition.this)
-        yield from _conjuncts(condition.expression)
-    else:
-        yield condition
 
 
 # -- plan ---------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ __all__ = [
     "QueryUsage",
     "Resolver",
     "column_uses",
+    "conjuncts",
     "date_literal",
     "enclosing_select",
     "in_order_by",
@@ -449,12 +450,13 @@ def _columns(node: exp.Expr) -> Iterator[exp.Column]:
         yield from _columns(child)
 
 
-def _conjuncts(condition: exp.Expr) -> Iterator[exp.Expr]:
+def conjuncts(condition: exp.Expr) -> Iterator[exp.Expr]:
+    """The operands of a chain of ANDs (through parentheses), in order."""
     while isinstance(condition, exp.Paren):
         condition = condition.this
     if isinstance(condition, exp.And):
-        yield from _conjuncts(condition.this)
-        yield from _conjuncts(condition.expression)
+        yield from conjuncts(condition.this)
+        yield from conjuncts(condition.expression)
     else:
         yield condition
 
@@ -474,7 +476,7 @@ def _predicates(condition: exp.Expr, resolver: Resolver) -> tuple[list[ColumnUse
     uses: list[ColumnUse] = []
     bounds: dict[tuple[TableName, str], list[_Bound]] = {}
     rewritable = False
-    for conjunct in _conjuncts(condition):
+    for conjunct in conjuncts(condition):
         found, rewrite = _conjunct(conjunct, resolver, bounds)
         if found is None:  # not a shape we know: every column in it is a plain filter
             for node in _columns(conjunct):
