@@ -114,7 +114,11 @@ EOF
 ensure_formatted() {
   [[ -f "$DATA_DIR/meta.properties" ]] && return 0
   local cluster_id
-  cluster_id="$("$PYTHON" -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+  # An id that starts with "-" reads as an option to the tool (1 in 64 ids): drawn again.
+  cluster_id="$("$PYTHON" -c 'import base64, uuid
+while (cid := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
+    pass
+print(cid)')"
   mkdir -p "$DATA_DIR"
   "$(java_bin)" -cp "$LIBS_DIR/*" -Dlog4j2.configurationFile="$LOG4J_CONF" -Dkafka.logs.dir="$LOG_DIR" \
     kafka.tools.StorageTool format --cluster-id "$cluster_id" --config "$PROPS_FILE" --ignore-formatted \
