@@ -64,7 +64,7 @@ from domain.analysis.latest import (
     windows_of,
 )
 from domain.analysis.layout import Layout, new_names, plan_layout, schema_name
-from domain.analysis.migrate import migrations
+from domain.analysis.migrate import migrations, slicing_issues, slicings
 from domain.analysis.names import TRINO, TableName, normalize, trino_sql
 from domain.analysis.parse import parse_ddl, parse_issues, parse_query
 from domain.analysis.profile import Profile, profile_query, summarize
@@ -278,7 +278,8 @@ def _passes(
     layout, layout_issues = plan_layout(catalog, workload.options.target_schema, advice)
     create = [layout.create_schema_sql()]
     create += [layout.create_table_sql(t) for t in layout.targets.values()]
-    copies = migrations(layout.targets.values())
+    sliced = slicings(layout.targets, statistics)
+    copies = migrations(layout.targets.values(), sliced)
 
     yield "rewrite"
     rewrites = rewrite_queries(profile, layout, catalog, early, adaptation.rewrites)
@@ -303,6 +304,7 @@ def _passes(
             *layout_issues,
             *profile_issues,
             *statistics_issues(statistics, advice),
+            *slicing_issues(layout.targets, sliced),
             *rollup_issues(plan),
             *latest_issues(latest),
         ],

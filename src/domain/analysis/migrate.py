@@ -18,6 +18,16 @@ field's partitions). The report says when the session property is still needed. 
 keeps its source's own month, day or hour partitioning (nothing advised a new one) is split
 the same way: one INSERT over all of it would open a writer per day of the data.
 
+**Slices that make the sort order prune.** A sort order lets Trino skip files by their
+min/max only when files hold disjoint ranges of the key. One INSERT does not give that: each
+of its writers sorts the rows it was handed, so every file spans the whole range (measured on
+the lab: four files of a sorted table, each from the first day to the last). A table that is
+not split by month, with statistics giving the bounds of its first sort key (a date, a
+timestamp or an integer) and large enough for several files of `SLICE_BYTES`, is therefore
+filled by one INSERT per range of that key — the first open below, the last open above, and
+one for NULL, so that together they take every row whatever the bounds really are — and each
+range lands in files of its own.
+
 >>> import sqlglot
 >>> from domain.analysis.catalog import Column, SourceTable
 >>> from domain.analysis.layout import TargetTable
@@ -31,19 +41,120 @@ the same way: one INSERT over all of it would open a writer per day of the data.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from itertools import pairwise
 
+from sqlglot import exp
+
+from domain.analysis.findings import Issue, Severity
 from domain.analysis.layout import TargetTable
-from domain.analysis.names import normalize, trino_sql
+from domain.analysis.names import TableName, normalize, trino_sql
+from domain.statistics import TableStatistics, WorkloadStatistics
 
-__all__ = ["SPLIT_TRANSFORMS", "migration_sql", "migrations"]
+__all__ = [
+    "MAX_SLICES",
+    "SLICE_BYTES",
+    "SPLIT_TRANSFORMS",
+    "Slicing",
+    "migration_sql",
+    "migrations",
+    "slicing",
+    "slicing_issues",
+    "slicings",
+]
 
 SPLIT_TRANSFORMS = ("month", "day", "hour")
+SLICE_BYTES = 16 << 20  # a slice per this much data: larger files compress and open better
+MAX_SLICES = 24  # each slice reads the whole source table once
+_INTEGERS = {
+    exp.DataType.Type.TINYINT,
+    exp.DataType.Type.SMALLINT,
+    exp.DataType.Type.INT,
+    exp.DataType.Type.BIGINT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Slicing:
+    """The ranges of `column` a table is filled by: `bounds` ascending SQL literals, n - 1
+    of them for n ranges (below the first, between neighbours, from the last on)."""
+
+    column: str
+    bounds: tuple[str, ...]
+
+    def predicates(self, operand: str) -> list[str]:
+        """Disjoint conditions on `operand` that together hold every row, NULL included."""
+        edges = [None, *self.bounds, None]
+        ranges = [
+            " AND ".join(
+                ([f"{operand} >= {low}"] if low is not None else [])
+                + ([f"{operand} < {high}"] if high is not None else [])
+            )
+            for low, high in pairwise(edges)
+        ]
+        return [*ranges, f"{operand} IS NULL"]
+
+
+def slicing(target: TargetTable, stats: TableStatistics | None) -> Slicing | None:
+    """How `target` is filled so that its files hold disjoint ranges of its first sort key;
+    None when one INSERT serves (no statistics, a small table, a month/day/hour split)."""
+    if stats is None or stats.data_bytes is None or _split_column(target) is not None:
+        return None
+    advice = target.advice
+    if advice is None or not advice.sorted_by:
+        return None
+    pieces = min(MAX_SLICES, int(stats.data_bytes // SLICE_BYTES))
+    key = advice.sorted_by[0].column
+    column = next((c for c in target.columns if c.key == key), None)
+    figures = stats.column(key)
+    if pieces < 2 or column is None or column.data_type is None or figures is None:
+        return None
+    if figures.low is None or figures.high is None or key in target.changed_types:
+        return None
+    bounds = _bounds(column.data_type, figures.low, figures.high, pieces)
+    return Slicing(key, bounds) if bounds else None
+
+
+def slicings(
+    targets: Mapping[TableName, TargetTable], statistics: WorkloadStatistics | None
+) -> dict[TableName, Slicing]:
+    """Each target's slicing, for the tables that have one."""
+    if statistics is None:
+        return {}
+    found = {name: slicing(t, statistics.table(name)) for name, t in targets.items()}
+    return {name: s for name, s in found.items() if s is not None}
+
+
+def slicing_issues(
+    targets: Mapping[TableName, TargetTable], found: Mapping[TableName, Slicing]
+) -> list[Issue]:
+    return [
+        Issue(
+            "migration_sliced",
+            Severity.INFO,
+            f"{name} is filled in {len(s.bounds) + 2} statements by ranges of {s.column}",
+            f"A sort on {s.column} lets Trino skip files by their min/max only when files hold "
+            "disjoint ranges of it; one INSERT gives every writer rows from the whole range. "
+            f"Each statement copies one range of {s.column} (the statistics' bounds, split "
+            f"into {len(s.bounds) + 1} ranges, and its NULLs), so each range lands in files "
+            "of its own.",
+            table=str(targets[name].name),
+            effect=f"Filters on {s.column} read only the files of the ranges they ask for.",
+            risk="Each statement reads the whole source table once.",
+            details={"column": s.column, "bounds": list(s.bounds)},
+        )
+        for name, s in found.items()
+    ]
+
+
 _KEPT_FIELD = re.compile(r"'(month|day|hour)\((\w+)\)'", re.IGNORECASE)
 
 
-def migration_sql(target: TargetTable) -> list[str]:
+def migration_sql(target: TargetTable, sliced: Slicing | None = None) -> list[str]:
     old, new = target.source.name.sql(), target.name.sql()
     if not target.columns:
         return [f"INSERT INTO {new} SELECT * FROM {old}"]
@@ -54,10 +165,10 @@ def migration_sql(target: TargetTable) -> list[str]:
         for c in target.columns
     )
     copy = f"INSERT INTO {new} ({names}) SELECT {values} FROM {old}"
-    temporal = target.advice.temporal if target.advice is not None else None
-    split_on = temporal.column if temporal is not None else None
-    if temporal is None or temporal.transform not in SPLIT_TRANSFORMS:
-        split_on = _kept_temporal_column(target)
+    split_on = _split_column(target)
+    if sliced is not None and split_on is None:
+        key = next(c for c in target.columns if c.key == sliced.column)
+        return [f"{copy} WHERE {p}" for p in sliced.predicates(key.sql_name)]
     column = next((c for c in target.columns if c.key == split_on), None)
     if column is None:
         return [copy]
@@ -69,8 +180,67 @@ def migration_sql(target: TargetTable) -> list[str]:
     ]
 
 
-def migrations(targets: Iterable[TargetTable]) -> list[str]:
-    return [statement for t in targets for statement in migration_sql(t)]
+def migrations(
+    targets: Iterable[TargetTable], sliced: Mapping[TableName, Slicing] | None = None
+) -> list[str]:
+    sliced = sliced or {}
+    return [statement for t in targets for statement in migration_sql(t, sliced.get(t.source.name))]
+
+
+def _split_column(target: TargetTable) -> str | None:
+    """The column a month/day/hour partitioning splits the copy on, if any."""
+    temporal = target.advice.temporal if target.advice is not None else None
+    if temporal is not None and temporal.transform in SPLIT_TRANSFORMS:
+        return temporal.column
+    return _kept_temporal_column(target)
+
+
+def _bounds(data_type: exp.DataType, low: str, high: str, pieces: int) -> tuple[str, ...]:
+    """`pieces - 1` literals splitting [low, high] evenly (whole days for dates and
+    timestamps), fewer when the span holds fewer distinct steps."""
+    kind = data_type.this
+    if kind in _INTEGERS:
+        first_key, last_key = _date_key(low), _date_key(high)
+        if first_key is not None and last_key is not None:  # 20240115: split by days
+            return _days(first_key, last_key, pieces, lambda d: d.strftime("%Y%m%d"))
+        try:
+            first, last = int(low), int(high)
+        except ValueError:
+            return ()
+        step = math.ceil((last - first + 1) / pieces)
+        return tuple(str(first + step * i) for i in range(1, pieces) if first + step * i <= last)
+    first_day, last_day = _day(low), _day(high)
+    if first_day is None or last_day is None:
+        return ()
+    if kind == exp.DataType.Type.DATE:
+        return _days(first_day, last_day, pieces, lambda d: f"DATE '{d.isoformat()}'")
+    if kind == exp.DataType.Type.TIMESTAMP:  # timestamp(p) without time zone
+        return _days(first_day, last_day, pieces, lambda d: f"TIMESTAMP '{d.isoformat()} 00:00:00'")
+    return ()
+
+
+def _days(first: date, last: date, pieces: int, literal: Callable[[date], str]) -> tuple[str, ...]:
+    step = max(1, math.ceil(((last - first).days + 1) / pieces))
+    days = (first + timedelta(days=step * i) for i in range(1, pieces))
+    return tuple(literal(d) for d in days if d <= last)
+
+
+def _day(text: str) -> date | None:
+    try:
+        return datetime.fromisoformat(text.strip().replace("T", " ")[:19]).date()
+    except ValueError:
+        return None
+
+
+def _date_key(text: str) -> date | None:
+    """The day an integer like 20240115 names (a star schema's date key), if it names one."""
+    text = text.strip()
+    if len(text) != 8 or not text.isdigit() or not "1900" <= text[:4] <= "2200":
+        return None
+    try:
+        return datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        return None
 
 
 def _kept_temporal_column(target: TargetTable) -> str | None:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import duckdb
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from domain.analysis import analyze
+from domain.analysis.advise import Advice, PartitionField, SortKey
 from domain.analysis.catalog import build_catalog
-from domain.analysis.layout import plan_layout
-from domain.analysis.migrate import migrations
+from domain.analysis.layout import TargetTable, plan_layout
+from domain.analysis.migrate import Slicing, migration_sql, migrations, slicing
+from domain.analysis.names import TableName
 from domain.analysis.parse import parse_ddl
+from domain.statistics import ColumnStatistics, TableStatistics
 from domain.workload import DdlStatement, Query, Workload
+from tests.unit.analysis.support import duckdb_sql
 
 
 def migrations_of(*ddl: str) -> list[str]:
@@ -60,3 +68,93 @@ def test_a_copy_that_keeps_its_sources_day_partitions_is_filled_month_by_month()
     assert len(copies) == 13
     assert copies[0].endswith("WHERE month(ts) = 1")
     assert copies[-1].endswith("WHERE ts IS NULL")
+
+
+# -- slices: a sorted table filled by ranges of its first sort key ---------------------------
+
+SALES = TableName("lake", "sales", "orders")
+
+
+def sorted_orders(key_type: str = "date", *, sizing: Advice | None = None) -> TargetTable:
+    ddl = f"CREATE TABLE lake.sales.orders (id bigint, day {key_type}, note varchar)"
+    catalog, _ = build_catalog(parse_ddl([DdlStatement(ddl)]), "jdbc:trino://h:8080/lake/sales")
+    advice = sizing or Advice(SALES, sorted_by=(SortKey("day", "ranges on day"),))
+    layout, _ = plan_layout(catalog, "optimized", {SALES: advice})
+    return layout.targets[SALES]
+
+
+def stats(low: str, high: str, size: int = 64 << 20) -> TableStatistics:
+    return TableStatistics(
+        rows=10**6, data_bytes=size, files=4, columns={"day": ColumnStatistics(low=low, high=high)}
+    )
+
+
+def test_a_sorted_table_is_filled_by_ranges_of_its_first_sort_key() -> None:
+    # given a table sorted by day, 64 MiB of it, its days spanning 2023
+    target = sorted_orders()
+    # when its migration is planned with those statistics
+    sliced = slicing(target, stats("2023-01-01", "2023-12-31"))
+    # then four ranges of 92 days and the NULLs are copied by a statement each
+    assert sliced == Slicing("day", ("DATE '2023-04-03'", "DATE '2023-07-04'", "DATE '2023-10-04'"))
+    copies = migration_sql(target, sliced)
+    assert [c.split(" WHERE ")[1] for c in copies] == [
+        "day < DATE '2023-04-03'",
+        "day >= DATE '2023-04-03' AND day < DATE '2023-07-04'",
+        "day >= DATE '2023-07-04' AND day < DATE '2023-10-04'",
+        "day >= DATE '2023-10-04'",
+        "day IS NULL",
+    ]
+
+
+def test_timestamps_and_integer_keys_are_sliced_in_their_own_literals() -> None:
+    timestamps = slicing(sorted_orders("timestamp(6)"), stats("2024-01-01 10:00:00", "2024-01-02"))
+    assert timestamps == Slicing("day", ("TIMESTAMP '2024-01-02 00:00:00'",))
+    keys = slicing(sorted_orders("integer"), stats("20220101", "20231231", size=40 << 20))
+    assert keys == Slicing("day", ("20230101",))  # a date key is split by days
+    numbers = slicing(sorted_orders("bigint"), stats("1", "1000", size=64 << 20))
+    assert numbers == Slicing("day", ("251", "501", "751"))
+
+
+def test_one_statement_fills_a_table_without_what_slices_need() -> None:
+    target = sorted_orders()
+    year = stats("2023-01-01", "2023-12-31")
+    assert slicing(target, None) is None  # no statistics
+    assert slicing(target, stats("2023-01-01", "2023-12-31", size=20 << 20)) is None  # small
+    assert slicing(target, TableStatistics(rows=10, data_bytes=64 << 20)) is None  # no bounds
+    assert slicing(sorted_orders("varchar"), year) is None  # no range to split evenly
+    unsorted = sorted_orders(sizing=Advice(SALES))
+    assert slicing(unsorted, year) is None
+    by_month = Advice(
+        SALES,
+        partitioning=(PartitionField("month", "day", "ranges of a month"),),
+        sorted_by=(SortKey("day", "ranges on day"),),
+    )
+    assert slicing(sorted_orders(sizing=by_month), year) is None  # split by month already
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), st.integers(-50, 50)), max_size=40),
+    low=st.integers(-60, 60),
+    width=st.integers(0, 120),
+    size=st.integers(0, 400 << 20),
+)
+def test_the_slices_copy_every_row_once_whatever_the_statistics_say(
+    values: list[int | None], low: int, width: int, size: int
+) -> None:
+    # given a table of integers (NULLs among them) and statistics that may be wrong
+    target = sorted_orders("integer")
+    sliced = slicing(target, stats(str(low), str(low + width), size=size))
+    copies = migration_sql(target, sliced)
+    # when every statement of its migration runs
+    with duckdb.connect() as db:
+        db.execute("CREATE SCHEMA sales; CREATE SCHEMA optimized")
+        db.execute("CREATE TABLE sales.orders (id bigint, day integer, note varchar)")
+        db.execute("CREATE TABLE optimized.orders (id bigint, day integer, note varchar)")
+        for index, value in enumerate(values):
+            db.execute("INSERT INTO sales.orders VALUES (?, ?, 'n')", [index, value])
+        for copy in copies:
+            db.execute(duckdb_sql(copy.replace("lake.", "")))
+        copied = db.execute("SELECT id, day FROM optimized.orders ORDER BY id").fetchall()
+    # then the new table holds each row exactly once
+    assert copied == list(enumerate(values))

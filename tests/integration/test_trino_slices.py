@@ -1,0 +1,64 @@
+"""Slices on the real Trino: a sorted table filled by ranges of its sort key holds files of
+disjoint ranges (so Trino can skip files by their min/max), with every row copied once."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from itertools import pairwise
+
+import pytest
+
+from adapters.trino.lab import TrinoLab
+from adapters.trino.statistics import TrinoEndpoint, read_statistics
+from bench.shapes import workload as shape_workload
+from domain.analysis import analyze
+from domain.analysis.migrate import SLICE_BYTES
+from domain.analysis.names import TableName
+from domain.statistics import WorkloadStatistics
+from domain.workload import Workload
+from tests.integration.conftest import session_runner
+from tests.integration.test_trino_rollups import check_every_rewrite
+
+pytestmark = pytest.mark.integration
+
+WIDE = TableName("lake", "web", "order_lines")
+
+
+def sized(statistics: WorkloadStatistics, table: TableName, data_bytes: int) -> WorkloadStatistics:
+    """`statistics` saying that `table` holds `data_bytes` (the lab's tables are small)."""
+    tables = dict(statistics.tables)
+    tables[table] = dataclasses.replace(tables[table], data_bytes=data_bytes)
+    return dataclasses.replace(statistics, tables=tables)
+
+
+def test_a_wide_table_sorted_by_its_date_is_filled_into_files_of_disjoint_date_ranges(
+    lab: TrinoLab, trino_address: tuple[str, int]
+) -> None:
+    # given the wide shape loaded in the lab, and statistics saying its table holds 6 slices
+    workload = Workload.from_dict(shape_workload("wide"))
+    originals = session_runner(lab, trino_address, workload)
+    tables = [TableName.of(*s.statement.split()[2].split(".")) for s in workload.ddl]
+    statistics = read_statistics(
+        TrinoEndpoint(*trino_address, https=False), tables, user="lab", password=None
+    )
+    # when the engine answers with them
+    result = analyze(workload, statistics=sized(statistics, WIDE, 6 * SLICE_BYTES))
+    # then the table, sorted by order_date, is filled by ranges of it and their NULLs
+    copies = [m.statement for m in result.migrations]
+    copies = [c for c in copies if "INTO lake.optimized.order_lines " in c]
+    assert len(copies) == 7, copies
+    assert all(" WHERE order_date " in c for c in copies)
+    # and every statement runs on Trino and every query keeps its rows
+    check_every_rewrite(workload, result, originals, lab)
+    originals.close()
+    # and no two files of the new table overlap in order_date
+    files = lab.runner.run('SELECT readable_metrics FROM lake.optimized."order_lines$files"')
+    assert files.error is None, files.error
+    ranges = sorted(
+        (bounds["lower_bound"], bounds["upper_bound"])
+        for bounds in (json.loads(row[0])["order_date"] for row in files.rows)
+        if bounds["lower_bound"] is not None  # the file of the NULLs, if any
+    )
+    assert len(ranges) >= 6
+    assert all(high < low for (_, high), (low, _) in pairwise(ranges))
