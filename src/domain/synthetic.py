@@ -39,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -67,6 +67,8 @@ IS_NULL_SHARE = 0.2  # where a query asks `col IS NULL`, a fifth of the rows are
 DEFAULT_SPAN = (date(2022, 1, 1), date(2024, 12, 31))
 MARGIN = timedelta(days=90)
 
+# An integer key naming a day (``date_key``, ``order_date_sk``, ``dateid``): a date dimension's.
+DATE_KEY = re.compile(r"(^|_)(date|day)_?(key|id|sk)$")
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 _CALENDAR_PARTS = {
@@ -110,6 +112,8 @@ class ColumnSpec:
         date       from `start` to `end` in row order (with a little jitter)
         timestamp  the same, to the second
         calendar   a part (`values[0]`: year, month…) of the table's date column
+        day_key    a day as the integer ``yyyymmdd`` (a star schema's date key): from
+                   `start` to `end` like a date
         boolean    true for one row in ten
         null       only NULLs (a type the plan cannot make values for)
     `text` writes numbers, dates and timestamps as varchar; `nulls` is the share of NULLs.
@@ -127,6 +131,7 @@ class ColumnSpec:
     prefix: str = ""  # the text form of a number: prefix_<n> (shared by a key's columns)
     nulls: float = 0.0
     salt: int = 0
+    exact: bool = False  # dates one day per row, no jitter (a date dimension's calendar)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +180,9 @@ def plan_data(workload: Workload, rows: int, seed: int = 0) -> DataPlan:
     domains = _key_domains(catalog, joins)
     owner_rows = _owner_rows(catalog, domains, rows)
     span = _workload_span(evidence.values())
+    days = (span[1] - span[0]).days + 1
+    calendars = _date_dimensions(catalog, domains)
+    owner_rows.update(dict.fromkeys(calendars, days))  # a date dimension: a row per day
     tables: list[TablePlan] = []
     skipped: list[tuple[TableName, str]] = []
     for number, table in enumerate(catalog.tables.values()):
@@ -194,6 +202,7 @@ def plan_data(workload: Workload, rows: int, seed: int = 0) -> DataPlan:
                 owner_rows,
                 span,
                 salt=seed * 1_000_003 + number * 1_009 + position,
+                calendars=calendars,
             )
             for position, column in enumerate(table.columns)
         )
@@ -402,6 +411,24 @@ def _key_domains(
     return domains
 
 
+def _date_dimensions(catalog: Catalog, domains: dict[_ColumnRef, _Domain]) -> set[TableName]:
+    """The tables that own a date key (``date_key`` and the like, an integer) beside a date
+    column: a star schema's date dimension, a row per day, its key the day as yyyymmdd."""
+    found: set[TableName] = set()
+    for domain in domains.values():
+        table = catalog.get(domain.owner[0])
+        key = next((c for c in table.columns if c.key == domain.owner[1]), None) if table else None
+        if table is None or key is None or key.data_type is None:
+            continue
+        dated = any(
+            c.data_type is not None and c.data_type.this == exp.DataType.Type.DATE
+            for c in table.columns
+        )
+        if dated and key.data_type.this in exp.DataType.INTEGER_TYPES and DATE_KEY.search(key.key):
+            found.add(table.name)
+    return found
+
+
 def _owner_rows(
     catalog: Catalog, domains: dict[_ColumnRef, _Domain], rows: int
 ) -> dict[TableName, int]:
@@ -455,6 +482,11 @@ def _padded(first: datetime, last: datetime) -> tuple[datetime, datetime]:
     return start.replace(hour=0, minute=0, second=0, microsecond=0), end
 
 
+def _day_after(start: datetime, days: int) -> datetime:
+    """The end of a span of `days` days from `start`: a date dimension's last day, inclusive."""
+    return start + timedelta(days=max(days, 1))
+
+
 def _column_spec(
     table: SourceTable,
     column: Column,
@@ -465,6 +497,7 @@ def _column_spec(
     owner_rows: dict[TableName, int],
     span: tuple[datetime, datetime],
     salt: int,
+    calendars: Set[TableName] = frozenset(),
 ) -> ColumnSpec:
     found = found or _Evidence()
     data_type = column.data_type
@@ -479,6 +512,14 @@ def _column_spec(
     def spec(kind: str, **kwargs: Any) -> ColumnSpec:
         return ColumnSpec(column.sql_name, type_sql, kind, salt=salt, **kwargs)
 
+    if domain is not None and domain.owner[0] in calendars:
+        if domain.owner == (table.name, name):  # the date dimension's own key: a day per row
+            return spec("day_key", start=span[0], end=_day_after(span[0], rows), exact=True)
+        if base in exp.DataType.INTEGER_TYPES:  # a fact's date key: its rows in load order
+            days = owner_rows[domain.owner[0]]
+            return spec("day_key", start=span[0], end=_day_after(span[0], days), nulls=nulls / 2)
+    if table.name in calendars and base == exp.DataType.Type.DATE:
+        return spec("date", start=span[0], end=_day_after(span[0], rows), exact=True)
     if domain is not None:
         keyed = base in exp.DataType.INTEGER_TYPES or textual
         prefix = _stem(domain.owner[1])
@@ -656,6 +697,9 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
         return f"round({spec.low} + {_hash(spec.salt)} * {spec.high - spec.low}, 2)"
     if kind in ("date", "timestamp"):
         return _instant_sql(spec, rows)
+    if kind == "day_key":
+        instant = _instant_sql(replace(spec, kind="timestamp", text=False), rows)
+        return f"CAST(format_datetime({instant}, 'yyyyMMdd') AS integer)"
     if kind == "calendar":
         return f"{spec.values[0]}({_instant_sql(replace(spec, kind='timestamp'), rows)})"
     if kind == "boolean":
@@ -685,10 +729,8 @@ def _instant_sql(spec: ColumnSpec, rows: int) -> str:
     # Load order: row i lands at i/rows of the span, give or take two days; the few rows
     # the jitter pushes past an end wrap round to the other (clamping would pile them up on
     # one instant, and ties make ORDER BY … LIMIT ambiguous).
-    jittered = (
-        f"CAST(floor(i * {seconds / max(rows, 1)!r} + ({_hash(spec.salt)} - 0.5) * 345600)"
-        " AS bigint)"
-    )
+    jitter = "" if spec.exact else f" + ({_hash(spec.salt)} - 0.5) * 345600"
+    jittered = f"CAST(floor(i * {seconds / max(rows, 1)!r}{jitter}) AS bigint)"
     offset = f"(({jittered} % {seconds}) + {seconds}) % {seconds}"
     start = spec.start.strftime("%Y-%m-%d %H:%M:%S")
     instant = f"(TIMESTAMP '{start}' + {offset} * INTERVAL '1' SECOND)"

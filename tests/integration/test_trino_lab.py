@@ -16,6 +16,7 @@ import pytest
 
 from adapters.trino.lab import TrinoLab, compare_outcomes
 from bench.score import is_query
+from bench.shapes import workload as shape_workload
 from domain.analysis import analyze
 from domain.analysis.identity import identity_result
 from domain.workload import Workload
@@ -92,6 +93,30 @@ def test_the_loaded_data_gives_the_queries_rows_to_find(lab: TrinoLab) -> None:
     # and the dimension holds each key once
     keys = rows("SELECT count(*), count(DISTINCT agent_id) FROM support.helpdesk.agents")[0]
     assert keys[0] == keys[1]
+
+
+def test_a_star_date_dimension_is_a_calendar_its_fact_joins_by_yyyymmdd(lab: TrinoLab) -> None:
+    # given the star shape loaded: a fact joined to a date dimension by an integer date_key
+    lab.load(Workload.from_dict(shape_workload("star")), ROWS)
+    rows = lab.runner.rows
+    # then the dimension holds a day per row, its key that day as yyyymmdd, its year that year
+    wrong = rows(
+        "SELECT count(*) FROM dw.sales.dim_date WHERE date_key <>"
+        " CAST(format_datetime(full_date, 'yyyyMMdd') AS integer) OR year <> year(full_date)"
+    )[0][0]
+    days = rows("SELECT count(*), count(DISTINCT full_date) FROM dw.sales.dim_date")[0]
+    assert wrong == 0
+    assert days[0] == days[1]
+    # and nearly every fact row meets its day, the key ranges the queries ask for among them
+    facts, met = rows(
+        "SELECT count(*), count(d.date_key) FROM dw.sales.fact_sales f"
+        " LEFT JOIN dw.sales.dim_date d ON d.date_key = f.date_key"
+    )[0]
+    assert met >= 0.95 * facts
+    quarter = (
+        "SELECT count(*) FROM dw.sales.fact_sales WHERE date_key BETWEEN 20231001 AND 20231231"
+    )
+    assert rows(quarter)[0][0] > 0
 
 
 def test_the_identity_answer_runs_and_keeps_every_row(

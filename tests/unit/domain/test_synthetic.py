@@ -131,6 +131,34 @@ def test_calendar_columns_agree_with_the_tables_date() -> None:
     assert column(plan, "year").start == column(plan, "flightdate").start
 
 
+def test_a_date_dimension_holds_a_day_per_row_keyed_by_the_day_as_yyyymmdd() -> None:
+    # given a star: a fact joined to a date dimension by an integer date key
+    w = workload(
+        [
+            "CREATE TABLE fact_sales (date_key integer, amount double)",
+            "CREATE TABLE dim_date (date_key integer, full_date date, year integer)",
+        ],
+        [
+            "SELECT d.year, sum(f.amount) FROM fact_sales f JOIN dim_date d"
+            " ON f.date_key = d.date_key WHERE d.year = 2024 GROUP BY 1"
+        ],
+    )
+    dates = table(w, "dim_date")
+    # then the dimension's key, date and year are one day per row, with no jitter
+    key, day, year = (column(dates, c) for c in ("date_key", "full_date", "year"))
+    assert (key.kind, day.kind, year.kind) == ("day_key", "date", "calendar")
+    assert (key.exact, day.exact, year.exact) == (True, True, True)
+    assert (key.start, key.end) == (day.start, day.end)
+    assert key.start is not None
+    assert key.end is not None
+    assert dates.rows == (key.end - key.start).days
+    # and the fact draws its days, in load order, over the dimension's days
+    fact_key = column(table(w, "fact_sales"), "date_key")
+    assert (fact_key.kind, fact_key.exact) == ("day_key", False)
+    assert (fact_key.start, fact_key.end) == (key.start, key.end)
+    assert "format_datetime" in trino_select(dates, 0, dates.rows)
+
+
 def test_nulls_only_where_a_column_may_hold_them_and_more_where_a_query_asks() -> None:
     w = workload(
         ["CREATE TABLE t (id bigint NOT NULL, closed_at timestamp(6), note varchar NOT NULL)"],
