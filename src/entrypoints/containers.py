@@ -23,7 +23,7 @@ from adapters.clock import SystemClock
 from adapters.engine.rules_analyzer import RulesAnalyzer
 from adapters.kafka import KafkaTaskConsumer, KafkaTaskPublisher
 from adapters.memory import InMemoryUnitOfWorkFactory, InProcessTaskQueue
-from adapters.process import ProcessPool, ProcessPoolVerifier
+from adapters.process import ProcessPool
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from adapters.sqlalchemy.health import DatabaseProbe
 from adapters.trino.statistics import TrinoStatisticsReader
@@ -122,8 +122,6 @@ def analyzer_from_settings(
             if settings.verify_trino_url
             else DuckDbVerifier(memory_limit=settings.verify_memory_limit)
         )
-        if pool is not None:
-            verifier = ProcessPoolVerifier(verifier, pool)
         analyzer = VerifiedAnalyzer(
             analyzer,
             verifier,
@@ -131,6 +129,7 @@ def analyzer_from_settings(
             budget_seconds=settings.verify_budget_seconds,
             seed=settings.verify_seed,
             statistics=statistics,
+            pool=pool,
         )
     return InstrumentedAnalyzer(analyzer)
 

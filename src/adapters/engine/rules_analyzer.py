@@ -1,5 +1,5 @@
 """The deterministic analyzer: the domain's engine, run off the event loop (in a thread, or in
-a process of a `ProcessPool`)."""
+a process of a `ComputePool`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import dataclasses
 import logging
 import time
 
-from adapters.process.pool import ProcessPool
 from application.ports.analyzer import Analyzer, ProgressSink
+from application.ports.compute import ComputePool
 from application.ports.statistics import StatisticsReader
 from domain.analysis import analyze
 from domain.result import AnalysisResult
@@ -45,7 +45,7 @@ class RulesAnalyzer(Analyzer):
         version: str,
         statistics: StatisticsReader | None = None,
         *,
-        pool: ProcessPool | None = None,
+        pool: ComputePool | None = None,
     ) -> None:
         self._version = version
         self._statistics = statistics

@@ -1,6 +1,5 @@
 """Work run in other processes: the CPU-bound steps of an analysis."""
 
-from adapters.process.pool import ProcessPool, StageSink
-from adapters.process.verifier import ProcessPoolVerifier
+from adapters.process.pool import ProcessPool
 
-__all__ = ["ProcessPool", "ProcessPoolVerifier", "StageSink"]
+__all__ = ["ProcessPool"]

@@ -35,21 +35,22 @@ import logging
 import multiprocessing
 import pickle
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar, cast
 
-__all__ = ["ProcessPool", "StageSink"]
+from application.ports.compute import ComputePool, StageSink
+
+__all__ = ["ProcessPool"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-StageSink = Callable[[str, int], Awaitable[None]]
 
 _DONE = "__done__"
 
 
-class ProcessPool:
+class ProcessPool(ComputePool):
     """`processes` worker processes; `initializer(*initargs)` runs first in each (say, to
     configure its logging), and `preload` names modules the fork server imports once so that
     each child starts warm."""
@@ -83,6 +84,10 @@ class ProcessPool:
         self._executor = self._new_executor()
         self._reader = threading.Thread(target=self._read, name="process-pool-stages", daemon=True)
         self._reader.start()
+        # The children start now, not with the first task: starting one takes a second or
+        # more, which would come out of that task's lease before its first stage renews it.
+        for _ in range(processes):
+            self._executor.submit(_nothing)
 
     @property
     def processes(self) -> int:
@@ -208,6 +213,10 @@ def _start_child(
     _events = events
     if initializer is not None:
         initializer(*initargs)
+
+
+def _nothing() -> None:
+    pass
 
 
 def _run_job(

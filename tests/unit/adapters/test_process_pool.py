@@ -37,7 +37,7 @@ async def pool() -> AsyncIterator[ProcessPool]:
 
 
 def spin(seconds: float) -> int:
-    """Holds a CPU (and, in a thread, the GIL) for `seconds`."""
+    """Holds a CPU for `seconds`."""
     end = time.perf_counter() + seconds
     n = 0
     while time.perf_counter() < end:
@@ -89,7 +89,7 @@ async def longest_pause_while(work: asyncio.Future[object]) -> float:
 async def test_a_cpu_bound_call_leaves_the_event_loop_free(pool: ProcessPool) -> None:
     await pool.run(spin, 0.01)  # the child is started and warm
     in_pool = await longest_pause_while(asyncio.ensure_future(pool.run(spin, 1.5)))
-    assert in_pool < 0.1
+    assert in_pool < 0.5  # the machine may be busy; run here, the pause would be 1.5 s
 
 
 async def test_stages_reach_the_sink_in_order_before_the_result(pool: ProcessPool) -> None:
@@ -224,3 +224,38 @@ async def test_the_credentials_stay_in_this_process(
     assert sent
     assert "not-a-real-password" not in repr(sent)
     assert "not-a-real-password" not in json.dumps(dataclasses.asdict(result), default=str)
+
+
+async def test_the_whole_pipeline_gives_the_same_result_with_its_cpu_work_in_a_child(
+    pool: ProcessPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from entrypoints.containers import analyzer_from_settings
+    from entrypoints.settings import Settings
+
+    for name in ("OPENAI_API_KEY", "DBANALYSIS_LLM_API_KEY", "DBANALYSIS_LLM_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    workload = Workload.from_dict(json.loads(FLIGHTS.read_text()))
+    sent: list[str] = []
+    run = pool.run
+
+    async def spying(fn: Callable[..., object], *args: object, **kwargs: object) -> object:
+        sent.append(fn.__name__)
+        return await run(fn, *args, **kwargs)
+
+    monkeypatch.setattr(pool, "run", spying)
+
+    async def ignore(progress: Progress) -> None:
+        pass
+
+    here = await analyzer_from_settings(Settings(), "1").analyze(workload, ignore)
+    there = await analyzer_from_settings(Settings(), "1", pool).analyze(workload, ignore)
+
+    def without_time(result: object) -> dict[str, object]:
+        document = result.to_dict()  # type: ignore[attr-defined]
+        document["meta"].pop("duration_ms", None)
+        document["meta"].pop("verification_ms", None)
+        return document
+
+    assert sent == ["analyze", "verify_result_now"]
+    assert there.report.verification.get("executed") is True
+    assert without_time(there) == without_time(here)
