@@ -13,7 +13,7 @@ Tests override providers (say, `storage`) instead of patching modules.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 from dependency_injector import containers, providers
@@ -23,6 +23,7 @@ from adapters.clock import SystemClock
 from adapters.engine.rules_analyzer import RulesAnalyzer
 from adapters.kafka import KafkaTaskConsumer, KafkaTaskPublisher
 from adapters.memory import InMemoryUnitOfWorkFactory, InProcessTaskQueue
+from adapters.process import ProcessPool
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from adapters.sqlalchemy.health import DatabaseProbe
 from adapters.trino.statistics import TrinoStatisticsReader
@@ -43,6 +44,7 @@ from application.use_cases.sweep_expired_secrets import SweepExpiredSecrets
 from application.verification.statistics_memo import RememberingStatisticsReader
 from application.verification.verified_analyzer import VerifiedAnalyzer
 from entrypoints.instrumentation import InstrumentedAdvisor, InstrumentedAnalyzer
+from entrypoints.logs import configure_logging
 from entrypoints.secret_key import cipher_from_settings
 from entrypoints.settings import Settings, service_version
 
@@ -54,8 +56,12 @@ __all__ = [
     "StorageContainer",
     "UseCasesContainer",
     "WorkerContainer",
+    "analysis_pool",
     "analyzer_from_settings",
 ]
+
+# Imported once by the fork server, so that each analysis process starts warm.
+_PRELOAD = ("domain.analysis", "adapters.verify.duckdb_verifier", "adapters.verify.trino_verifier")
 
 
 async def database_engine(url: str) -> AsyncIterator[AsyncEngine]:
@@ -66,10 +72,35 @@ async def database_engine(url: str) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-def analyzer_from_settings(settings: Settings, version: str) -> Analyzer:
+def analysis_pool(settings: Settings) -> Iterator[ProcessPool | None]:
+    """The processes of `Settings.analysis_processes` (none when 0), stopped with the
+    container's resources. Their logs go to stderr in the process's format."""
+    if settings.analysis_processes == 0:
+        yield None
+        return
+    pool = ProcessPool(
+        settings.analysis_processes,
+        initializer=configure_logging,
+        initargs=(settings.log_level, settings.log_format, "analysis"),
+        preload=_PRELOAD,
+    )
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def analyzer_from_settings(
+    settings: Settings, version: str, pool: ProcessPool | None = None
+) -> Analyzer:
     """The rules engine alone, or refined by the LLM advisor when an endpoint or a key is
     configured (`Settings.llm_enabled`), then verified on generated data unless
-    `Settings.verify_enabled` is off: the same choice in every process."""
+    `Settings.verify_enabled` is off: the same choice in every process.
+
+    With a `pool`, the CPU-bound steps — the engine and the verification — run in its
+    processes, and the rest here: the statistics (they need the task's credentials, which
+    never leave this process) and the LLM's refinement (it waits on the network, so many
+    tasks wait together on this event loop, and its calls are counted on this /metrics)."""
     statistics = (
         RememberingStatisticsReader(
             TrinoStatisticsReader(
@@ -81,7 +112,7 @@ def analyzer_from_settings(settings: Settings, version: str) -> Analyzer:
         if settings.statistics_enabled
         else None
     )
-    rules = RulesAnalyzer(version, statistics)
+    rules = RulesAnalyzer(version, statistics, pool=pool)
     analyzer = rules if not settings.llm_enabled else _refined(settings, rules)
     if settings.verify_enabled:
         verifier: Verifier = (
@@ -98,6 +129,7 @@ def analyzer_from_settings(settings: Settings, version: str) -> Analyzer:
             budget_seconds=settings.verify_budget_seconds,
             seed=settings.verify_seed,
             statistics=statistics,
+            pool=pool,
         )
     return InstrumentedAnalyzer(analyzer)
 
@@ -201,6 +233,7 @@ async def kafka_consumer(settings: Settings) -> AsyncIterator[KafkaTaskConsumer]
         settings.kafka_group,
         # A worker busy with one task for up to its lease must not be dropped from the group.
         max_poll_interval_ms=int(settings.lease_seconds * 1000),
+        concurrency=settings.worker_concurrency,
     )
     try:
         yield consumer
@@ -215,6 +248,7 @@ class ApiContainer(containers.DeclarativeContainer):
     core = providers.Container(CoreContainer, settings=settings)
     storage = providers.Container(StorageContainer, settings=settings)
     publisher = providers.Resource(kafka_publisher, settings=settings)
+    # The API analyses nothing: its analyzer (never called) needs no processes.
     analyzer = providers.Singleton(analyzer_from_settings, settings=settings, version=core.version)
     use_cases = providers.Container(
         UseCasesContainer,
@@ -231,6 +265,22 @@ class WorkerContainer(ApiContainer):
     Kafka consumer that feeds ProcessTask."""
 
     consumer = providers.Resource(kafka_consumer, settings=ApiContainer.settings)
+    pool = providers.Resource(analysis_pool, settings=ApiContainer.settings)
+    analyzer = providers.Singleton(
+        analyzer_from_settings,
+        settings=ApiContainer.settings,
+        version=ApiContainer.core.version,
+        pool=pool,
+    )
+    # Declared again: the inherited one is wired to the API's analyzer.
+    use_cases = providers.Container(
+        UseCasesContainer,
+        settings=ApiContainer.settings,
+        core=ApiContainer.core,
+        storage=ApiContainer.storage,
+        publisher=ApiContainer.publisher,
+        analyzer=analyzer,
+    )
 
 
 class EmbeddedContainer(containers.DeclarativeContainer):
@@ -240,7 +290,10 @@ class EmbeddedContainer(containers.DeclarativeContainer):
     core = providers.Container(CoreContainer, settings=settings)
     storage = providers.Container(StorageContainer, settings=settings)
     queue = providers.Singleton(InProcessTaskQueue)
-    analyzer = providers.Singleton(analyzer_from_settings, settings=settings, version=core.version)
+    pool = providers.Resource(analysis_pool, settings=settings)
+    analyzer = providers.Singleton(
+        analyzer_from_settings, settings=settings, version=core.version, pool=pool
+    )
     use_cases = providers.Container(
         UseCasesContainer,
         settings=settings,

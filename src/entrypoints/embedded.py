@@ -55,7 +55,9 @@ class EmbeddedService:
         use_cases = self.container.use_cases
         relay = OutboxRelayLoop(await resolve(use_cases.relay()), settings.relay_interval_seconds)
         worker = InProcessWorkerLoop(
-            await resolve(self.container.queue()), await resolve(use_cases.process())
+            await resolve(self.container.queue()),
+            await resolve(use_cases.process()),
+            settings.worker_concurrency,
         )
         stale = StaleTaskLoop(
             await resolve(use_cases.requeue()),

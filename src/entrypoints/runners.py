@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 
 from adapters.memory.queue import InProcessTaskQueue
 from application.use_cases.process_task import ProcessTask, ProcessTaskRequest
@@ -63,25 +64,48 @@ class OutboxRelayLoop:
 
 
 class InProcessWorkerLoop:
-    """Takes task ids from the in-process queue and processes them one at a time."""
+    """Takes task ids from the in-process queue and processes up to `concurrency` at a time.
 
-    def __init__(self, queue: InProcessTaskQueue, process: ProcessTask) -> None:
+    Cancelled, it cancels the tasks in hand (each is handed back, see `ProcessTask`) and
+    returns once they are."""
+
+    def __init__(self, queue: InProcessTaskQueue, process: ProcessTask, concurrency: int = 1):
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         self._queue = queue
         self._process = process
+        self._slots = asyncio.Semaphore(concurrency)
 
     async def run(self) -> None:
-        while True:
-            task_id = await self._queue.get()
-            try:
-                with task_context(task_id):
-                    outcome = await self._process.execute(ProcessTaskRequest(task_id))
-                    log.info("task %s: %s", task_id, outcome)
-            except Exception:
-                # Storage failed mid-way: the task stays pending or processing and is picked up
-                # again by the stale-task recovery; nothing is lost.
-                log.exception("task %s: processing failed", task_id, extra={"task_id": task_id})
-            finally:
-                self._queue.task_done()
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                await self._slots.acquire()
+                try:
+                    task_id = await self._queue.get()
+                except BaseException:
+                    self._slots.release()
+                    raise
+                one = asyncio.create_task(self._one(task_id), name=f"task-{task_id}")
+                running.add(one)
+                one.add_done_callback(running.discard)
+        finally:
+            for one in running:
+                one.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _one(self, task_id: uuid.UUID) -> None:
+        try:
+            with task_context(task_id):
+                outcome = await self._process.execute(ProcessTaskRequest(task_id))
+                log.info("task %s: %s", task_id, outcome)
+        except Exception:
+            # Storage failed mid-way: the task stays pending or processing and is picked up
+            # again by the stale-task recovery; nothing is lost.
+            log.exception("task %s: processing failed", task_id, extra={"task_id": task_id})
+        finally:
+            self._queue.task_done()
+            self._slots.release()
 
 
 class StaleTaskLoop:

@@ -109,6 +109,20 @@ class Settings(BaseSettings):
         "catalog (an Iceberg catalog the verifier may write schemas into; never the source)",
     )
 
+    analysis_processes: int = Field(
+        default=1,
+        ge=0,
+        description="processes that run the engine and the verification, apart from the one "
+        "that serves (HTTP, leases); 0: a thread of the serving process, which then answers "
+        "slowly while it analyses",
+    )
+    worker_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="tasks a worker (or `serve`) works on at once: they wait on the LLM and "
+        "the user's Trino together; the CPU-bound steps queue for the analysis processes",
+    )
+
     worker_metrics_port: int | None = Field(
         default=None,
         ge=1,

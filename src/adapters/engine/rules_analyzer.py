@@ -1,4 +1,5 @@
-"""The deterministic analyzer: the domain's engine, run off the event loop."""
+"""The deterministic analyzer: the domain's engine, run off the event loop (in a thread, or in
+a process of a `ComputePool`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import time
 
 from application.ports.analyzer import Analyzer, ProgressSink
+from application.ports.compute import ComputePool
 from application.ports.statistics import StatisticsReader
 from domain.analysis import analyze
 from domain.result import AnalysisResult
@@ -30,11 +32,24 @@ class RulesAnalyzer(Analyzer):
     With a `statistics` reader, the tables' statistics are read from the user's Trino first
     (stage ``statistics``), with the task's credentials — the only use they have. A workload
     whose URL carries no login is not read: the report says its figures are assumed.
+
+    With a `pool`, the engine runs in one of its processes instead of a thread, so it does not
+    hold this process's GIL. Only the workload and its statistics go there: the credentials
+    are used here, by the statistics reader, and go nowhere else. The engine then does not wait
+    for each stage to be stored (it runs on; the stages are stored in order, and the first that
+    fails — a lost lease — ends the analysis with that error).
     """
 
-    def __init__(self, version: str, statistics: StatisticsReader | None = None) -> None:
+    def __init__(
+        self,
+        version: str,
+        statistics: StatisticsReader | None = None,
+        *,
+        pool: ComputePool | None = None,
+    ) -> None:
         self._version = version
         self._statistics = statistics
+        self._pool = pool
 
     async def analyze(
         self,
@@ -68,9 +83,22 @@ class RulesAnalyzer(Analyzer):
                 statistics = WorkloadStatistics(
                     problems=(f"the statistics reader failed ({type(error).__name__})",)
                 )
-        result = await asyncio.to_thread(
-            analyze, workload, version=self._version, on_stage=on_stage, statistics=statistics
-        )
+        if self._pool is not None:
+
+            async def stage_reached(stage: str, percent: int) -> None:
+                await on_progress(Progress(stage, max(percent, floor)))
+
+            result = await self._pool.run(
+                analyze,
+                workload,
+                version=self._version,
+                statistics=statistics,
+                on_stage=stage_reached,
+            )
+        else:
+            result = await asyncio.to_thread(
+                analyze, workload, version=self._version, on_stage=on_stage, statistics=statistics
+            )
         elapsed_ms = int((time.perf_counter() - started) * 1000)
         return dataclasses.replace(
             result, meta=dataclasses.replace(result.meta, duration_ms=elapsed_ms)

@@ -16,7 +16,11 @@ a finished task is a no-op). Nothing is ever skipped:
   `stop()`.
 
 Messages are taken one at a time (`max_records=1`): each one is a long task, and a small
-prefetch means a revoked partition leaves little already-fetched work behind.
+prefetch means a revoked partition leaves little already-fetched work behind. Up to
+`concurrency` of them are handled at once (a task mostly waits: on the LLM, on the user's
+Trino, on the analysis processes). A partition's offset is committed up to its oldest message
+still in hand, never past it; a `handle` that raises is tried again in place, after a backoff,
+so the messages behind it go on.
 """
 
 from __future__ import annotations
@@ -116,7 +120,10 @@ class KafkaTaskConsumer:
         commit_timeout: float = 30.0,
         connect_timeout: float = 30.0,
         poll_timeout_ms: int = 500,
+        concurrency: int = 1,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         self._bootstrap_servers = bootstrap_servers
         self._topic = topic
         self._dead_letter_topic = dead_letter_topic(topic)
@@ -132,16 +139,23 @@ class KafkaTaskConsumer:
         self._commit_timeout = commit_timeout
         self._connect_timeout = connect_timeout
         self._poll_timeout_ms = poll_timeout_ms
+        self._concurrency = concurrency
 
         self._stop_requested = asyncio.Event()
         self._finished = asyncio.Event()
         self._finished.set()
         self._run_task: asyncio.Task[Any] | None = None
-        # Cleared while a message is being handled and committed; the revoke listener waits on it.
+        # Cleared while messages are being handled and committed; the revoke listener waits on it.
         self._idle = asyncio.Event()
         self._idle.set()
+        self._handlers: set[asyncio.Task[None]] = set()
+        # Per partition: the offsets of the messages in hand, and the next offset after the
+        # last one done. What may be committed is the smaller of the two.
+        self._in_hand: dict[Any, set[int]] = {}
+        self._done_until: dict[Any, int] = {}
         # Offsets (next to read) whose messages are done but whose commit has not succeeded yet.
         self._uncommitted: dict[Any, int] = {}
+        self._committing = asyncio.Lock()
         self._failed_at: tuple[Any, int] | None = None
         self._failures = 0
         self._dead_letters: Any | None = None
@@ -186,6 +200,8 @@ class KafkaTaskConsumer:
             finally:
                 self._active = None
                 self._uncommitted.clear()
+                self._in_hand.clear()
+                self._done_until.clear()
                 self._run_task = None
                 self._finished.set()
 
@@ -271,12 +287,28 @@ class KafkaTaskConsumer:
     # -- consuming ----------------------------------------------------------------------------
 
     async def _consume(self, consumer: Any, handle: TaskHandler) -> None:
-        while not self._stop_requested.is_set():
-            # A short poll keeps stop() responsive; the fetcher keeps prefetching meanwhile.
-            batch = await consumer.getmany(timeout_ms=self._poll_timeout_ms, max_records=1)
-            for records in batch.values():
-                for record in records:
-                    await self._process(consumer, record, handle)
+        try:
+            while not self._stop_requested.is_set():
+                if len(self._handlers) >= self._concurrency:
+                    await asyncio.wait(
+                        self._handlers,
+                        timeout=self._poll_timeout_ms / 1000,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    continue
+                # A short poll keeps stop() responsive; the fetcher keeps prefetching meanwhile.
+                batch = await consumer.getmany(timeout_ms=self._poll_timeout_ms, max_records=1)
+                for records in batch.values():
+                    for record in records:
+                        await self._process(consumer, record, handle)
+            if self._handlers:  # stopping: the messages in hand finish first
+                await asyncio.wait(self._handlers)
+        finally:
+            # Cancelled (or failed): give up on the messages in hand; they come again.
+            handlers = list(self._handlers)
+            for task in handlers:
+                task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
 
     async def _process(self, consumer: Any, record: Any, handle: TaskHandler) -> None:
         tp = TopicPartition(record.topic, record.partition)
@@ -290,32 +322,59 @@ class KafkaTaskConsumer:
                 log.warning(
                     "kafka consumer: %s is not a task message (%s); dead-lettered", where, exc
                 )
-                await self._commit_done(consumer, tp, record.offset + 1)
+                self._failed_at, self._failures = None, 0
+                in_hand = self._in_hand.setdefault(tp, set())
+                await self._commit_done(consumer, tp, record.offset, in_hand)
             else:
                 await self._retry_later(consumer, tp, record.offset)
             return
-
-        failure: Exception | None = None
+        in_hand = self._in_hand.setdefault(tp, set())
+        in_hand.add(record.offset)
         self._idle.clear()
-        try:
+        handler = asyncio.create_task(
+            self._handle(consumer, tp, record.offset, in_hand, task_id, handle, where),
+            name=f"kafka-task-{task_id}",
+        )
+        self._handlers.add(handler)
+        handler.add_done_callback(self._handler_done)
+
+    def _handler_done(self, handler: asyncio.Task[None]) -> None:
+        self._handlers.discard(handler)
+        if not self._handlers:
+            self._idle.set()
+
+    async def _handle(
+        self,
+        consumer: Any,
+        tp: Any,
+        offset: int,
+        in_hand: set[int],
+        task_id: uuid.UUID,
+        handle: TaskHandler,
+        where: str,
+    ) -> None:
+        """`handle(task_id)` until it succeeds, then commit; given up (left uncommitted, so
+        it comes again) when the partition moves away or the consumer stops."""
+        failures = 0
+        while True:
             try:
                 await handle(task_id)
             except Exception as exc:
-                failure = exc
+                log.error(
+                    "kafka consumer: handling task %s from %s failed; will retry",
+                    task_id,
+                    where,
+                    exc_info=exc,
+                )
             else:
-                await self._commit_done(consumer, tp, record.offset + 1)
-        finally:
-            self._idle.set()
-        if failure is None:
-            self._failed_at, self._failures = None, 0
-            return
-        log.error(
-            "kafka consumer: handling task %s from %s failed; will retry",
-            task_id,
-            where,
-            exc_info=failure,
-        )
-        await self._retry_later(consumer, tp, record.offset)
+                await self._commit_done(consumer, tp, offset, in_hand)
+                return
+            delay = self._retry_backoff.delay(failures)
+            failures += 1
+            log.info("kafka consumer: retrying %s in %.1fs", where, delay)
+            await self._pause(delay)
+            if self._stop_requested.is_set() or tp not in consumer.assignment():
+                return
 
     async def _retry_later(self, consumer: Any, tp: Any, offset: int) -> None:
         """Rewind to the message at `offset` and wait before it comes again."""
@@ -339,8 +398,18 @@ class KafkaTaskConsumer:
 
     # -- committing ---------------------------------------------------------------------------
 
-    async def _commit_done(self, consumer: Any, tp: Any, next_offset: int) -> None:
-        self._uncommitted[tp] = next_offset
+    async def _commit_done(self, consumer: Any, tp: Any, offset: int, in_hand: set[int]) -> None:
+        """The message at `offset` is done: commit as far as the oldest one still in hand.
+
+        `in_hand` is the partition's set when the message was taken: if the partition was
+        revoked since (and maybe assigned back), its offsets are no longer this message's to
+        commit."""
+        if self._in_hand.get(tp) is not in_hand:
+            return
+        in_hand.discard(offset)
+        done_until = max(self._done_until.get(tp, 0), offset + 1)
+        self._done_until[tp] = done_until
+        self._uncommitted[tp] = min(in_hand) if in_hand else done_until
         await self._commit_pending(consumer, None)
 
     async def _before_revoke(self, consumer: Any, revoked: set[Any]) -> None:
@@ -352,6 +421,9 @@ class KafkaTaskConsumer:
             # Its commit will find the partition gone (or reassigned) and the message comes again.
             log.warning("kafka consumer: a task is still running while %s are revoked", revoked)
         await self._commit_pending(consumer, revoked)
+        for tp in revoked:  # whatever is still in hand comes again to the new owner
+            self._in_hand.pop(tp, None)
+            self._done_until.pop(tp, None)
 
     async def _commit_pending(self, consumer: Any, partitions: Iterable[Any] | None) -> None:
         """Commit the offsets of finished messages (of `partitions`, or all); never raises.
@@ -370,7 +442,7 @@ class KafkaTaskConsumer:
         if not offsets:
             return
         try:
-            async with asyncio.timeout(self._commit_timeout):
+            async with self._committing, asyncio.timeout(self._commit_timeout):
                 await consumer.commit(offsets)
         except (CommitFailedError, RebalanceInProgressError, IllegalStateError) as exc:
             # The group moved on; whoever owns the partitions now gets these messages again.

@@ -148,6 +148,20 @@ STORAGE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+# SQLSTATE classes of a server that is going away or not there yet: 08 connection exception,
+# 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now ("the database system
+# is shutting down" / "is starting up"). A real restart raises these, as plain DBAPIErrors.
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def _server_unavailable(exc: DBAPIError) -> bool:
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+    return False
+
+
 def _storage_unavailable(request: Request, exc: Exception) -> ProblemResponse:
     log.warning("storage unavailable on %s: %s", request.url.path, type(exc).__name__)
     return problem_response(
@@ -248,7 +262,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def on_database_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        if exc.connection_invalidated:
+        if exc.connection_invalidated or _server_unavailable(exc):
             return _storage_unavailable(request, exc)
         log.error("database error on %s", request.url.path, exc_info=exc)
         return _internal_error(request)
