@@ -481,11 +481,17 @@ def _sort_keys(stats: Mapping[str, ColumnStats], floor: float, skip: set[str]) -
     keys = []
     for score, column, use in scored[:MAX_SORT_KEYS]:
         kinds = [k for k in (*_PRUNABLE, "join") if use.of(k) > 0]
+        carried = (
+            f" (ranges also reach it through joins with {', '.join(sorted(use.through))}, "
+            "whose time filters Trino's dynamic filtering hands to this table's scan)"
+            if use.through
+            else ""
+        )
         keys.append(
             SortKey(
                 column,
-                f"{column} is used in {', '.join(kinds)} predicates; sorted files let Trino "
-                "skip files and row groups by their min/max",
+                f"{column} is used in {', '.join(kinds)} predicates{carried}; sorted files let "
+                "Trino skip files and row groups by their min/max",
                 tuple(use.ids(*_PRUNABLE, "join")),
                 score,
             )

@@ -151,6 +151,7 @@ class ColumnStats:
     values: set[str] = field(default_factory=set)
     widths: list[tuple[float | None, float]] = field(default_factory=list)
     date_like: bool = False
+    through: set[str] = field(default_factory=set)  # tables whose time filter a join carries
 
     def of(self, *kinds: str) -> float:
         return sum(self.weight.get(k, 0.0) for k in kinds)
@@ -265,6 +266,8 @@ def summarize(queries: Sequence[QueryProfile]) -> tuple[Profile, list[Issue]]:
                 stats.queryids.setdefault(use.kind, []).append(query.queryid)
             stats.values.update(use.values)
             stats.date_like = stats.date_like or use.date_like
+            if use.through is not None:
+                stats.through.add(str(use.through))
             if use.kind in ("range", "eq") and (use.kind == "range" or use.width_days):
                 stats.widths.append((use.width_days, query.weight))
             if use.kind in PRUNABLE:

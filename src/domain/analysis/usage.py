@@ -9,6 +9,9 @@ aliases, CTEs and subqueries, by the scope rules Trino applies — and the kind 
               column (``year(col) = 2024``, ``CAST(col AS date) = DATE '…'``,
               ``date_trunc('month', col) = …``), with the width of the range in days
               when both ends are known
+              — and a fact's join key where the select filters the dimension it joins on time
+              (``d.year = 2024``): Trino's dynamic filtering hands the scan that range of
+              keys (`through` names the dimension)
     like      ``col LIKE 'prefix%'``
     is_null   ``col IS NULL``
     filter    any other predicate on the column (inside OR, functions…): not prunable
@@ -102,6 +105,7 @@ class ColumnUse:
     values: tuple[str, ...] = ()
     width_days: float | None = None
     date_like: bool = False  # compared with a 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS' string
+    through: TableName | None = None  # a range the join with this table's time filter makes
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +199,13 @@ def column_uses(statement: exp.Expr, catalog: Catalog, nodes: Nodes | None = Non
             on = join.args.get("on")
             if isinstance(on, exp.Expr):
                 conditions.append(on)
+        in_select: list[ColumnUse] = []
         for condition in conditions:
             found, rewritable = _predicates(condition, resolver)
-            uses += found
+            in_select += found
             needs_tree = needs_tree or rewritable
+        uses += in_select
+        uses += _through_joins(conditions, in_select, resolver, catalog)
         order = select.args.get("order")
         if isinstance(order, exp.Order):
             needs_tree = needs_tree or is_nested_unlimited_order(select)
@@ -213,6 +220,77 @@ def column_uses(statement: exp.Expr, catalog: Catalog, nodes: Nodes | None = Non
         if isinstance(union.args.get("order"), exp.Order) and is_nested_unlimited_order(union):
             needs_tree = True
     return QueryUsage(tuple(uses), needs_tree)
+
+
+def _through_joins(
+    conditions: list[exp.Expr], found: list[ColumnUse], resolver: Resolver, catalog: Catalog
+) -> list[ColumnUse]:
+    """The ranges Trino's dynamic filtering puts on a join key: where a select joins a table by
+    equality to one it filters on time (``d.year = 2024``, ``d.full_date BETWEEN …``), the
+    join hands the matching keys to the scan of the other table as a range of values, which
+    skips its files and row groups by their min/max when they are sorted by the key (a star's
+    fact by its date key). Only inner joins: an outer join keeps every row of one side."""
+    timed = {u.table for u in found if u.kind in _TIME_KINDS and _in_time(catalog, u)}
+    if not timed:
+        return []
+    derived: list[ColumnUse] = []
+    for condition in conditions:
+        if _outer_join_condition(condition):
+            continue
+        for conjunct in conjuncts(condition):
+            if not (
+                isinstance(conjunct, exp.EQ)
+                and isinstance(conjunct.left, exp.Column)
+                and isinstance(conjunct.right, exp.Column)
+            ):
+                continue
+            ends = [(resolver.table_of(c), c) for c in (conjunct.left, conjunct.right)]
+            for (near, column), (far, key) in (ends, ends[::-1]):
+                if near is None or far is None or far not in timed or near in timed:
+                    continue
+                if _owns(catalog, far, normalize(key.name)):  # the filtered side is a dimension
+                    derived.append(ColumnUse(near, normalize(column.name), "range", through=far))
+    return derived
+
+
+def _owns(catalog: Catalog, table: TableName, column: str) -> bool:
+    """Whether `column` is `table`'s own key (its first column, or named after the table):
+    the side of a join Trino builds its hash table and dynamic filter from is the one whose
+    key the other side points at — a dimension, not a fact filtered on its own time."""
+    source = catalog.tables.get(table)
+    if source is None or not source.columns:
+        return False
+    stem = re.sub(r"^(dim|d|hub|ref|lkp)_", "", table.table).removesuffix("s")
+    return column == source.columns[0].key or column in {
+        f"{stem}_key",
+        f"{stem}_id",
+        f"{stem}_sk",
+    }
+
+
+def _outer_join_condition(condition: exp.Expr) -> bool:
+    join = condition.parent
+    return isinstance(join, exp.Join) and bool(join.side) and join.side.upper() != "INNER"
+
+
+def _in_time(catalog: Catalog, use: ColumnUse) -> bool:
+    """Whether `use` filters a date or timestamp column, or a calendar part named as one."""
+    if _CALENDAR_PART.search(use.column):
+        return True
+    table = catalog.tables.get(use.table)
+    columns = table.columns if table is not None else ()
+    column = next((c for c in columns if c.key == use.column), None)
+    kind = column.data_type.this if column is not None and column.data_type else None
+    return kind in _TIME_TYPES
+
+
+_TIME_KINDS = ("eq", "in", "range")
+_CALENDAR_PART = re.compile(r"(^|_)(year|quarter|month|week)$")
+_TIME_TYPES = {
+    exp.DataType.Type.DATE,
+    exp.DataType.Type.TIMESTAMP,
+    exp.DataType.Type.TIMESTAMPTZ,
+}
 
 
 def is_nested_unlimited_order(query: exp.Expr) -> bool:

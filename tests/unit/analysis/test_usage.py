@@ -164,3 +164,78 @@ def test_select_star_reads_every_column_and_group_and_order_by_are_not_recorded(
 )
 def test_only_queries_a_rewrite_may_change_need_their_tree(sql: str, needs_tree: bool) -> None:
     assert usage(sql).needs_tree is needs_tree
+
+
+# -- ranges a join carries from a dimension's time filter (Trino's dynamic filtering) --------
+
+FACT = TableName("lake", "s", "fact_sales")
+DATES = TableName("lake", "s", "dim_date")
+STORES = TableName("lake", "s", "dim_store")
+
+
+FACT_COLUMNS = {
+    "sold_on": "date",
+    "date_key": "integer",
+    "store_key": "integer",
+    "amount": "double",
+}
+
+
+def star() -> Catalog:
+    def table(name: TableName, columns: dict[str, str]) -> SourceTable:
+        typed = tuple(
+            Column(exp.to_identifier(c), exp.DataType.build(k, dialect="trino"))
+            for c, k in columns.items()
+        )
+        return SourceTable(name, typed)
+
+    return Catalog(
+        Session("lake", "s"),
+        {
+            FACT: table(FACT, FACT_COLUMNS),
+            DATES: table(DATES, {"date_key": "integer", "full_date": "date", "year": "integer"}),
+            STORES: table(STORES, {"store_key": "integer", "region": "varchar"}),
+        },
+    )
+
+
+def carried(sql: str) -> list[tuple[str, str, str]]:
+    uses = column_uses(sqlglot.parse_one(sql, read="trino"), star()).uses
+    return [(u.table.table, u.column, u.through.table) for u in uses if u.through is not None]
+
+
+@pytest.mark.parametrize(
+    "condition", ["d.year = 2024", "d.year IN (2023, 2024)", "d.full_date >= DATE '2024-01-01'"]
+)
+def test_a_dimensions_time_filter_reaches_the_fact_key_it_is_joined_by(condition: str) -> None:
+    sql = (
+        "SELECT sum(f.amount) FROM fact_sales f JOIN dim_date d ON f.date_key = d.date_key"
+        f" WHERE {condition}"
+    )
+    assert carried(sql) == [("fact_sales", "date_key", "dim_date")]
+
+
+def test_an_implicit_join_in_the_where_clause_carries_it_too() -> None:
+    sql = (
+        "SELECT count(*) FROM fact_sales f, dim_date d"
+        " WHERE f.date_key = d.date_key AND d.year = 2024"
+    )
+    assert carried(sql) == [("fact_sales", "date_key", "dim_date")]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # a filter that is not on time: the keys it keeps are scattered, not a range
+        "SELECT count(*) FROM fact_sales f JOIN dim_store s ON f.store_key = s.store_key"
+        " WHERE s.region = 'EU'",
+        # an outer join keeps the rows of its preserved side whatever the other holds
+        "SELECT count(*) FROM dim_date d LEFT JOIN fact_sales f ON f.date_key = d.date_key"
+        " WHERE d.year = 2024",
+        # the fact filtered on its own time: the dimension it joins is built whole
+        "SELECT count(*) FROM fact_sales f JOIN dim_store s ON f.store_key = s.store_key"
+        " WHERE f.sold_on >= DATE '2024-01-01'",
+    ],
+)
+def test_no_range_is_carried_where_dynamic_filtering_makes_none(sql: str) -> None:
+    assert carried(sql) == []
