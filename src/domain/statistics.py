@@ -105,9 +105,16 @@ class WorkloadStatistics:
     problems: tuple[str, ...] = ()
     read_at: datetime | None = None
     source: str = ""  # where they came from, without credentials: "trino://host:port"
+    # the table properties each catalog's connector takes (system.metadata.table_properties):
+    # what the user's Trino version accepts in a CREATE TABLE
+    table_properties: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def table(self, name: TableName) -> TableStatistics | None:
         return self.tables.get(name)
+
+    def supports(self, catalog: str, table_property: str) -> bool:
+        """Whether `catalog`'s connector is known to take `table_property`."""
+        return table_property in self.table_properties.get(catalog, frozenset())
 
     def to_dict(self) -> dict[str, object]:
         """A report-sized summary: per table rows, bytes and files; the problems."""

@@ -1,5 +1,6 @@
 """Slices on the real Trino: a sorted table filled by ranges of its sort key holds files of
-disjoint ranges (so Trino can skip files by their min/max), with every row copied once."""
+disjoint ranges (so Trino can skip files by their min/max), with every row copied once; the
+keys it is looked up by get bloom filters Trino accepts."""
 
 from __future__ import annotations
 
@@ -49,6 +50,9 @@ def test_a_wide_table_sorted_by_its_date_is_filled_into_files_of_disjoint_date_r
     copies = [c for c in copies if "INTO lake.optimized.order_lines " in c]
     assert len(copies) == 7, copies
     assert all(" WHERE order_date " in c for c in copies)
+    # and the ids it is looked up by, which it is not sorted by, get Parquet bloom filters
+    create = next(s.statement for s in result.ddl if "optimized.order_lines " in s.statement)
+    assert "parquet_bloom_filter_columns = ARRAY[" in create
     # and every statement runs on Trino and every query keeps its rows
     check_every_rewrite(workload, result, originals, lab)
     originals.close()

@@ -82,6 +82,10 @@ def test_statistics_match_the_data(
     assert table.data_bytes
     assert table.data_bytes > 0
     assert table.rows_per_day("event_ts") is not None
+    # and the table properties this Trino's Iceberg connector takes are known
+    assert statistics.supports("web", "sorted_by")
+    assert statistics.supports("web", "parquet_bloom_filter_columns")
+    assert not statistics.supports("web", "no_such_property")
 
 
 @pytest.fixture(scope="module")

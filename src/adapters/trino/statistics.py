@@ -205,6 +205,11 @@ def read_statistics(
         statistics = reader.table(name)
         if statistics is not None:
             found[name] = statistics
+    properties: dict[str, frozenset[str]] = {}
+    for catalog in dict.fromkeys(n.catalog for n in names):
+        taken = reader.table_properties(catalog)
+        if taken is not None:
+            properties[catalog] = taken
     planned: dict[str, QueryEstimate] = {}
     for queryid, sql in queries:
         if reader.stopped or reader.spent:
@@ -219,6 +224,7 @@ def read_statistics(
         problems=tuple(reader.problems),
         read_at=datetime.now(UTC),
         source=str(endpoint),
+        table_properties=properties,
     )
 
 
@@ -252,6 +258,16 @@ class _Reader:
         finally:
             cursor.close()
         return None
+
+    def table_properties(self, catalog: str) -> frozenset[str] | None:
+        """The table properties `catalog`'s connector takes, as this Trino version has them."""
+        literal = "'" + catalog.replace("'", "''") + "'"
+        found = self.rows(
+            "SELECT property_name FROM system.metadata.table_properties "
+            f"WHERE catalog_name = {literal}",
+            f"{catalog}: table properties",
+        )
+        return frozenset(str(row[0]) for row in found) if found else None
 
     def table(self, name: TableName) -> TableStatistics | None:
         qualified = name.sql()

@@ -161,10 +161,14 @@ class Advice:
     refused_fixes: tuple[TypeFix, ...] = ()
     refusals: tuple[tuple[str, str], ...] = ()
     sizing: tuple[str, ...] = ()  # how the data's size changed the partitioning (see sizing)
+    # keys looked up by value (``id = 42``, ``id IN (…)``) that no partition serves: a Parquet
+    # bloom filter on each lets Trino skip the row groups that cannot hold the value
+    lookups: tuple[SortKey, ...] = ()
+    bloom_filter: tuple[SortKey, ...] = ()  # the lookups given one (see sizing)
 
     @property
     def changed(self) -> bool:
-        return bool(self.partitioning or self.sorted_by or self.type_fixes)
+        return bool(self.partitioning or self.sorted_by or self.type_fixes or self.bloom_filter)
 
     @property
     def temporal(self) -> PartitionField | None:
@@ -238,6 +242,7 @@ def advise_table(
         types={c: t for c, t in temporal_types.items() if t is not None},
         refused_fixes=refused_fixes,
         refusals=refusals if refused_fixes else (),
+        lookups=_lookups(stats, SORT_SHARE * usage.weight, skip | _bucketed(fields)),
     )
     if advice.changed:
         return advice
@@ -497,6 +502,31 @@ def _sort_keys(stats: Mapping[str, ColumnStats], floor: float, skip: set[str]) -
             )
         )
     return keys
+
+
+def _lookups(stats: Mapping[str, ColumnStats], floor: float, skip: set[str]) -> tuple[SortKey, ...]:
+    """The keys looked up by value, heaviest first: those whose lookups weigh `floor` counted
+    `LOOKUP_GAIN` times, as for a sort order (a needle skips nearly every row group)."""
+    found = [
+        (use.of("eq", "in"), column, use)
+        for column, use in stats.items()
+        if column not in skip and _KEY.search(column) and _plain_name(column)
+    ]
+    return tuple(
+        SortKey(
+            column,
+            f"{column} is looked up by value ({', '.join(use.ids('eq', 'in')[:3])}"
+            f"{'…' if len(use.ids('eq', 'in')) > 3 else ''})",
+            tuple(use.ids("eq", "in")),
+            weight,
+        )
+        for weight, column, use in sorted(found, key=lambda f: (-f[0], f[1]))
+        if weight * LOOKUP_GAIN >= floor and weight > 0
+    )
+
+
+def _bucketed(fields: Sequence[PartitionField]) -> set[str]:
+    return {f.column for f in fields if f.transform == "bucket"}
 
 
 def _type_fixes(

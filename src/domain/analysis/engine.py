@@ -89,7 +89,7 @@ from domain.analysis.rollup import (
     rollup_issues,
     with_serving,
 )
-from domain.analysis.sizing import size_all, statistics_issues
+from domain.analysis.sizing import size_all, statistics_issues, with_bloom_filters
 from domain.analysis.usage import scan
 from domain.result import (
     AnalysisResult,
@@ -274,7 +274,7 @@ def _passes(
     adaptation = adapt_type_fixes(profile, catalog, fixes, names)
     if adaptation.refused:  # a query could not keep its results: no fix on its tables
         advice = advise(catalog, base_profile, adaptation.refused)
-    advice = size_all(advice, statistics)
+    advice = with_bloom_filters(size_all(advice, statistics), statistics, catalog.session.catalog)
     layout, layout_issues = plan_layout(catalog, workload.options.target_schema, advice)
     create = [layout.create_schema_sql()]
     create += [layout.create_table_sql(t) for t in layout.targets.values()]

@@ -21,6 +21,8 @@ the queries it concerns. Codes are stable and machine-readable:
     statistics_read   what was read from the user's Trino, when, and what it changed
     statistics_missing  statistics that could not be read, and why: the advice assumes
     partitioning_sized  the advised partitioning fitted to the table's real size
+    migration_sliced  a sorted table filled by ranges of its sort key (files of disjoint ranges)
+    bloom_filter_recommended  Parquet bloom filters on keys looked up by value
     pre_aggregated    aggregate queries answered from a rollup: what it holds, how it was
                       sized, how to refresh it
 

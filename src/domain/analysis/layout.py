@@ -358,6 +358,10 @@ def _advised(
         kept["partitioning"] = _string_array(f.spec() for f in advice.partitioning)
     if advice.sorted_by:
         kept["sorted_by"] = _string_array(identifier_sql(k.column) for k in advice.sorted_by)
+    if advice.bloom_filter:
+        kept["parquet_bloom_filter_columns"] = _string_array(
+            identifier_sql(k.column) for k in advice.bloom_filter
+        )
     return tuple(kept.items())
 
 

@@ -178,6 +178,26 @@ def advice_issues(layout: Layout, profile: Profile) -> list[Issue]:
                     details={"sorted_by": [k.column for k in advice.sorted_by]},
                 )
             )
+        if advice is not None and advice.bloom_filter:
+            ids = tuple(dict.fromkeys(q for k in advice.bloom_filter for q in k.queryids))
+            columns = [k.column for k in advice.bloom_filter]
+            issues.append(
+                Issue(
+                    "bloom_filter_recommended",
+                    _severity(ids, weights, total),
+                    f"Bloom filters on {', '.join(columns)} of {source}",
+                    " ".join(f"{k.reason}." for k in advice.bloom_filter)
+                    + " The table is not sorted by these keys first, so every row group holds some "
+                    "of their range and min/max skip none; a Parquet bloom filter per row group "
+                    "tells Trino which ones cannot hold the value looked up.",
+                    table=table,
+                    queryids=ids,
+                    effect="Point lookups on these keys read only the row groups that may "
+                    "hold the value.",
+                    risk="A few KB per row group and column, and some write time.",
+                    details={"parquet_bloom_filter_columns": columns},
+                )
+            )
         for fix in advice.type_fixes if advice is not None else ():
             new_type = trino_sql(fix.new_type)
             name = fix.sql_name

@@ -49,9 +49,14 @@ __all__ = [
     "fit_to_size",
     "size_all",
     "statistics_issues",
+    "with_bloom_filters",
 ]
 
 MIB = 1 << 20
+BLOOM_FILTER_PROPERTY = "parquet_bloom_filter_columns"
+BLOOM_FILTER_BYTES = 32 * MIB  # below, a table is a file or two: a lookup reads them anyway
+MANY_DISTINCT = 10_000
+MAX_BLOOM_FILTERS = 3
 SMALL_TABLE_BYTES = 256 * MIB
 TARGET_PARTITION_BYTES = 128 * MIB
 _DAYS = {"hour": 1 / 24, "day": 1.0, "month": 30.4, "year": 365.25}
@@ -65,6 +70,40 @@ def size_all(
     if statistics is None:
         return dict(advice)
     return {name: fit_to_size(a, statistics.table(name)) for name, a in advice.items()}
+
+
+def with_bloom_filters(
+    advice: Mapping[TableName, Advice], statistics: WorkloadStatistics | None, catalog: str
+) -> dict[TableName, Advice]:
+    """Each table's advice with Parquet bloom filters on the keys it is looked up by.
+
+    A point lookup on a key the table is not sorted by reads that key's column in every row
+    group; a bloom filter (a few KB per row group) tells Trino which row groups cannot hold
+    the value. Given only where the statistics show that the user's Trino takes the
+    ``parquet_bloom_filter_columns`` property in `catalog`, where the new tables are made
+    (an unknown property fails the CREATE TABLE); where the table holds several files; and
+    to keys of many distinct values (on a few, the dictionary already answers): at most
+    `MAX_BLOOM_FILTERS` keys, never the first sort key, which min/max serve."""
+    if statistics is None:
+        return dict(advice)
+    if not statistics.supports(catalog, BLOOM_FILTER_PROPERTY):
+        return dict(advice)
+    return {name: _bloom_filters(a, statistics.table(name)) for name, a in advice.items()}
+
+
+def _bloom_filters(advice: Advice, stats: TableStatistics | None) -> Advice:
+    size = _bytes(stats) if stats is not None else None
+    if not advice.lookups or stats is None or size is None or size < BLOOM_FILTER_BYTES:
+        return advice
+    first = advice.sorted_by[0].column if advice.sorted_by else None
+    chosen = []
+    for key in advice.lookups:
+        figures = stats.column(key.column)
+        distinct = figures.distinct if figures is not None else None
+        if key.column == first or (distinct is not None and distinct < MANY_DISTINCT):
+            continue
+        chosen.append(key)
+    return replace(advice, bloom_filter=tuple(chosen[:MAX_BLOOM_FILTERS]))
 
 
 def fit_to_size(advice: Advice, stats: TableStatistics | None) -> Advice:
