@@ -69,7 +69,7 @@ __all__ = [
 
 SPLIT_TRANSFORMS = ("month", "day", "hour")
 SLICE_BYTES = 16 << 20  # a slice per this much data: larger files compress and open better
-MAX_SLICES = 24  # each slice reads the whole source table once
+MAX_SLICES = 12  # each slice reads the whole source table once (as the 13 of a month split)
 _INTEGERS = {
     exp.DataType.Type.TINYINT,
     exp.DataType.Type.SMALLINT,
