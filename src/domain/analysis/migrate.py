@@ -107,7 +107,8 @@ def slicing(target: TargetTable, stats: TableStatistics | None) -> Slicing | Non
     advice = target.advice
     if advice is None or not advice.sorted_by:
         return None
-    pieces = min(MAX_SLICES, int(stats.data_bytes // SLICE_BYTES))
+    # each slice writes a file per partition: a file per slice and partition of SLICE_BYTES
+    pieces = min(MAX_SLICES, int(stats.data_bytes // (SLICE_BYTES * _partitions(target, stats))))
     key = advice.sorted_by[0].column
     column = next((c for c in target.columns if c.key == key), None)
     figures = stats.column(key)
@@ -193,6 +194,19 @@ def _split_column(target: TargetTable) -> str | None:
     if temporal is not None and temporal.transform in SPLIT_TRANSFORMS:
         return temporal.column
     return _kept_temporal_column(target)
+
+
+def _partitions(target: TargetTable, stats: TableStatistics) -> float:
+    """How many partitions the advised spec makes of the table (yearly ones from its span)."""
+    count = 1.0
+    for field in target.advice.partitioning if target.advice is not None else ():
+        figures = stats.column(field.column)
+        span = figures.span_days if figures is not None else None
+        if field.transform == "year" and span is not None:
+            count *= max(span / 365.25, 1.0)
+        else:
+            count *= max(field.param or field.cardinality, 1)
+    return count
 
 
 def _bounds(data_type: exp.DataType, low: str, high: str, pieces: int) -> tuple[str, ...]:

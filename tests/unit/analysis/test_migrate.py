@@ -132,6 +132,22 @@ def test_one_statement_fills_a_table_without_what_slices_need() -> None:
     assert slicing(sorted_orders(sizing=by_month), year) is None  # split by month already
 
 
+def test_each_partition_gets_its_share_of_the_slices() -> None:
+    # given 64 MiB sorted by day, bucketed by id into 2 or 4
+    def bucketed(buckets: int) -> TargetTable:
+        bucket = PartitionField("bucket", "id", "lookups", param=buckets, cardinality=buckets)
+        return sorted_orders(
+            sizing=Advice(SALES, (bucket,), sorted_by=(SortKey("day", "ranges on day"),))
+        )
+
+    year = stats("2023-01-01", "2023-12-31")
+    # then each slice writes a file per bucket: 2 slices of 2 buckets, none of 4
+    two = slicing(bucketed(2), year)
+    assert two is not None
+    assert len(two.bounds) == 1
+    assert slicing(bucketed(4), year) is None
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     values=st.lists(st.one_of(st.none(), st.integers(-50, 50)), max_size=40),
