@@ -66,3 +66,40 @@ def test_a_wide_table_sorted_by_its_date_is_filled_into_files_of_disjoint_date_r
     )
     assert len(ranges) >= 6
     assert all(high < low for (_, high), (low, _) in pairwise(ranges))
+
+
+FACT = TableName("dw", "sales", "fact_sales")
+
+
+def test_a_star_fact_is_sliced_by_its_date_key_and_a_dimensions_year_prunes_its_files(
+    lab: TrinoLab, trino_address: tuple[str, int]
+) -> None:
+    # given the star shape loaded, and statistics saying its fact holds 6 slices
+    workload = Workload.from_dict(shape_workload("star"))
+    originals = session_runner(lab, trino_address, workload)
+    tables = [TableName.of(*s.statement.split()[2].split(".")) for s in workload.ddl]
+    statistics = read_statistics(
+        TrinoEndpoint(*trino_address, https=False), tables, user="lab", password=None
+    )
+    # when the engine answers with them
+    result = analyze(workload, statistics=sized(statistics, FACT, 6 * SLICE_BYTES))
+    # then the fact, sorted by the date key its dimension's filters reach, is filled by its days
+    copies = [m.statement for m in result.migrations]
+    copies = [c for c in copies if "INTO dw.optimized.fact_sales " in c]
+    assert len(copies) == 7, copies
+    assert all(" WHERE date_key " in c for c in copies)
+    # and every statement runs and every query keeps its rows
+    check_every_rewrite(workload, result, originals, lab)
+    originals.close()
+    # and a year of the date dimension reads a part of the fact's files: Trino's dynamic
+    # filter on date_key skips the others by their min/max
+    whole = lab.runner.run("SELECT sum(net_amount) FROM dw.optimized.fact_sales")
+    year = lab.runner.run(
+        "SELECT sum(f.net_amount) FROM dw.optimized.fact_sales f"
+        " JOIN dw.optimized.dim_date d ON f.date_key = d.date_key WHERE d.year = 2024"
+    )
+    dates = lab.runner.run("SELECT sum(year) FROM dw.optimized.dim_date")
+    assert whole.error is None, whole.error
+    assert year.error is None, year.error
+    fact_bytes = year.physical_input_bytes - dates.physical_input_bytes
+    assert 0 < fact_bytes < 0.7 * whole.physical_input_bytes
