@@ -248,8 +248,11 @@ def _through_joins(
             for (near, column), (far, key) in (ends, ends[::-1]):
                 if near is None or far is None or far not in timed or near in timed:
                     continue
-                if _owns(catalog, far, normalize(key.name)):  # the filtered side is a dimension
-                    derived.append(ColumnUse(near, normalize(column.name), "range", through=far))
+                name = normalize(column.name)
+                # the filtered side is a dimension, and the key a day (not a hash or an id,
+                # whose matching values scatter over the whole range)
+                if _owns(catalog, far, normalize(key.name)) and _names_time(catalog, near, name):
+                    derived.append(ColumnUse(near, name, "range", through=far))
     return derived
 
 
@@ -275,17 +278,25 @@ def _outer_join_condition(condition: exp.Expr) -> bool:
 
 def _in_time(catalog: Catalog, use: ColumnUse) -> bool:
     """Whether `use` filters a date or timestamp column, or a calendar part named as one."""
-    if _CALENDAR_PART.search(use.column):
-        return True
-    table = catalog.tables.get(use.table)
-    columns = table.columns if table is not None else ()
-    column = next((c for c in columns if c.key == use.column), None)
+    return bool(_CALENDAR_PART.search(use.column)) or _typed_time(catalog, use.table, use.column)
+
+
+def _names_time(catalog: Catalog, table: TableName, column: str) -> bool:
+    """Whether `column` holds days: a date or timestamp, or a key named as one (date_key)."""
+    return bool(_DAY_KEY.search(column)) or _typed_time(catalog, table, column)
+
+
+def _typed_time(catalog: Catalog, table: TableName, name: str) -> bool:
+    source = catalog.tables.get(table)
+    columns = source.columns if source is not None else ()
+    column = next((c for c in columns if c.key == name), None)
     kind = column.data_type.this if column is not None and column.data_type else None
     return kind in _TIME_TYPES
 
 
 _TIME_KINDS = ("eq", "in", "range")
 _CALENDAR_PART = re.compile(r"(^|_)(year|quarter|month|week)$")
+_DAY_KEY = re.compile(r"(^|_)(date|day|dt|period)_?(key|id|sk)?$")
 _TIME_TYPES = {
     exp.DataType.Type.DATE,
     exp.DataType.Type.TIMESTAMP,

@@ -232,6 +232,9 @@ def test_an_implicit_join_in_the_where_clause_carries_it_too() -> None:
         # an outer join keeps the rows of its preserved side whatever the other holds
         "SELECT count(*) FROM dim_date d LEFT JOIN fact_sales f ON f.date_key = d.date_key"
         " WHERE d.year = 2024",
+        # a key that is no day (a hash, an id): the values a time filter keeps scatter
+        "SELECT count(*) FROM fact_sales f JOIN dim_date d ON f.store_key = d.date_key"
+        " WHERE d.year = 2024",
         # the fact filtered on its own time: the dimension it joins is built whole
         "SELECT count(*) FROM fact_sales f JOIN dim_store s ON f.store_key = s.store_key"
         " WHERE f.sold_on >= DATE '2024-01-01'",
