@@ -37,8 +37,8 @@ from sqlglot.errors import ErrorLevel
 
 from domain.analysis.catalog import Catalog, SourceTable, name_parts
 from domain.analysis.layout import Layout
-from domain.analysis.names import TRINO, Session, TableName, identifier_sql, trino_sql
-from domain.analysis.parse import parse_query
+from domain.analysis.names import Session, TableName, identifier_sql, trino_sql
+from domain.analysis.parse import parse_query, parse_trino
 from domain.analysis.profile import (
     Profile,
     QualifiedColumn,
@@ -296,7 +296,7 @@ def _adapt(
         return f"it also reads {still}, which is not in the DDL, so it is not rewritten"
     types = _FixedTypes(catalog, fixes)
     try:
-        statement = TRINO.parse(query.text, error_level=ErrorLevel.RAISE)[0]
+        statement = parse_trino(query.text)[0]
         if statement is None:
             return "it could not be parsed again"
         made = restructure(statement, catalog, types, fixes)
@@ -354,7 +354,7 @@ class _Rewriter:
 
     def _restructure(self, query: QueryProfile, fixed: bool) -> Rewrite | None:
         try:
-            statement = TRINO.parse(query.text, error_level=ErrorLevel.RAISE)[0]
+            statement = parse_trino(query.text)[0]
             if statement is None:
                 return None
             made = restructure(statement, self.catalog, self.types, self.fixes if fixed else {})
