@@ -215,7 +215,7 @@ def _passes(
             if found:
                 numbered[index] = [w for w, _ in found]
         if profiled.needs_tree and parsed.statement is not None:
-            rewritten = early_rewrite(parsed.statement, profiled, catalog, names)
+            rewritten = early_rewrite(parsed.statement, profiled, catalog, names, nodes)
             if rewritten is not None:
                 early[index] = rewritten
 

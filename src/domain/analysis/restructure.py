@@ -97,14 +97,17 @@ def restructure(
     catalog: Catalog,
     types: Types,
     fixes: Mapping[TableName, Mapping[str, exp.DataType]],
+    nodes: Nodes | None = None,
 ) -> set[str]:
     """Rewrite `statement` in place; the kinds of rewrite made (empty: unchanged).
 
     `types` gives the new type of each column (after fixes), `fixes` the columns whose type
-    changes; both keyed by source table.
+    changes; both keyed by source table. `nodes` are the statement's (`usage.scan`) when the
+    caller scanned it already, and nothing changed it since.
     """
     made: set[str] = set()
-    nodes = scan(statement)  # a rewrite changes no SELECT, join or comparison: found once
+    if nodes is None:  # a rewrite changes no SELECT, join or comparison: found once
+        nodes = scan(statement)
     resolver = Resolver(statement, catalog, nodes.ctes)
     if fixes and _fix_types(statement, nodes, resolver, catalog, fixes):
         made.add(TYPE_FIXED)

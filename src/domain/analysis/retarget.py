@@ -35,7 +35,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from domain.analysis.catalog import Catalog, SourceTable, name_parts
+from domain.analysis.catalog import Catalog, SourceTable, column_types, name_parts
 from domain.analysis.layout import Layout
 from domain.analysis.names import Session, TableName, identifier_sql, trino_sql
 from domain.analysis.parse import parse_query, parse_trino
@@ -46,9 +46,11 @@ from domain.analysis.profile import (
     Reference,
     profile_query,
     qualified_column_name,
+    stored_nodes,
     table_nodes,
 )
 from domain.analysis.restructure import Unadaptable, restructure
+from domain.analysis.usage import Nodes, scan
 from domain.workload import Query
 
 __all__ = [
@@ -150,17 +152,28 @@ def early_rewrite(
     query: QueryProfile,
     catalog: Catalog,
     names: Mapping[TableName, TableName],
+    nodes: Nodes | None = None,
 ) -> Rewrite | None:
     """The rewrites that need no advice (prunable predicates, ORDER BY without effect), made
     on the tree the profile pass parsed, so that most rewritten queries are parsed once;
-    None when there is nothing to rewrite. Mutates `statement`."""
+    None when there is nothing to rewrite. Mutates `statement`. `nodes` are the statement's
+    (`usage.scan`) when the caller scanned it already, and nothing changed it since."""
     if query.error is not None or not query.reads_only or query.unknown or not query.needs_tree:
         return None
     try:
-        made = restructure(statement, catalog, _Types(catalog), {})
+        if nodes is None:
+            nodes = scan(statement)
+        found = stored_nodes(nodes)
+        made = restructure(statement, catalog, _Types(catalog), {}, nodes)
         if not made:
             return None
-        text = rename_and_generate(statement, names, catalog.session)
+        # Without type fixes a rewrite adds no table, and copies no column but those it
+        # replaces (a table it detaches is renamed for nothing): the tables found before
+        # are the ones to rename, and the columns qualified with a schema are found again
+        # only when there were any.
+        text = rename_and_generate(
+            statement, names, catalog.session, table_nodes(statement) if found[1] else found
+        )
     except Exception:
         return None  # the plain retarget is still exact
     kinds = tuple(sorted(made))
@@ -178,7 +191,7 @@ class _Types(Mapping[TableName, Mapping[str, "exp.DataType | None"]]):
         source = self.catalog.get(name)
         if source is None:
             raise KeyError(name)
-        return {c.key: c.data_type for c in source.columns}
+        return column_types(source)
 
     def __iter__(self) -> Iterator[TableName]:
         return iter(self.catalog.tables)
@@ -408,10 +421,14 @@ def _regenerate(sql: str, names: Mapping[TableName, TableName], session: Session
 
 
 def rename_and_generate(
-    statement: exp.Expr, names: Mapping[TableName, TableName], session: Session
+    statement: exp.Expr,
+    names: Mapping[TableName, TableName],
+    session: Session,
+    found: tuple[Sequence[exp.Table], Sequence[exp.Column]] | None = None,
 ) -> str:
-    """Rename the source tables of `statement` (in place) and generate it as Trino SQL."""
-    tables, columns = table_nodes(statement)
+    """Rename the source tables of `statement` (in place) and generate it as Trino SQL.
+    `found` are its `table_nodes`, when the caller has them."""
+    tables, columns = found if found is not None else table_nodes(statement)
     renamed: set[TableName] = set()
     for table in tables:
         parts = name_parts(table)

@@ -59,7 +59,7 @@ from typing import Any
 from sqlglot import exp
 
 from domain.analysis.cardinality import HIGH_CARDINALITY, KEY_NAME, LOW_CARDINALITY
-from domain.analysis.catalog import Catalog, SourceTable, name_parts
+from domain.analysis.catalog import Catalog, SourceTable, column_types, name_parts
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.names import TRINO, TableName, identifier_sql, normalize, trino_sql
 from domain.analysis.usage import Nodes, date_literal, scan
@@ -287,7 +287,7 @@ class _Scope:
     catalog: Catalog
     aliases: dict[str, int] = field(default_factory=dict)
     tables: list[SourceTable] = field(default_factory=list)
-    columns: list[dict[str, exp.DataType | None]] = field(default_factory=list)
+    columns: list[Mapping[str, exp.DataType | None]] = field(default_factory=list)
 
     def resolve(self, column: exp.Column) -> tuple[int, str]:
         if column.args.get("db") is not None or column.args.get("catalog") is not None:
@@ -437,24 +437,8 @@ def _scope(statement: exp.Select, catalog: Catalog) -> _Scope | None:
             return None
         scope.aliases[alias] = position
         scope.tables.append(source)
-        scope.columns.append(_column_types(source))
+        scope.columns.append(column_types(source))
     return scope
-
-
-# The column types of the tables last looked at, by identity: a workload's queries read the
-# same few tables over and over, and a wide table has hundreds of columns to index.
-_TYPES_CACHE: dict[int, tuple[SourceTable, dict[str, exp.DataType | None]]] = {}
-
-
-def _column_types(source: SourceTable) -> dict[str, exp.DataType | None]:
-    cached = _TYPES_CACHE.get(id(source))
-    if cached is not None and cached[0] is source:
-        return cached[1]
-    if len(_TYPES_CACHE) > 4096:
-        _TYPES_CACHE.clear()
-    types = {normalize(c.name.name): c.data_type for c in source.columns}
-    _TYPES_CACHE[id(source)] = (source, types)
-    return types
 
 
 def _need(
@@ -747,7 +731,7 @@ class _Sizer:
 
 def _column_type(catalog: Catalog, table: TableName, column: str) -> exp.DataType | None:
     source = catalog.get(table)
-    return _column_types(source).get(column) if source is not None else None
+    return column_types(source).get(column) if source is not None else None
 
 
 def _guess_distinct(column: str, data_type: exp.DataType | None, grain: str | None) -> float:
