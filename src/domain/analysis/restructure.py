@@ -296,25 +296,27 @@ def _range(
     kind: type[exp.Expr],
     temporal: str,
 ) -> exp.Expr | None:
-    """``f(c) kind value``, where f(c) = value exactly when low <= c < high, as bounds on c."""
+    """``f(c) kind value``, where f(c) = value exactly when low <= c < high, as bounds on c.
+
+    `column` itself goes into the result (copied only where it is needed twice): the caller
+    replaces the comparison it comes from, so nothing else holds it."""
     if temporal == "date" and (_has_time(low) or _has_time(high)):
         return None
-    start, end = _literal(low, temporal), _literal(high, temporal)
     if kind is exp.EQ:
         return exp.Paren(
             this=exp.And(
-                this=exp.GTE(this=column.copy(), expression=start),
-                expression=exp.LT(this=column.copy(), expression=end),
+                this=exp.GTE(this=column.copy(), expression=_literal(low, temporal)),
+                expression=exp.LT(this=column, expression=_literal(high, temporal)),
             )
         )
     if kind is exp.GTE:
-        return exp.GTE(this=column.copy(), expression=start)
+        return exp.GTE(this=column, expression=_literal(low, temporal))
     if kind is exp.GT:
-        return exp.GTE(this=column.copy(), expression=end)
+        return exp.GTE(this=column, expression=_literal(high, temporal))
     if kind is exp.LT:
-        return exp.LT(this=column.copy(), expression=start)
+        return exp.LT(this=column, expression=_literal(low, temporal))
     if kind is exp.LTE:
-        return exp.LT(this=column.copy(), expression=end)
+        return exp.LT(this=column, expression=_literal(high, temporal))
     return None
 
 
