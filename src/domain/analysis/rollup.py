@@ -62,6 +62,7 @@ from domain.analysis.cardinality import HIGH_CARDINALITY, KEY_NAME, LOW_CARDINAL
 from domain.analysis.catalog import Catalog, SourceTable, column_types, name_parts
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.names import TRINO, TableName, identifier_sql, normalize, trino_sql
+from domain.analysis.parse import parse_trino
 from domain.analysis.usage import Nodes, date_literal, scan
 from domain.statistics import WorkloadStatistics
 
@@ -253,7 +254,11 @@ class Plan:
 
 
 def _parse(sql: str) -> exp.Expr:
-    return exp.maybe_parse(sql, dialect=TRINO)
+    """One expression or statement the engine wrote (Trino SQL)."""
+    parsed = parse_trino(sql)
+    if len(parsed) != 1 or parsed[0] is None:
+        raise ValueError(f"not one expression: {sql[:40]}")
+    return parsed[0]
 
 
 # -- recognize ----------------------------------------------------------------------------
