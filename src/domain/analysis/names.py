@@ -24,7 +24,16 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.generator import Generator
 
-__all__ = ["TRINO", "Session", "TableName", "identifier_sql", "normalize", "trino_sql", "written"]
+__all__ = [
+    "TRINO",
+    "Session",
+    "TableName",
+    "identifier",
+    "identifier_sql",
+    "normalize",
+    "trino_sql",
+    "written",
+]
 
 # One dialect object for the engine: `dialect="trino"` builds a new one on every call.
 TRINO = Dialect.get_or_raise("trino")
@@ -101,6 +110,11 @@ def identifier_sql(name: str) -> str:
     return trino_sql(exp.to_identifier(name), copy=False)
 
 
+def identifier(name: str) -> exp.Identifier:
+    """`name` as an identifier node, quoted where Trino needs it (see `identifier_sql`)."""
+    return exp.to_identifier(name, quoted=identifier_sql(name).startswith('"'))
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class TableName:
     """A fully qualified table name, normalized: every part lower case, without quotes.
@@ -129,6 +143,14 @@ class TableName:
 
     def sql(self) -> str:
         return ".".join(identifier_sql(p) for p in (self.catalog, self.schema, self.table))
+
+    def node(self) -> exp.Table:
+        """The name as a table node, written as `sql` writes it (without parsing it)."""
+        return exp.Table(
+            this=identifier(self.table),
+            db=identifier(self.schema),
+            catalog=identifier(self.catalog),
+        )
 
     def __str__(self) -> str:
         return self.sql()

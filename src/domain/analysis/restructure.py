@@ -47,7 +47,7 @@ from datetime import date, datetime, timedelta
 from sqlglot import exp
 
 from domain.analysis.catalog import Catalog
-from domain.analysis.names import TableName, identifier_sql, normalize
+from domain.analysis.names import TableName, identifier, normalize
 from domain.analysis.usage import (
     Nodes,
     Resolver,
@@ -521,7 +521,7 @@ def _expand_stars(
                 assert source is not None
                 for col in source.columns:
                     name = exp.Identifier(this=col.name.this, quoted=col.name.quoted)
-                    projections.append(exp.Column(this=name, table=_identifier(alias)))
+                    projections.append(exp.Column(this=name, table=identifier(alias)))
             expanded = True
         if expanded:
             select.set("expressions", projections)
@@ -539,7 +539,3 @@ def _same_identifier(identifier: exp.Expr) -> exp.Identifier:
 def _typed(catalog: Catalog, table: TableName | None) -> bool:
     source = catalog.get(table) if table is not None else None
     return source is not None and source.typed and bool(source.columns)
-
-
-def _identifier(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=identifier_sql(name).startswith('"'))

@@ -37,7 +37,7 @@ from sqlglot.errors import ErrorLevel
 
 from domain.analysis.catalog import Catalog, SourceTable, column_types, name_parts
 from domain.analysis.layout import Layout
-from domain.analysis.names import Session, TableName, identifier_sql, trino_sql
+from domain.analysis.names import Session, TableName, identifier, trino_sql
 from domain.analysis.parse import parse_query, parse_trino
 from domain.analysis.profile import (
     Profile,
@@ -436,10 +436,10 @@ def rename_and_generate(
         new = names.get(old) if old is not None else None
         if old is None or new is None:
             continue
-        alias = _identifier(old.table)
-        table.set("catalog", _identifier(new.catalog))
-        table.set("db", _identifier(new.schema))
-        table.set("this", _identifier(new.table))
+        alias = identifier(old.table)
+        table.set("catalog", identifier(new.catalog))
+        table.set("db", identifier(new.schema))
+        table.set("this", identifier(new.table))
         if new.table != old.table:
             renamed.add(old)
             if table.args.get("alias") is None and isinstance(
@@ -452,11 +452,7 @@ def rename_and_generate(
         if old is None or new is None:
             continue
         keep = old in renamed
-        column.set("catalog", None if keep else _identifier(new.catalog))
-        column.set("db", None if keep else _identifier(new.schema))
-        column.set("table", _identifier(old.table if keep else new.table))
+        column.set("catalog", None if keep else identifier(new.catalog))
+        column.set("db", None if keep else identifier(new.schema))
+        column.set("table", identifier(old.table if keep else new.table))
     return trino_sql(statement, copy=False)
-
-
-def _identifier(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=identifier_sql(name).startswith('"'))

@@ -503,6 +503,14 @@ def _canonical(node: exp.Expr, scope: _Scope) -> str:
     if isinstance(node, exp.Column):  # most arguments: no tree to copy and print
         position, name = scope.resolve(node)
         return f"t{position}.{identifier_sql(name)}"
+    left, right = node.this, node.expression
+    if (  # most join conditions: as printed below, the columns' comments dropped likewise
+        type(node) is exp.EQ
+        and isinstance(left, exp.Column)
+        and isinstance(right, exp.Column)
+        and not node.comments
+    ):
+        return f"{_canonical(left, scope)} = {_canonical(right, scope)}"
     copy = node.copy()
     for inner in copy.walk():
         if isinstance(inner, (exp.AggFunc, exp.Window, *_VOLATILE)):
@@ -927,13 +935,17 @@ def rewrite_for_rollup(statement: exp.Expr, rollup: Rollup, catalog: Catalog) ->
     for aggregate, replacement in replacements:
         aggregate.replace(replacement)
     tree.set("joins", None)
-    tree.set("from_", exp.From(this=exp.to_table(rollup.name.sql(), dialect=TRINO).as_("r")))
+    table = rollup.name.node()
+    table.set("alias", exp.to_identifier("r"))  # as `.as_("r")` sets it
+    tree.set("from_", exp.From(this=table))
     return trino_sql(tree, copy=False)
 
 
 def _rollup_column(name: str) -> exp.Column:
     return exp.column(
-        exp.to_identifier(name, quoted=not name.isidentifier() or name != name.lower()), table="r"
+        exp.to_identifier(name, quoted=not name.isidentifier() or name != name.lower()),
+        table="r",
+        copy=False,
     )
 
 
