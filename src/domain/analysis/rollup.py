@@ -72,6 +72,7 @@ __all__ = [
     "Measure",
     "Plan",
     "Rollup",
+    "may_be_answered",
     "plan_rollups",
     "recognize",
     "rewrite_for_rollup",
@@ -668,6 +669,19 @@ def plan_rollups(
             for query in served:
                 serving[query.index] = rollup
     return Plan(tuple(rollups), serving, {q.index: q.queryid for q in found})
+
+
+def may_be_answered(
+    query: AggregateQuery, catalog: Catalog, statistics: WorkloadStatistics | None
+) -> bool:
+    """Whether `plan_rollups` may find a rollup for `query`: the view of just its own
+    dimensions fits (see `_Sizer.fits`). A rollup answering it holds those dimensions at
+    the same or a finer grain, perhaps more: as many rows or more, and more columns, so when
+    that view does not fit, none does. A necessary condition only: it tells which queries'
+    trees are worth keeping for `rewrite_for_rollup`."""
+    sizer = _Sizer(query.source, catalog, statistics)
+    view = {d.key(): d.grain for d in query.dimensions}
+    return sizer.fits(sizer.rows_of(view), len(view))
 
 
 @dataclass(slots=True)
