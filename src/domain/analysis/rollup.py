@@ -50,8 +50,9 @@ base table.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -695,6 +696,8 @@ class _Sizer:
     assumed: bool = True
 
     source_width: int = 1
+    # distinct values by (column, grain): a pure function of them, asked again for each view
+    _distinct: dict[tuple[tuple[int, str], str | None], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         widths = [len(t.columns) for n in self.source.tables if (t := self.catalog.get(n))]
@@ -711,6 +714,12 @@ class _Sizer:
         return rows * (dimensions + MEASURES_PER_ROLLUP)
 
     def distinct(self, key: tuple[int, str], grain: str | None) -> float:
+        found = self._distinct.get((key, grain))
+        if found is None:
+            found = self._distinct[key, grain] = self._count_distinct(key, grain)
+        return found
+
+    def _count_distinct(self, key: tuple[int, str], grain: str | None) -> float:
         table = self.source.tables[key[0]]
         column = key[1]
         data_type = _column_type(self.catalog, table, column)
@@ -798,8 +807,8 @@ def _choose(
     views = [{d.key(): d.grain for d in q.dimensions} for q in queries]
     for view in views:
         add(view)
-    for i, first in enumerate(views):
-        for second in views[i + 1 :]:
+    for first, seconds in _distinct_pairs(views):
+        for second in seconds:
             add(_union(first, second))
     if views:
         merged: dict[tuple[int, str], str | None] = {}
@@ -838,6 +847,32 @@ def _choose(
         if served:
             result.append((view, served))
     return result
+
+
+View = dict[tuple[int, str], str | None]
+
+
+def _distinct_pairs(views: Sequence[View]) -> Iterator[tuple[View, list[View]]]:
+    """The pairs (views[i], views[j]), i < j, in the order of two nested loops over `views`,
+    less every pair equal item for item, in order, to one before it: its union is one added
+    already. A row is a first view and the views to pair it with.
+
+    The queries of a source ask for few distinct views, many times over; all the pairs of
+    their views would make the search quadratic in the queries. Each first view stands for
+    the first row it heads (a row headed by an equal view, later, holds only pairs met
+    already), paired with the first view of each kind after it, in their order.
+    """
+    positions: dict[tuple[tuple[tuple[int, str], str | None], ...], list[int]] = {}
+    for index, view in enumerate(views):
+        positions.setdefault(tuple(view.items()), []).append(index)
+    for where in positions.values():  # in the order of their first position
+        first = where[0]
+        after = []
+        for others in positions.values():
+            next_one = bisect_right(others, first)
+            if next_one < len(others):
+                after.append(others[next_one])
+        yield views[first], [views[j] for j in sorted(after)]
 
 
 def _first_smallest(
