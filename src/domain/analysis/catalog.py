@@ -49,6 +49,7 @@ __all__ = [
     "SourceTable",
     "TableProperty",
     "build_catalog",
+    "column_types",
     "name_parts",
     "property_name",
     "session_for",
@@ -118,6 +119,23 @@ class Catalog:
 
     def get(self, name: TableName) -> SourceTable | None:
         return self.tables.get(name)
+
+
+# The column types of the tables last looked at, by identity: a workload's queries read the
+# same few tables over and over, and a wide table has hundreds of columns to index.
+_TYPES_CACHE: dict[int, tuple[SourceTable, dict[str, exp.DataType | None]]] = {}
+
+
+def column_types(source: SourceTable) -> Mapping[str, exp.DataType | None]:
+    """The type of each of `source`'s columns by key (None where the DDL gives none)."""
+    cached = _TYPES_CACHE.get(id(source))
+    if cached is not None and cached[0] is source:
+        return cached[1]
+    if len(_TYPES_CACHE) > 4096:
+        _TYPES_CACHE.clear()
+    types = {c.key: c.data_type for c in source.columns}
+    _TYPES_CACHE[id(source)] = (source, types)
+    return types
 
 
 def name_parts(table: exp.Table) -> list[str] | None:

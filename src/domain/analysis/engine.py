@@ -9,12 +9,14 @@
     rewrite     restructure (the queries that gain) ▶ retarget ▶ answer from the rollups
     report      report
 
-Each statement is parsed once (the few a rollup answers twice, to rewrite them); names are
-looked up in dicts keyed by normalized table name, so the work grows with the size of the
-workload, not with tables × queries. Each query's tree is walked once (`usage.scan`) for
-every pass that reads it, profiled as soon as it is parsed and dropped: the profile keeps the
-positions the rewrite needs, so no more than one query tree is alive at a time (thousands of
-live sqlglot trees, full of parent-child cycles, would make Python's garbage collector the
+Each statement is parsed once (a query a rollup answers that early_rewrite also changed
+twice, to rewrite it); names are looked up in dicts keyed by normalized table name, so the
+work grows with the size of the workload, not with tables × queries. Each query's tree is
+walked once (`usage.scan`) for every pass that reads it, profiled as soon as it is parsed
+and dropped: the profile keeps the positions the rewrite needs. The only trees kept are
+those of the aggregate queries a rollup may answer (`rollup.may_be_answered`), for their
+rewrite: at most one per query a rollup can serve, not the workload's (thousands of live
+sqlglot trees, full of parent-child cycles, would make Python's garbage collector the
 bottleneck).
 
 While it runs, Python's full garbage collections are made rare (see `_few_full_collections`):
@@ -81,6 +83,7 @@ from domain.analysis.rollup import (
     AggregateQuery,
     Plan,
     Rollup,
+    may_be_answered,
     might_aggregate,
     plan_rollups,
     recognize,
@@ -191,6 +194,7 @@ def _passes(
     unparsed = []
     early = {}
     aggregates: list[AggregateQuery] = []
+    trees: dict[int, exp.Expr] = {}  # the trees of queries a rollup may answer, by index
     numbered: dict[int, list[Window]] = {}  # queries that keep the latest row per key
     for index, query in enumerate(workload.queries):
         parsed = parse_query(query, index)
@@ -210,12 +214,16 @@ def _passes(
             )
             if aggregate is not None:
                 aggregates.append(aggregate)
+                # The tree of a query a rollup may answer is kept for its rewrite, unless
+                # early_rewrite below changes it in place (it runs only where `needs_tree`).
+                if not profiled.needs_tree and may_be_answered(aggregate, catalog, statistics):
+                    trees[index] = parsed.statement
         if profiled.reads_only and parsed.statement is not None and "row_number" in profiled.words:
             found = windows_of(parsed.statement, _known(catalog))
             if found:
                 numbered[index] = [w for w, _ in found]
         if profiled.needs_tree and parsed.statement is not None:
-            rewritten = early_rewrite(parsed.statement, profiled, catalog, names)
+            rewritten = early_rewrite(parsed.statement, profiled, catalog, names, nodes)
             if rewritten is not None:
                 early[index] = rewritten
 
@@ -283,7 +291,7 @@ def _passes(
 
     yield "rewrite"
     rewrites = rewrite_queries(profile, layout, catalog, early, adaptation.rewrites)
-    rewrites, plan = _answer_from_rollups(workload, rolled, rewrites, plan, inlined)
+    rewrites, plan = _answer_from_rollups(workload, rolled, rewrites, plan, inlined, trees)
     rewrites, latest = _answer_from_latest(
         profile, layout, catalog, rewrites, numbered, plan, latest
     )
@@ -327,27 +335,34 @@ def _answer_from_rollups(
     rewrites: list[Rewrite],
     plan: Plan,
     texts: Mapping[int, str] | None = None,
+    trees: dict[int, exp.Expr] | None = None,
 ) -> tuple[list[Rewrite], Plan]:
     """The queries a rollup answers, rewritten to read it (from `texts` where a query was
     recognized in another form than it came); a rollup that answers none of them (every
-    rewrite failed) is not built."""
+    rewrite failed) is not built. `trees` holds the trees of queries as they came, where
+    the caller kept them: those are rewritten (and emptied) instead of parsed again."""
     answered: dict[int, Rewrite] = {}
+    kept = trees if trees is not None else {}
     for index, rollup in plan.serving.items():
         query = workload.queries[index]
+        statement = kept.pop(index, None)
         if texts and index in texts:
             query = dataclasses.replace(query, query=texts[index])
-        parsed = parse_query(query, index)
-        if parsed.statement is None:
+            statement = None
+        if statement is None:
+            statement = parse_query(query, index).statement
+        if statement is None:
             continue
         try:
-            sql = rewrite_for_rollup(parsed.statement, rollup, catalog)
+            sql = rewrite_for_rollup(statement, rollup, catalog)
         except ValueError:
             continue
         reason = f"answered from the rollup {rollup.name.sql()} (pre-aggregated)"
         answered[index] = Rewrite(query.queryid, sql, REWRITTEN, reason, ("pre_aggregated",))
+    kept.clear()
     plan = with_serving(plan, answered)
-    kept = {i: r for i, r in answered.items() if i in plan.serving}
-    return [kept.get(i, r) for i, r in enumerate(rewrites)], plan
+    served = {i: r for i, r in answered.items() if i in plan.serving}
+    return [served.get(i, r) for i, r in enumerate(rewrites)], plan
 
 
 def _known(catalog: Catalog) -> Callable[[Sequence[str]], TableName | None]:

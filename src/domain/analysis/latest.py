@@ -43,7 +43,7 @@ from sqlglot import exp
 
 from domain.analysis.catalog import name_parts
 from domain.analysis.findings import Issue, Severity
-from domain.analysis.names import TRINO, TableName, identifier_sql, normalize
+from domain.analysis.names import TRINO, TableName, identifier, identifier_sql, normalize
 from domain.analysis.usage import conjuncts
 
 __all__ = [
@@ -313,11 +313,7 @@ def read_latest(
         select = subquery.this
         source = select.args.get("from_") or select.args.get("from")
         alias = source.this.args.get("alias")
-        replacement = exp.Table(
-            this=_identifier(table.name.table),
-            db=_identifier(table.name.schema),
-            catalog=_identifier(table.name.catalog),
-        )
+        replacement = table.name.node()
         if alias is not None:
             replacement.set("alias", alias.copy())
         source.this.replace(replacement)
@@ -326,10 +322,6 @@ def read_latest(
                 projection.set("this", exp.cast(exp.Literal.number(1), "BIGINT"))
         used.append(table)
     return used
-
-
-def _identifier(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=identifier_sql(name).startswith('"'))
 
 
 def inline_latest(
@@ -372,14 +364,9 @@ def inline_latest(
         for column in list(statement.find_all(exp.Column)):
             if normalize(column.table) == alias and normalize(column.name) == numbered:
                 column.replace(_one())
-        subquery.replace(
-            exp.Table(
-                this=_identifier(table.name.table),
-                db=_identifier(table.name.schema),
-                catalog=_identifier(table.name.catalog),
-                alias=exp.TableAlias(this=_identifier(alias)),
-            )
-        )
+        replacement = table.name.node()
+        replacement.set("alias", exp.TableAlias(this=identifier(alias)))
+        subquery.replace(replacement)
     _drop_true_conjuncts(statement)
     return [table for _, table, _, _ in plans]
 

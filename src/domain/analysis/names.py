@@ -17,14 +17,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.generator import Generator
 
-__all__ = ["TRINO", "Session", "TableName", "identifier_sql", "normalize", "trino_sql", "written"]
+__all__ = [
+    "TRINO",
+    "Session",
+    "TableName",
+    "identifier",
+    "identifier_sql",
+    "normalize",
+    "trino_sql",
+    "written",
+]
 
 # One dialect object for the engine: `dialect="trino"` builds a new one on every call.
 TRINO = Dialect.get_or_raise("trino")
@@ -101,23 +110,55 @@ def identifier_sql(name: str) -> str:
     return trino_sql(exp.to_identifier(name), copy=False)
 
 
+def identifier(name: str) -> exp.Identifier:
+    """`name` as an identifier node, quoted where Trino needs it (see `identifier_sql`)."""
+    return exp.to_identifier(name, quoted=identifier_sql(name).startswith('"'))
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class TableName:
-    """A fully qualified table name, normalized: every part lower case, without quotes."""
+    """A fully qualified table name, normalized: every part lower case, without quotes.
+
+    Names are dict keys everywhere in the engine, so each keeps its hash (the one the
+    dataclass would compute, so sets iterate the same), and `of` gives the same object for
+    the same parts: a lookup then finds its key by identity, without comparing parts.
+    """
 
     catalog: str
     schema: str
     table: str
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.catalog, self.schema, self.table)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @classmethod
     def of(cls, catalog: str, schema: str, table: str) -> TableName:
+        if cls is TableName:
+            return _table_name(catalog, schema, table)
         return cls(normalize(catalog), normalize(schema), normalize(table))
 
     def sql(self) -> str:
         return ".".join(identifier_sql(p) for p in (self.catalog, self.schema, self.table))
 
+    def node(self) -> exp.Table:
+        """The name as a table node, written as `sql` writes it (without parsing it)."""
+        return exp.Table(
+            this=identifier(self.table),
+            db=identifier(self.schema),
+            catalog=identifier(self.catalog),
+        )
+
     def __str__(self) -> str:
         return self.sql()
+
+
+@lru_cache(maxsize=65536)
+def _table_name(catalog: str, schema: str, table: str) -> TableName:
+    return TableName(normalize(catalog), normalize(schema), normalize(table))
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,7 @@ __all__ = [
     "profile_query",
     "qualified_column_name",
     "query_weight",
+    "stored_nodes",
     "summarize",
     "table_nodes",
 ]

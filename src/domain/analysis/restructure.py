@@ -47,7 +47,7 @@ from datetime import date, datetime, timedelta
 from sqlglot import exp
 
 from domain.analysis.catalog import Catalog
-from domain.analysis.names import TableName, identifier_sql, normalize
+from domain.analysis.names import TableName, identifier, normalize
 from domain.analysis.usage import (
     Nodes,
     Resolver,
@@ -97,14 +97,17 @@ def restructure(
     catalog: Catalog,
     types: Types,
     fixes: Mapping[TableName, Mapping[str, exp.DataType]],
+    nodes: Nodes | None = None,
 ) -> set[str]:
     """Rewrite `statement` in place; the kinds of rewrite made (empty: unchanged).
 
     `types` gives the new type of each column (after fixes), `fixes` the columns whose type
-    changes; both keyed by source table.
+    changes; both keyed by source table. `nodes` are the statement's (`usage.scan`) when the
+    caller scanned it already, and nothing changed it since.
     """
     made: set[str] = set()
-    nodes = scan(statement)  # a rewrite changes no SELECT, join or comparison: found once
+    if nodes is None:  # a rewrite changes no SELECT, join or comparison: found once
+        nodes = scan(statement)
     resolver = Resolver(statement, catalog, nodes.ctes)
     if fixes and _fix_types(statement, nodes, resolver, catalog, fixes):
         made.add(TYPE_FIXED)
@@ -293,25 +296,27 @@ def _range(
     kind: type[exp.Expr],
     temporal: str,
 ) -> exp.Expr | None:
-    """``f(c) kind value``, where f(c) = value exactly when low <= c < high, as bounds on c."""
+    """``f(c) kind value``, where f(c) = value exactly when low <= c < high, as bounds on c.
+
+    `column` itself goes into the result (copied only where it is needed twice): the caller
+    replaces the comparison it comes from, so nothing else holds it."""
     if temporal == "date" and (_has_time(low) or _has_time(high)):
         return None
-    start, end = _literal(low, temporal), _literal(high, temporal)
     if kind is exp.EQ:
         return exp.Paren(
             this=exp.And(
-                this=exp.GTE(this=column.copy(), expression=start),
-                expression=exp.LT(this=column.copy(), expression=end),
+                this=exp.GTE(this=column.copy(), expression=_literal(low, temporal)),
+                expression=exp.LT(this=column, expression=_literal(high, temporal)),
             )
         )
     if kind is exp.GTE:
-        return exp.GTE(this=column.copy(), expression=start)
+        return exp.GTE(this=column, expression=_literal(low, temporal))
     if kind is exp.GT:
-        return exp.GTE(this=column.copy(), expression=end)
+        return exp.GTE(this=column, expression=_literal(high, temporal))
     if kind is exp.LT:
-        return exp.LT(this=column.copy(), expression=start)
+        return exp.LT(this=column, expression=_literal(low, temporal))
     if kind is exp.LTE:
-        return exp.LT(this=column.copy(), expression=end)
+        return exp.LT(this=column, expression=_literal(high, temporal))
     return None
 
 
@@ -516,7 +521,7 @@ def _expand_stars(
                 assert source is not None
                 for col in source.columns:
                     name = exp.Identifier(this=col.name.this, quoted=col.name.quoted)
-                    projections.append(exp.Column(this=name, table=_identifier(alias)))
+                    projections.append(exp.Column(this=name, table=identifier(alias)))
             expanded = True
         if expanded:
             select.set("expressions", projections)
@@ -534,7 +539,3 @@ def _same_identifier(identifier: exp.Expr) -> exp.Identifier:
 def _typed(catalog: Catalog, table: TableName | None) -> bool:
     source = catalog.get(table) if table is not None else None
     return source is not None and source.typed and bool(source.columns)
-
-
-def _identifier(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=identifier_sql(name).startswith('"'))

@@ -35,10 +35,10 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from domain.analysis.catalog import Catalog, SourceTable, name_parts
+from domain.analysis.catalog import Catalog, SourceTable, column_types, name_parts
 from domain.analysis.layout import Layout
-from domain.analysis.names import TRINO, Session, TableName, identifier_sql, trino_sql
-from domain.analysis.parse import parse_query
+from domain.analysis.names import Session, TableName, identifier, trino_sql
+from domain.analysis.parse import parse_query, parse_trino
 from domain.analysis.profile import (
     Profile,
     QualifiedColumn,
@@ -46,9 +46,11 @@ from domain.analysis.profile import (
     Reference,
     profile_query,
     qualified_column_name,
+    stored_nodes,
     table_nodes,
 )
 from domain.analysis.restructure import Unadaptable, restructure
+from domain.analysis.usage import Nodes, scan
 from domain.workload import Query
 
 __all__ = [
@@ -150,17 +152,28 @@ def early_rewrite(
     query: QueryProfile,
     catalog: Catalog,
     names: Mapping[TableName, TableName],
+    nodes: Nodes | None = None,
 ) -> Rewrite | None:
     """The rewrites that need no advice (prunable predicates, ORDER BY without effect), made
     on the tree the profile pass parsed, so that most rewritten queries are parsed once;
-    None when there is nothing to rewrite. Mutates `statement`."""
+    None when there is nothing to rewrite. Mutates `statement`. `nodes` are the statement's
+    (`usage.scan`) when the caller scanned it already, and nothing changed it since."""
     if query.error is not None or not query.reads_only or query.unknown or not query.needs_tree:
         return None
     try:
-        made = restructure(statement, catalog, _Types(catalog), {})
+        if nodes is None:
+            nodes = scan(statement)
+        found = stored_nodes(nodes)
+        made = restructure(statement, catalog, _Types(catalog), {}, nodes)
         if not made:
             return None
-        text = rename_and_generate(statement, names, catalog.session)
+        # Without type fixes a rewrite adds no table, and copies no column but those it
+        # replaces (a table it detaches is renamed for nothing): the tables found before
+        # are the ones to rename, and the columns qualified with a schema are found again
+        # only when there were any.
+        text = rename_and_generate(
+            statement, names, catalog.session, table_nodes(statement) if found[1] else found
+        )
     except Exception:
         return None  # the plain retarget is still exact
     kinds = tuple(sorted(made))
@@ -178,7 +191,7 @@ class _Types(Mapping[TableName, Mapping[str, "exp.DataType | None"]]):
         source = self.catalog.get(name)
         if source is None:
             raise KeyError(name)
-        return {c.key: c.data_type for c in source.columns}
+        return column_types(source)
 
     def __iter__(self) -> Iterator[TableName]:
         return iter(self.catalog.tables)
@@ -296,7 +309,7 @@ def _adapt(
         return f"it also reads {still}, which is not in the DDL, so it is not rewritten"
     types = _FixedTypes(catalog, fixes)
     try:
-        statement = TRINO.parse(query.text, error_level=ErrorLevel.RAISE)[0]
+        statement = parse_trino(query.text)[0]
         if statement is None:
             return "it could not be parsed again"
         made = restructure(statement, catalog, types, fixes)
@@ -354,7 +367,7 @@ class _Rewriter:
 
     def _restructure(self, query: QueryProfile, fixed: bool) -> Rewrite | None:
         try:
-            statement = TRINO.parse(query.text, error_level=ErrorLevel.RAISE)[0]
+            statement = parse_trino(query.text)[0]
             if statement is None:
                 return None
             made = restructure(statement, self.catalog, self.types, self.fixes if fixed else {})
@@ -408,10 +421,14 @@ def _regenerate(sql: str, names: Mapping[TableName, TableName], session: Session
 
 
 def rename_and_generate(
-    statement: exp.Expr, names: Mapping[TableName, TableName], session: Session
+    statement: exp.Expr,
+    names: Mapping[TableName, TableName],
+    session: Session,
+    found: tuple[Sequence[exp.Table], Sequence[exp.Column]] | None = None,
 ) -> str:
-    """Rename the source tables of `statement` (in place) and generate it as Trino SQL."""
-    tables, columns = table_nodes(statement)
+    """Rename the source tables of `statement` (in place) and generate it as Trino SQL.
+    `found` are its `table_nodes`, when the caller has them."""
+    tables, columns = found if found is not None else table_nodes(statement)
     renamed: set[TableName] = set()
     for table in tables:
         parts = name_parts(table)
@@ -419,10 +436,10 @@ def rename_and_generate(
         new = names.get(old) if old is not None else None
         if old is None or new is None:
             continue
-        alias = _identifier(old.table)
-        table.set("catalog", _identifier(new.catalog))
-        table.set("db", _identifier(new.schema))
-        table.set("this", _identifier(new.table))
+        alias = identifier(old.table)
+        table.set("catalog", identifier(new.catalog))
+        table.set("db", identifier(new.schema))
+        table.set("this", identifier(new.table))
         if new.table != old.table:
             renamed.add(old)
             if table.args.get("alias") is None and isinstance(
@@ -435,11 +452,7 @@ def rename_and_generate(
         if old is None or new is None:
             continue
         keep = old in renamed
-        column.set("catalog", None if keep else _identifier(new.catalog))
-        column.set("db", None if keep else _identifier(new.schema))
-        column.set("table", _identifier(old.table if keep else new.table))
+        column.set("catalog", None if keep else identifier(new.catalog))
+        column.set("db", None if keep else identifier(new.schema))
+        column.set("table", identifier(old.table if keep else new.table))
     return trino_sql(statement, copy=False)
-
-
-def _identifier(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=identifier_sql(name).startswith('"'))

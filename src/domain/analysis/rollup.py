@@ -50,8 +50,9 @@ base table.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -59,9 +60,10 @@ from typing import Any
 from sqlglot import exp
 
 from domain.analysis.cardinality import HIGH_CARDINALITY, KEY_NAME, LOW_CARDINALITY
-from domain.analysis.catalog import Catalog, SourceTable, name_parts
+from domain.analysis.catalog import Catalog, SourceTable, column_types, name_parts
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.names import TRINO, TableName, identifier_sql, normalize, trino_sql
+from domain.analysis.parse import parse_trino
 from domain.analysis.usage import Nodes, date_literal, scan
 from domain.statistics import WorkloadStatistics
 
@@ -71,6 +73,7 @@ __all__ = [
     "Measure",
     "Plan",
     "Rollup",
+    "may_be_answered",
     "plan_rollups",
     "recognize",
     "rewrite_for_rollup",
@@ -253,7 +256,11 @@ class Plan:
 
 
 def _parse(sql: str) -> exp.Expr:
-    return exp.maybe_parse(sql, dialect=TRINO)
+    """One expression or statement the engine wrote (Trino SQL)."""
+    parsed = parse_trino(sql)
+    if len(parsed) != 1 or parsed[0] is None:
+        raise ValueError(f"not one expression: {sql[:40]}")
+    return parsed[0]
 
 
 # -- recognize ----------------------------------------------------------------------------
@@ -287,7 +294,7 @@ class _Scope:
     catalog: Catalog
     aliases: dict[str, int] = field(default_factory=dict)
     tables: list[SourceTable] = field(default_factory=list)
-    columns: list[dict[str, exp.DataType | None]] = field(default_factory=list)
+    columns: list[Mapping[str, exp.DataType | None]] = field(default_factory=list)
 
     def resolve(self, column: exp.Column) -> tuple[int, str]:
         if column.args.get("db") is not None or column.args.get("catalog") is not None:
@@ -437,24 +444,8 @@ def _scope(statement: exp.Select, catalog: Catalog) -> _Scope | None:
             return None
         scope.aliases[alias] = position
         scope.tables.append(source)
-        scope.columns.append(_column_types(source))
+        scope.columns.append(column_types(source))
     return scope
-
-
-# The column types of the tables last looked at, by identity: a workload's queries read the
-# same few tables over and over, and a wide table has hundreds of columns to index.
-_TYPES_CACHE: dict[int, tuple[SourceTable, dict[str, exp.DataType | None]]] = {}
-
-
-def _column_types(source: SourceTable) -> dict[str, exp.DataType | None]:
-    cached = _TYPES_CACHE.get(id(source))
-    if cached is not None and cached[0] is source:
-        return cached[1]
-    if len(_TYPES_CACHE) > 4096:
-        _TYPES_CACHE.clear()
-    types = {normalize(c.name.name): c.data_type for c in source.columns}
-    _TYPES_CACHE[id(source)] = (source, types)
-    return types
 
 
 def _need(
@@ -514,6 +505,14 @@ def _canonical(node: exp.Expr, scope: _Scope) -> str:
     if isinstance(node, exp.Column):  # most arguments: no tree to copy and print
         position, name = scope.resolve(node)
         return f"t{position}.{identifier_sql(name)}"
+    left, right = node.this, node.expression
+    if (  # most join conditions: as printed below, the columns' comments dropped likewise
+        type(node) is exp.EQ
+        and isinstance(left, exp.Column)
+        and isinstance(right, exp.Column)
+        and not node.comments
+    ):
+        return f"{_canonical(left, scope)} = {_canonical(right, scope)}"
     copy = node.copy()
     for inner in copy.walk():
         if isinstance(inner, (exp.AggFunc, exp.Window, *_VOLATILE)):
@@ -673,6 +672,19 @@ def plan_rollups(
     return Plan(tuple(rollups), serving, {q.index: q.queryid for q in found})
 
 
+def may_be_answered(
+    query: AggregateQuery, catalog: Catalog, statistics: WorkloadStatistics | None
+) -> bool:
+    """Whether `plan_rollups` may find a rollup for `query`: the view of just its own
+    dimensions fits (see `_Sizer.fits`). A rollup answering it holds those dimensions at
+    the same or a finer grain, perhaps more: as many rows or more, and more columns, so when
+    that view does not fit, none does. A necessary condition only: it tells which queries'
+    trees are worth keeping for `rewrite_for_rollup`."""
+    sizer = _Sizer(query.source, catalog, statistics)
+    view = {d.key(): d.grain for d in query.dimensions}
+    return sizer.fits(sizer.rows_of(view), len(view))
+
+
 @dataclass(slots=True)
 class _Sizer:
     """Rows of a rollup over one source: from statistics where read, else from names."""
@@ -684,6 +696,8 @@ class _Sizer:
     assumed: bool = True
 
     source_width: int = 1
+    # distinct values by (column, grain): a pure function of them, asked again for each view
+    _distinct: dict[tuple[tuple[int, str], str | None], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         widths = [len(t.columns) for n in self.source.tables if (t := self.catalog.get(n))]
@@ -700,6 +714,12 @@ class _Sizer:
         return rows * (dimensions + MEASURES_PER_ROLLUP)
 
     def distinct(self, key: tuple[int, str], grain: str | None) -> float:
+        found = self._distinct.get((key, grain))
+        if found is None:
+            found = self._distinct[key, grain] = self._count_distinct(key, grain)
+        return found
+
+    def _count_distinct(self, key: tuple[int, str], grain: str | None) -> float:
         table = self.source.tables[key[0]]
         column = key[1]
         data_type = _column_type(self.catalog, table, column)
@@ -747,7 +767,7 @@ class _Sizer:
 
 def _column_type(catalog: Catalog, table: TableName, column: str) -> exp.DataType | None:
     source = catalog.get(table)
-    return _column_types(source).get(column) if source is not None else None
+    return column_types(source).get(column) if source is not None else None
 
 
 def _guess_distinct(column: str, data_type: exp.DataType | None, grain: str | None) -> float:
@@ -787,8 +807,8 @@ def _choose(
     views = [{d.key(): d.grain for d in q.dimensions} for q in queries]
     for view in views:
         add(view)
-    for i, first in enumerate(views):
-        for second in views[i + 1 :]:
+    for first, seconds in _distinct_pairs(views):
+        for second in seconds:
             add(_union(first, second))
     if views:
         merged: dict[tuple[int, str], str | None] = {}
@@ -827,6 +847,32 @@ def _choose(
         if served:
             result.append((view, served))
     return result
+
+
+View = dict[tuple[int, str], str | None]
+
+
+def _distinct_pairs(views: Sequence[View]) -> Iterator[tuple[View, list[View]]]:
+    """The pairs (views[i], views[j]), i < j, in the order of two nested loops over `views`,
+    less every pair equal item for item, in order, to one before it: its union is one added
+    already. A row is a first view and the views to pair it with.
+
+    The queries of a source ask for few distinct views, many times over; all the pairs of
+    their views would make the search quadratic in the queries. Each first view stands for
+    the first row it heads (a row headed by an equal view, later, holds only pairs met
+    already), paired with the first view of each kind after it, in their order.
+    """
+    positions: dict[tuple[tuple[tuple[int, str], str | None], ...], list[int]] = {}
+    for index, view in enumerate(views):
+        positions.setdefault(tuple(view.items()), []).append(index)
+    for where in positions.values():  # in the order of their first position
+        first = where[0]
+        after = []
+        for others in positions.values():
+            next_one = bisect_right(others, first)
+            if next_one < len(others):
+                after.append(others[next_one])
+        yield views[first], [views[j] for j in sorted(after)]
 
 
 def _first_smallest(
@@ -938,13 +984,17 @@ def rewrite_for_rollup(statement: exp.Expr, rollup: Rollup, catalog: Catalog) ->
     for aggregate, replacement in replacements:
         aggregate.replace(replacement)
     tree.set("joins", None)
-    tree.set("from_", exp.From(this=exp.to_table(rollup.name.sql(), dialect=TRINO).as_("r")))
+    table = rollup.name.node()
+    table.set("alias", exp.to_identifier("r"))  # as `.as_("r")` sets it
+    tree.set("from_", exp.From(this=table))
     return trino_sql(tree, copy=False)
 
 
 def _rollup_column(name: str) -> exp.Column:
     return exp.column(
-        exp.to_identifier(name, quoted=not name.isidentifier() or name != name.lower()), table="r"
+        exp.to_identifier(name, quoted=not name.isidentifier() or name != name.lower()),
+        table="r",
+        copy=False,
     )
 
 

@@ -44,14 +44,14 @@ in the rewrite stage.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlglot import exp
 
-from domain.analysis.catalog import Catalog, name_parts
+from domain.analysis.catalog import Catalog, column_types, name_parts
 from domain.analysis.names import TableName, normalize
 
 __all__ = [
@@ -370,7 +370,6 @@ class Resolver:
             ctes = {normalize(c.alias) for c in statement.find_all(exp.CTE)}
         self.ctes = ctes
         self._scopes: dict[int, tuple[dict[str, TableName | None], frozenset[str]]] = {}
-        self._columns: dict[TableName, frozenset[str]] = {}
 
     def sources(self, select: exp.Select) -> dict[str, TableName | None]:
         return self._scope(select)[0]
@@ -415,13 +414,9 @@ class Resolver:
         name = self.catalog.session.resolve(parts)
         return name if self.catalog.get(name) is not None else None
 
-    def columns_of(self, name: TableName) -> frozenset[str]:
-        found = self._columns.get(name)
-        if found is None:
-            source = self.catalog.get(name)
-            found = frozenset(c.key for c in source.columns) if source is not None else frozenset()
-            self._columns[name] = found
-        return found
+    def columns_of(self, name: TableName) -> Collection[str]:
+        source = self.catalog.get(name)
+        return column_types(source).keys() if source is not None else ()
 
     def qualifier_table(self, column: exp.Column, select: exp.Select) -> TableName | None:
         qualifier = normalize(column.table)
