@@ -26,7 +26,10 @@ from sqlalchemy.pool import NullPool
 
 from adapters.trino.lab import TrinoLab
 from adapters.trino.runner import TrinoRunner
-from adapters.trino.statistics import TrinoEndpoint
+from adapters.trino.statistics import TrinoEndpoint, read_statistics
+from bench.shapes import workload as shape_workload
+from domain.analysis.names import TableName
+from domain.statistics import WorkloadStatistics
 from domain.workload import Workload
 
 TEST_DATABASE_URL = "DBANALYSIS_TEST_DATABASE_URL"
@@ -144,3 +147,17 @@ def session_runner(
     return TrinoRunner(
         *trino_address, catalog=catalog.session.catalog, schema=catalog.session.schema
     )
+
+
+def loaded_shape(
+    lab: TrinoLab, trino_address: tuple[str, int], shape: str
+) -> tuple[Workload, TrinoRunner, WorkloadStatistics]:
+    """A shape of `bench/shapes.py` loaded in the lab, a runner for its original queries, and
+    the statistics the service reads of its tables."""
+    workload = Workload.from_dict(shape_workload(shape))
+    originals = session_runner(lab, trino_address, workload)
+    tables = [TableName.of(*s.statement.split()[2].split(".")) for s in workload.ddl]
+    statistics = read_statistics(
+        TrinoEndpoint(*trino_address, https=False), tables, user="lab", password=None
+    )
+    return workload, originals, statistics

@@ -7,12 +7,8 @@ from __future__ import annotations
 import pytest
 
 from adapters.trino.lab import TrinoLab
-from adapters.trino.statistics import TrinoEndpoint, read_statistics
-from bench.shapes import workload as shape_workload
 from domain.analysis import analyze
-from domain.analysis.names import TableName
-from domain.workload import Workload
-from tests.integration.conftest import session_runner
+from tests.integration.conftest import loaded_shape
 from tests.integration.test_trino_rollups import check_every_rewrite, scaled
 
 pytestmark = pytest.mark.integration
@@ -22,12 +18,7 @@ def test_the_vaults_current_rows_are_read_from_latest_tables_with_the_same_rows(
     lab: TrinoLab, trino_address: tuple[str, int]
 ) -> None:
     # given the Data Vault shape loaded in the lab, its satellites holding several versions
-    workload = Workload.from_dict(shape_workload("vault"))
-    originals = session_runner(lab, trino_address, workload)
-    tables = [TableName.of(*s.statement.split()[2].split(".")) for s in workload.ddl]
-    statistics = read_statistics(
-        TrinoEndpoint(*trino_address, https=False), tables, user="lab", password=None
-    )
+    workload, originals, statistics = loaded_shape(lab, trino_address, "vault")
     # when the engine answers with the lab's statistics, scaled up
     result = analyze(workload, statistics=scaled(statistics))
     latest = [q.queryid for q in result.queries if "_latest" in q.query]

@@ -11,14 +11,12 @@ from itertools import pairwise
 import pytest
 
 from adapters.trino.lab import TrinoLab
-from adapters.trino.statistics import TrinoEndpoint, read_statistics
-from bench.shapes import workload as shape_workload
 from domain.analysis import analyze
 from domain.analysis.migrate import SLICE_BYTES
 from domain.analysis.names import TableName
+from domain.result import AnalysisResult
 from domain.statistics import WorkloadStatistics
-from domain.workload import Workload
-from tests.integration.conftest import session_runner
+from tests.integration.conftest import loaded_shape
 from tests.integration.test_trino_rollups import check_every_rewrite
 
 pytestmark = pytest.mark.integration
@@ -33,21 +31,20 @@ def sized(statistics: WorkloadStatistics, table: TableName, data_bytes: int) -> 
     return dataclasses.replace(statistics, tables=tables)
 
 
+def copies_into(result: AnalysisResult, table: str) -> list[str]:
+    """The migration statements that fill `table`."""
+    return [m.statement for m in result.migrations if f"INTO {table} " in m.statement]
+
+
 def test_a_wide_table_sorted_by_its_date_is_filled_into_files_of_disjoint_date_ranges(
     lab: TrinoLab, trino_address: tuple[str, int]
 ) -> None:
     # given the wide shape loaded in the lab, and statistics saying its table holds 6 slices
-    workload = Workload.from_dict(shape_workload("wide"))
-    originals = session_runner(lab, trino_address, workload)
-    tables = [TableName.of(*s.statement.split()[2].split(".")) for s in workload.ddl]
-    statistics = read_statistics(
-        TrinoEndpoint(*trino_address, https=False), tables, user="lab", password=None
-    )
+    workload, originals, statistics = loaded_shape(lab, trino_address, "wide")
     # when the engine answers with them
     result = analyze(workload, statistics=sized(statistics, WIDE, 6 * SLICE_BYTES))
     # then the table, sorted by order_date, is filled by ranges of it and their NULLs
-    copies = [m.statement for m in result.migrations]
-    copies = [c for c in copies if "INTO lake.optimized.order_lines " in c]
+    copies = copies_into(result, "lake.optimized.order_lines")
     assert len(copies) == 7, copies
     assert all(" WHERE order_date " in c for c in copies)
     # and the ids it is looked up by, which it is not sorted by, get Parquet bloom filters
@@ -75,17 +72,11 @@ def test_a_star_fact_is_sliced_by_its_date_key_and_a_dimensions_year_prunes_its_
     lab: TrinoLab, trino_address: tuple[str, int]
 ) -> None:
     # given the star shape loaded, and statistics saying its fact holds 6 slices
-    workload = Workload.from_dict(shape_workload("star"))
-    originals = session_runner(lab, trino_address, workload)
-    tables = [TableName.of(*s.statement.split()[2].split(".")) for s in workload.ddl]
-    statistics = read_statistics(
-        TrinoEndpoint(*trino_address, https=False), tables, user="lab", password=None
-    )
+    workload, originals, statistics = loaded_shape(lab, trino_address, "star")
     # when the engine answers with them
     result = analyze(workload, statistics=sized(statistics, FACT, 6 * SLICE_BYTES))
     # then the fact, sorted by the date key its dimension's filters reach, is filled by its days
-    copies = [m.statement for m in result.migrations]
-    copies = [c for c in copies if "INTO dw.optimized.fact_sales " in c]
+    copies = copies_into(result, "dw.optimized.fact_sales")
     assert len(copies) == 7, copies
     assert all(" WHERE date_key " in c for c in copies)
     # and every statement runs and every query keeps its rows

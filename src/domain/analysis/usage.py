@@ -288,10 +288,8 @@ def _names_time(catalog: Catalog, table: TableName, column: str) -> bool:
 
 def _typed_time(catalog: Catalog, table: TableName, name: str) -> bool:
     source = catalog.tables.get(table)
-    columns = source.columns if source is not None else ()
-    column = next((c for c in columns if c.key == name), None)
-    kind = column.data_type.this if column is not None and column.data_type else None
-    return kind in _TIME_TYPES
+    data_type = column_types(source).get(name) if source is not None else None
+    return data_type is not None and data_type.this in _TIME_TYPES
 
 
 _TIME_KINDS = ("eq", "in", "range")

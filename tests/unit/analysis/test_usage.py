@@ -23,16 +23,18 @@ T_COLUMNS = {
 }
 
 
-def catalog() -> Catalog:
-    def table(name: TableName, columns: dict[str, str]) -> SourceTable:
-        return SourceTable(
-            name,
-            tuple(
-                Column(exp.to_identifier(c), exp.DataType.build(k, dialect="trino"))
-                for c, k in columns.items()
-            ),
-        )
+def table(name: TableName, columns: dict[str, str]) -> SourceTable:
+    """A source table of these columns and (Trino) types."""
+    return SourceTable(
+        name,
+        tuple(
+            Column(exp.to_identifier(c), exp.DataType.build(k, dialect="trino"))
+            for c, k in columns.items()
+        ),
+    )
 
+
+def catalog() -> Catalog:
     return Catalog(
         Session("lake", "s"),
         {T: table(T, T_COLUMNS), U: table(U, {"id": "bigint", "t_id": "bigint"})},
@@ -182,13 +184,6 @@ FACT_COLUMNS = {
 
 
 def star() -> Catalog:
-    def table(name: TableName, columns: dict[str, str]) -> SourceTable:
-        typed = tuple(
-            Column(exp.to_identifier(c), exp.DataType.build(k, dialect="trino"))
-            for c, k in columns.items()
-        )
-        return SourceTable(name, typed)
-
     return Catalog(
         Session("lake", "s"),
         {
