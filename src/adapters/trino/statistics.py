@@ -37,7 +37,7 @@ import sqlglot
 import trino
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
-from trino.exceptions import TrinoAuthError, TrinoQueryError
+from trino.exceptions import HttpError, TrinoAuthError, TrinoConnectionError, TrinoQueryError
 
 from application.ports.statistics import StatisticsReader
 from domain.analysis.catalog import build_catalog
@@ -62,19 +62,6 @@ SAMPLE_COLUMNS = 64
 MIN_SAMPLE_PERCENT = 0.01
 # Types with no order or no cheap distinct count: not sampled.
 _UNSAMPLED = frozenset({"ARRAY", "MAP", "STRUCT", "JSON", "VARBINARY", "UNKNOWN", ""})
-
-_CONNECTION_TROUBLE = (
-    "Connection refused",
-    "Max retries exceeded",
-    "SSLError",
-    "CERTIFICATE_VERIFY_FAILED",
-    "Read timed out",
-    "timed out",
-    "Name or service not known",
-    "401",
-    "Unauthorized",
-    "Authentication failed",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,8 +237,9 @@ class _Reader:
             self.problems.append(f"{what}: {error.error_name}: {_short(error.message)}")
         except Exception as error:  # the connection itself: host, TLS, login
             message = _short(error)
-            if any(marker in message for marker in _CONNECTION_TROUBLE):
-                self.problems.append(f"cannot read statistics: {_kind(message)} ({message})")
+            trouble = connection_trouble(error)
+            if trouble is not None:
+                self.problems.append(f"cannot read statistics: {trouble} ({message})")
                 self.stopped = True
             else:
                 self.problems.append(f"{what}: {message}")
@@ -458,11 +446,27 @@ def _short(error: object) -> str:
     return " ".join(str(error).split())[:300]
 
 
-def _kind(message: str) -> str:
-    if "401" in message or "Unauthorized" in message or "Authentication" in message:
-        return "the login was refused"
-    if "SSL" in message or "CERTIFICATE" in message:
-        return "TLS failed"
-    if "timed out" in message:
+def connection_trouble(error: BaseException) -> str | None:
+    """What went wrong with the connection itself, told by the error's type — never by digits
+    in its message, where a port such as 40123 reads like an HTTP 401 — or None when the
+    connection is fine and only the statement failed. The client wraps what `requests` raised
+    in its own error, so the chain of causes is read first."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, requests.exceptions.RequestException):
+            error = cause
+            break
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(error, requests.exceptions.Timeout):
         return "the server did not answer in time"
-    return "the server could not be reached"
+    if isinstance(error, requests.exceptions.SSLError):
+        return "TLS failed"
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return "the server could not be reached"
+    if isinstance(error, TrinoAuthError) or (
+        isinstance(error, HttpError) and str(error).startswith(("error 401", "error 403"))
+    ):
+        return "the login was refused"
+    if isinstance(error, (HttpError, TrinoConnectionError)):
+        return "the server could not be reached"
+    return None
