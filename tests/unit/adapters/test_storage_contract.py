@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from tests.unit.adapters.adapter_contract import (
     SkipLockedContract,
     SqlAlchemyContract,
     StorageContract,
+    a_task,
 )
 
 
@@ -65,3 +68,30 @@ class TestSqliteMigrations(MigrationContract):
     @pytest.fixture
     def empty_database_url(self, tmp_path: Path) -> str:
         return sqlite_url(tmp_path)
+
+
+async def test_many_writers_at_once_on_sqlite_all_commit(
+    tmp_path: Path,
+) -> None:
+    # given SQLite that waits at most 0.2 s for its write lock by itself
+    url = sqlite_url(tmp_path)
+    await upgrade(url)
+    engine = create_engine(url, busy_timeout=timedelta(seconds=0.2))
+    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
+    committed: list[int] = []
+
+    async def submit(number: int) -> None:
+        async with factory() as uow:
+            await uow.tasks.add(a_task())
+            await asyncio.sleep(0.01)  # the loop serves others while the lock is held
+            await uow.commit()
+            committed.append(number)
+
+    try:
+        # when 60 units of work write at once, each holding the lock for a while
+        await asyncio.gather(*(submit(number) for number in range(60)))
+    finally:
+        await engine.dispose()
+
+    # then none gave up on "database is locked": they took turns
+    assert sorted(committed) == list(range(60))
