@@ -9,13 +9,15 @@ inserts a row (`bench/bare_app.py`, the practical ceiling here).
 Each server is a process of its own (one uvicorn worker each); a fresh database is made for the
 run and dropped after. The load generator is one asyncio process with `concurrency` clients in
 a closed loop, so it is a bottleneck of its own: compare the two rows of one run, not a figure
-with another machine's. Prints requests/s and p50/p99 latency for each server and each call.
+with another machine's. Prints requests/s, p50/p99 latency and the server's CPU time per request
+for each server and each call.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -24,9 +26,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -53,6 +56,12 @@ def free_port() -> int:
         return port
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) process `pid` has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def plain_url(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
@@ -73,32 +82,85 @@ async def wait_ready(url: str, process: subprocess.Popen[bytes], within: float =
             await asyncio.sleep(0.1)
 
 
+@dataclass(frozen=True)
+class Call:
+    """One request of a load, encoded once: a lean HTTP/1.1 client on keep-alive connections,
+    so that the load generator (which shares the machine's CPUs with the servers) costs tens of
+    microseconds a request, not the milliseconds of a full client."""
+
+    method: str
+    path: str
+    body: Any = None
+
+    def encode(self, host: str) -> bytes:
+        payload = b"" if self.body is None else json.dumps(self.body).encode()
+        head = f"{self.method} {self.path} HTTP/1.1\r\nHost: {host}\r\n"
+        if self.body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+        return (head + "\r\n").encode() + payload
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bool]:
+    """Send one request, read its whole answer: (status, the server keeps the connection)."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(":") for line in lines[1:] if line)
+    }
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    else:
+        await reader.readexactly(int(headers.get("content-length", "0")))
+    return status, headers.get("connection", "").lower() != "close"
+
+
 async def load(
-    call: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
+    call: Call,
     base_url: str,
     seconds: float,
     concurrency: int,
     expect: int,
 ) -> dict[str, float]:
+    """`concurrency` clients in a closed loop for `seconds`, each on a connection of its own."""
+    address = urlsplit(base_url)
+    host, port = address.hostname or "127.0.0.1", address.port or 80
+    request = call.encode(f"{host}:{port}")
     latencies: list[float] = []
     errors = 0
     stop_at = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+    async def one_client() -> None:
+        nonlocal errors
+        connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            if connection is None:
+                connection = await asyncio.open_connection(host, port)
+            try:
+                status, keep = await _exchange(*connection, request)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                status, keep = 0, False
+            latencies.append(time.perf_counter() - started)
+            if status != expect:
+                errors += 1
+            if not keep:
+                connection[1].close()
+                connection = None
+        if connection is not None:
+            connection[1].close()
 
-        async def one_client() -> None:
-            nonlocal errors
-            while time.monotonic() < stop_at:
-                started = time.perf_counter()
-                response = await call(client)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != expect:
-                    errors += 1
-
-        started = time.monotonic()
-        await asyncio.gather(*(one_client() for _ in range(concurrency)))
-        elapsed = time.monotonic() - started
+    started = time.monotonic()
+    await asyncio.gather(*(one_client() for _ in range(concurrency)))
+    elapsed = time.monotonic() - started
     ordered = sorted(latencies)
     return {
         "rps": len(ordered) / elapsed,
@@ -176,19 +238,17 @@ async def measure(
     for (base, ready), process in zip(servers.values(), processes, strict=True):
         await wait_ready(base + ready, process)
     rows: list[tuple[str, str, dict[str, float]]] = []
-    for label, (base, _) in servers.items():
+    for (label, (base, _)), process in zip(servers.items(), processes, strict=True):
         async with httpx.AsyncClient(base_url=base) as client:
             seeded = (await client.post("/new", json=BODY)).json()["taskid"]
 
-        async def post(client: httpx.AsyncClient) -> httpx.Response:
-            return await client.post("/new", json=BODY)
-
-        async def get(client: httpx.AsyncClient, task_id: str = seeded) -> httpx.Response:
-            return await client.get("/status", params={"taskid": task_id})
-
+        post = Call("POST", "/new", BODY)
+        get = Call("GET", f"/status?taskid={seeded}")
         await load(post, base, 2, args.concurrency, 202)  # warm-up
         for call, function, expect in (("POST /new", post, 202), ("GET /status", get, 200)):
+            before = cpu_seconds(process.pid)
             figures = await load(function, base, args.seconds, args.concurrency, expect)
+            figures["cpu_ms"] = (cpu_seconds(process.pid) - before) * 1000 / figures["requests"]
             rows.append((label, call, figures))
     return rows
 
@@ -198,11 +258,14 @@ def report(rows: list[tuple[str, str, dict[str, Any]]], args: argparse.Namespace
         f"\n{args.seconds:.0f} s per case, {args.concurrency} concurrent clients, "
         f"{os.cpu_count()} CPUs, api log level {args.log_level}\n"
     )
-    print(f"{'server':<24} {'call':<12} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(
+        f"{'server':<24} {'call':<12} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+        f"{'CPU ms/req':>11}"
+    )
     for label, call, figures in rows:
         print(
             f"{label:<24} {call:<12} {figures['rps']:>8.0f} {figures['p50_ms']:>8.1f} "
-            f"{figures['p99_ms']:>8.1f} {figures['errors']:>7}"
+            f"{figures['p99_ms']:>8.1f} {figures['errors']:>7} {figures['cpu_ms']:>11.2f}"
         )
     by = {(label, call): figures["rps"] for label, call, figures in rows}
     for call in ("POST /new", "GET /status"):

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from bench.api_load import BODY, ROOT, free_port, load, wait_ready
+from bench.api_load import BODY, ROOT, Call, free_port, load, wait_ready
 from bench.generate import workload
 
 MODES = {"thread (before)": "0", "process pool (after)": "1"}
@@ -62,11 +62,8 @@ async def measure(base: str, args: argparse.Namespace) -> list[tuple[str, dict[s
                 raise SystemExit("no heavy analysis started within 60 s")
             await asyncio.sleep(0.1)
 
-        async def post(c: httpx.AsyncClient) -> httpx.Response:
-            return await c.post("/new", json=BODY)
-
-        async def get(c: httpx.AsyncClient) -> httpx.Response:
-            return await c.get("/status", params={"taskid": seeded})
+        post = Call("POST", "/new", BODY)
+        get = Call("GET", f"/status?taskid={seeded}")
 
         rows = []
         for call, function, expect in (("POST /new", post, 202), ("GET /status", get, 200)):

@@ -64,8 +64,8 @@ __all__ = [
 _PRELOAD = ("domain.analysis", "adapters.verify.duckdb_verifier", "adapters.verify.trino_verifier")
 
 
-async def database_engine(url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(url)
+async def database_engine(url: str, pool_size: int = 20) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(url, pool_size=pool_size, max_overflow=10)
     try:
         yield engine
     finally:
@@ -165,7 +165,11 @@ class CoreContainer(containers.DeclarativeContainer):
 
 class StorageContainer(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
-    engine = providers.Resource(database_engine, url=settings.provided.database_url)
+    engine = providers.Resource(
+        database_engine,
+        url=settings.provided.database_url,
+        pool_size=settings.provided.database_pool_size,
+    )
     cipher = providers.Singleton(cipher_from_settings, settings)
     uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine, cipher)
     probes = providers.Callable(lambda engine: (DatabaseProbe(engine),), engine)

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///var/dbanalysis.sqlite3",
         description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…",
     )
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="connections each process keeps open to the database; a request that finds "
+        "none free opens one more (up to 10) and closes it after, which costs more than the "
+        "request itself",
+    )
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic: str = "db_analysis_tasks"
     kafka_group: str = "db_analysis_workers"

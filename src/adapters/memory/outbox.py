@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from adapters.memory.store import InMemoryTransaction, OutboxRecord
@@ -40,6 +41,10 @@ class InMemoryOutbox(Outbox):
             self._transaction.stage_message(
                 dataclasses.replace(record, published_at=now), new=False
             )
+
+    async def mark_all_published(self, message_ids: Sequence[uuid.UUID], now: datetime) -> None:
+        for message_id in message_ids:
+            await self.mark_published(message_id, now)
 
     async def mark_failed(self, message_id: uuid.UUID, error: str) -> None:
         record = await self._locked(message_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, insert, literal, select, update
@@ -13,6 +14,9 @@ from adapters.sqlalchemy.transaction import SqlAlchemyTransaction
 from application.ports.outbox import Outbox, OutboxMessage
 
 __all__ = ["SqlAlchemyOutbox"]
+
+# Built once, the row given at execution (see `task_repository`).
+_ADD = insert(outbox)
 
 
 class SqlAlchemyOutbox(Outbox):
@@ -27,7 +31,7 @@ class SqlAlchemyOutbox(Outbox):
 
     async def add(self, message: OutboxMessage) -> None:
         connection = await self._transaction.connection(write=True)
-        await connection.execute(insert(outbox).values(message_to_row(message)))
+        await connection.execute(_ADD, message_to_row(message))
 
     async def unpublished(self, limit: int) -> list[OutboxMessage]:
         connection = await self._transaction.connection(write=True)
@@ -44,6 +48,18 @@ class SqlAlchemyOutbox(Outbox):
         # A message published twice keeps the first time.
         published_at = func.coalesce(outbox.c.published_at, literal(now, UtcDateTime()))
         await self._update(message_id, published_at=published_at)
+
+    async def mark_all_published(self, message_ids: Sequence[uuid.UUID], now: datetime) -> None:
+        ids = set(message_ids)
+        if not ids:
+            return
+        connection = await self._transaction.connection(write=True)
+        published_at = func.coalesce(outbox.c.published_at, literal(now, UtcDateTime()))
+        result = await connection.execute(
+            update(outbox).where(outbox.c.id.in_(ids)).values(published_at=published_at)
+        )
+        if result.rowcount != len(ids):
+            raise LookupError(f"{len(ids) - result.rowcount} of the outbox messages do not exist")
 
     async def mark_failed(self, message_id: uuid.UUID, error: str) -> None:
         await self._update(message_id, attempts=outbox.c.attempts + 1, last_error=error)

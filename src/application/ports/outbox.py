@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -34,6 +35,10 @@ class Outbox(Protocol):
 
     async def mark_published(self, message_id: uuid.UUID, now: datetime) -> None:
         """The message reached the queue; it will not be returned by `unpublished` again."""
+        ...
+
+    async def mark_all_published(self, message_ids: Sequence[uuid.UUID], now: datetime) -> None:
+        """`mark_published` for each of `message_ids`, at once; all must exist."""
         ...
 
     async def mark_failed(self, message_id: uuid.UUID, error: str) -> None:

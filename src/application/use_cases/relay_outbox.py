@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
 from application.ports.clock import Clock
+from application.ports.outbox import OutboxMessage
 from application.ports.task_queue import TaskPublisher, TaskQueueUnavailable
 from application.ports.unit_of_work import UnitOfWorkFactory
 
@@ -30,11 +32,14 @@ class RelaySummary:
 
 
 class RelayOutbox:
-    """Publishes unpublished messages oldest first and marks each one once the queue took it.
+    """Publishes unpublished messages oldest first and marks them once the queue took them.
 
     A message is marked only after the queue accepted it, so a crash in between publishes it
-    twice — never zero times; the worker ignores the duplicate. The first failure stops the
-    batch: the queue is down, and the next round retries from the same message.
+    twice — never zero times; the worker ignores the duplicate. The first message of a batch
+    goes alone: if the queue is down it fails alone, is counted, and the batch stops — the next
+    round retries from it. The rest go together (the producer batches them) and are marked in
+    one transaction: one round trip each to the queue and the database for the whole batch, not
+    one per message.
     """
 
     def __init__(
@@ -47,18 +52,34 @@ class RelayOutbox:
     async def execute(self, request: RelayOutboxRequest) -> RelaySummary:
         async with self._uow_factory() as uow:
             messages = await uow.outbox.unpublished(request.batch_size)
-        published = 0
-        for message in messages:
-            try:
-                await self._publisher.publish(message.task_id)
-            except TaskQueueUnavailable as exc:
-                log.warning("outbox: queue unavailable, will retry: %s", exc)
-                async with self._uow_factory() as uow:
-                    await uow.outbox.mark_failed(message.id, str(exc))
-                    await uow.commit()
-                return RelaySummary(published, 1)
+        published: list[OutboxMessage] = []
+        failed: list[tuple[OutboxMessage, TaskQueueUnavailable]] = []
+        unexpected: BaseException | None = None
+        for group in (messages[:1], messages[1:]):
+            outcomes = await asyncio.gather(
+                *(self._publisher.publish(message.task_id) for message in group),
+                return_exceptions=True,
+            )
+            for message, outcome in zip(group, outcomes, strict=True):
+                if isinstance(outcome, TaskQueueUnavailable):
+                    failed.append((message, outcome))
+                elif isinstance(outcome, BaseException):
+                    unexpected = unexpected or outcome
+                else:
+                    published.append(message)
+            if failed or unexpected is not None:
+                break
+        if failed:
+            log.warning("outbox: queue unavailable, will retry: %s", failed[0][1])
+        if published or failed:
             async with self._uow_factory() as uow:
-                await uow.outbox.mark_published(message.id, self._clock.now())
+                if published:
+                    await uow.outbox.mark_all_published(
+                        [message.id for message in published], self._clock.now()
+                    )
+                for message, error in failed:
+                    await uow.outbox.mark_failed(message.id, str(error))
                 await uow.commit()
-            published += 1
-        return RelaySummary(published, 0)
+        if unexpected is not None:
+            raise unexpected
+        return RelaySummary(len(published), len(failed))

@@ -81,7 +81,13 @@ def _dependencies(request: Request) -> ApiDependencies:
     return deps
 
 
-Deps = Annotated[ApiDependencies, Depends(_dependencies)]
+async def _provide_dependencies(request: Request) -> ApiDependencies:
+    # A coroutine: FastAPI runs a plain function dependency in a thread, a hand-off that cost
+    # a third of a request's CPU (bench/api_load.py).
+    return _dependencies(request)
+
+
+Deps = Annotated[ApiDependencies, Depends(_provide_dependencies)]
 
 
 def create_app(lifespan: Any, *, version: str = "", options: ApiOptions | None = None) -> FastAPI:

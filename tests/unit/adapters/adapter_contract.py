@@ -644,6 +644,27 @@ class StorageContract:
         async with uow_factory() as uow:
             assert await uow.outbox.unpublished(10) == [second]
 
+    async def test_a_batch_marked_published_at_once_is_not_given_again(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        task = a_task()
+        messages = [a_message(task, T0 + timedelta(seconds=n)) for n in range(4)]
+        async with uow_factory() as uow:
+            await uow.tasks.add(task)
+            for message in messages:
+                await uow.outbox.add(message)
+            await uow.commit()
+
+        async with uow_factory() as uow:
+            await uow.outbox.mark_all_published([m.id for m in messages[:3]], T0)
+            await uow.outbox.mark_all_published([], T0)
+            await uow.commit()
+
+        async with uow_factory() as uow:
+            assert await uow.outbox.unpublished(10) == [messages[3]]
+            with pytest.raises(LookupError):
+                await uow.outbox.mark_all_published([messages[3].id, uuid.uuid4()], T0)
+
     async def test_marking_published_without_commit_keeps_the_message_waiting(
         self, uow_factory: UnitOfWorkFactory
     ) -> None:

@@ -117,6 +117,24 @@ async def test_a_queue_outage_keeps_the_message_for_the_next_round(
     assert await queue.get() == task_id
 
 
+async def test_with_the_queue_down_only_the_first_message_of_a_batch_is_tried(
+    uow_factory: InMemoryUnitOfWorkFactory, clock: FixedClock, queue: InProcessTaskQueue
+) -> None:
+    submitted = [await submit(uow_factory, clock) for _ in range(5)]
+
+    summary = await RelayOutbox(uow_factory, FailingPublisher(), clock).execute(
+        RelayOutboxRequest()
+    )
+
+    assert (summary.published, summary.failed) == (0, 1)
+    async with uow_factory() as uow:
+        waiting = await uow.outbox.unpublished(10)
+    assert sorted(message.attempts for message in waiting) == [0, 0, 0, 0, 1]
+    recovered = await RelayOutbox(uow_factory, queue, clock).execute(RelayOutboxRequest())
+    assert recovered.published == 5
+    assert {await queue.get() for _ in submitted} == set(submitted)
+
+
 async def test_processing_completes_the_task_and_stores_its_result(
     uow_factory: InMemoryUnitOfWorkFactory, clock: FixedClock
 ) -> None:
