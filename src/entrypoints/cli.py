@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 from pathlib import Path
@@ -122,8 +123,19 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         print(f"dbanalysis: {exc}", file=sys.stderr)
         return 2
     app = create_embedded_app(settings)
+    _settle_heap()
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None)
     return 0
+
+
+def _settle_heap() -> None:
+    """For a process that serves HTTP from here on: what is loaded by now (modules, the app)
+    lives as long as the process, so the collector stops scanning it, and it runs less often
+    among the short-lived objects of requests, which seldom form cycles. bench/api_load.py:
+    POST /new p99 148 -> 70 ms, 1.28 -> 1.04 ms CPU per request."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
 
 
 def _api(settings: Settings, host: str | None, port: int | None) -> int:
@@ -134,6 +146,7 @@ def _api(settings: Settings, host: str | None, port: int | None) -> int:
     if not _has_secret_key(settings):
         return 2
     app = create_api_app(settings)
+    _settle_heap()
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None)
     return 0
 
