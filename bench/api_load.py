@@ -8,9 +8,10 @@ inserts a row (`bench/bare_app.py`, the practical ceiling here).
 
 Each server is a process of its own (one uvicorn worker each); a fresh database is made for the
 run and dropped after. The load generator is one asyncio process with `concurrency` clients in
-a closed loop, so it is a bottleneck of its own: compare the two rows of one run, not a figure
-with another machine's. Prints requests/s, p50/p99 latency and the server's CPU time per request
-for each server and each call.
+a closed loop, each on a keep-alive connection of its own, sending requests encoded once: it
+costs little, but it shares the machine's CPUs with the servers, the database and Kafka, so
+compare the rows of one run, not a figure with another machine's. Prints requests/s, p50/p99
+latency and the server's CPU time per request for each server and each call.
 """
 
 from __future__ import annotations
