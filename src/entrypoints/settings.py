@@ -124,7 +124,7 @@ class Settings(BaseSettings):
         "slowly while it analyses",
     )
     worker_concurrency: int = Field(
-        default=4,
+        default=16,
         ge=1,
         description="tasks a worker (or `serve`) works on at once: they wait on the LLM and "
         "the user's Trino together; the CPU-bound steps queue for the analysis processes",

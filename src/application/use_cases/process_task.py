@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from application.ports.analyzer import Analyzer
+from application.ports.analyzer import Analyzer, ProgressSink
 from application.ports.clock import Clock
 from application.ports.outbox import OutboxMessage
 from application.ports.unit_of_work import UnitOfWorkFactory
 from domain.errors import DomainError
+from domain.result import AnalysisResult
 from domain.task import Progress, Task, TaskError, TaskStatus
 from domain.workload import Credentials
 
@@ -92,9 +93,7 @@ class ProcessTask:
                 raise _LeaseLost
 
         try:
-            result = await self._analyzer.analyze(
-                task.workload, on_progress, credentials=credentials
-            )
+            result = await self._analyzed(task, attempt, on_progress, credentials)
         except asyncio.CancelledError:
             # The process is stopping: hand the task back now rather than after its lease.
             await asyncio.shield(self._update(task.id, attempt, self._hand_back))
@@ -136,6 +135,45 @@ class ProcessTask:
             await completing
             raise
         return ProcessOutcome.COMPLETED if completed else ProcessOutcome.LEASE_LOST
+
+    async def _analyzed(
+        self,
+        task: Task,
+        attempt: int,
+        on_progress: ProgressSink,
+        credentials: Credentials | None,
+    ) -> AnalysisResult:
+        """The analysis, with the lease kept alive while it runs."""
+        stop = asyncio.Event()
+        heartbeat = asyncio.ensure_future(self._keep_lease(task.id, attempt, stop))
+        try:
+            return await self._analyzer.analyze(task.workload, on_progress, credentials=credentials)
+        finally:
+            stop.set()
+            await asyncio.shield(heartbeat)
+
+    async def _keep_lease(self, task_id: uuid.UUID, attempt: int, stop: asyncio.Event) -> None:
+        """Extends the lease every third of it until `stop`. Progress extends it too, but a task
+        can go long without any: queued behind others for the analysis processes, or waiting
+        on the LLM or the user's Trino; a lease that lapsed then would have the task run twice.
+        A dead worker's lease still lapses: nothing extends it. An extension never breaks off
+        mid-way (`stop` is waited for between them), and one that fails is logged and tried
+        again at the next beat; a lease found lost ends the beats (the next write finds out)."""
+        interval = self._lease.total_seconds() / 3
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), interval)
+                return
+            except TimeoutError:
+                pass
+            try:
+                if not await self._update(task_id, attempt, self._renew):
+                    return
+            except Exception as exc:  # the database away for a moment: the next beat retries
+                log.warning("task %s: the lease could not be extended: %s", task_id, exc)
+
+    def _renew(self, task: Task) -> None:
+        task.extend_lease(self._clock.now(), self._lease)
 
     async def _claim(self, task_id: uuid.UUID) -> tuple[Task, Credentials | None] | ProcessOutcome:
         async with self._uow_factory() as uow:

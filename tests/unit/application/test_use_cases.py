@@ -135,6 +135,43 @@ async def test_with_the_queue_down_only_the_first_message_of_a_batch_is_tried(
     assert {await queue.get() for _ in submitted} == set(submitted)
 
 
+async def test_a_long_analysis_without_progress_keeps_its_lease(
+    uow_factory: InMemoryUnitOfWorkFactory, clock: FixedClock
+) -> None:
+    # given a task whose analysis waits (queued for a process, or on the LLM) and reports
+    # nothing, on a lease of 0.3 s
+    task_id = await submit(uow_factory, clock)
+    lease = timedelta(seconds=0.3)
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def waits(workload: Workload, on_progress: ProgressSink) -> AnalysisResult:
+        started.set()
+        await release.wait()
+        return a_result(workload)
+
+    working = asyncio.create_task(
+        ProcessTask(uow_factory, FunctionAnalyzer(waits), clock, lease).execute(
+            ProcessTaskRequest(task_id)
+        )
+    )
+    await asyncio.wait_for(started.wait(), 5)
+
+    # when time passes far beyond the lease it was claimed with
+    clock.advance(timedelta(minutes=10))
+
+    # then the worker extends the lease from the new time, without any progress
+    deadline = asyncio.get_running_loop().time() + 5
+    while (await load(uow_factory, task_id)).lease_expires_at != clock.now() + lease:
+        assert asyncio.get_running_loop().time() < deadline, "the lease was not extended"
+        await asyncio.sleep(0.02)
+    # and another worker finds the task held, not expired
+    other = ProcessTask(uow_factory, FunctionAnalyzer(succeed), clock, lease)
+    assert await other.execute(ProcessTaskRequest(task_id)) is ProcessOutcome.HELD_ELSEWHERE
+    release.set()
+    assert await asyncio.wait_for(working, 5) is ProcessOutcome.COMPLETED
+    assert (await load(uow_factory, task_id)).attempts == 1
+
+
 async def test_processing_completes_the_task_and_stores_its_result(
     uow_factory: InMemoryUnitOfWorkFactory, clock: FixedClock
 ) -> None:
