@@ -16,7 +16,9 @@ disjoint and together cover every row, whatever years the data spans; each opens
 partitions of one calendar month only (a month partition per year of data, times the other
 field's partitions). The report says when the session property is still needed. A copy that
 keeps its source's own month, day or hour partitioning (nothing advised a new one) is split
-the same way: one INSERT over all of it would open a writer per day of the data.
+the same way: one INSERT over all of it would open a writer per day of the data. Where the
+statistics give the column's span and the partitions it makes fit one writer (36 months of
+three years), one INSERT fills the table instead: each of the thirteen reads the whole source.
 
 **Slices that make the sort order prune.** A sort order lets Trino skip files by their
 min/max only when files hold disjoint ranges of the key. One INSERT does not give that: each
@@ -53,12 +55,14 @@ from sqlglot import exp
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.layout import TargetTable
 from domain.analysis.names import TableName, normalize, trino_sql
+from domain.analysis.sizing import DAYS_PER_UNIT
 from domain.statistics import TableStatistics, WorkloadStatistics
 
 __all__ = [
     "MAX_SLICES",
     "SLICE_BYTES",
     "SPLIT_TRANSFORMS",
+    "WHOLE",
     "Slicing",
     "migration_sql",
     "migrations",
@@ -70,6 +74,7 @@ __all__ = [
 SPLIT_TRANSFORMS = ("month", "day", "hour")
 SLICE_BYTES = 16 << 20  # a slice per this much data: larger files compress and open better
 MAX_SLICES = 12  # each slice reads the whole source table once (as the 13 of a month split)
+PARTITIONS_PER_WRITER = 100  # iceberg.max-partitions-per-writer's default
 _INTEGERS = {
     exp.DataType.Type.TINYINT,
     exp.DataType.Type.SMALLINT,
@@ -81,10 +86,11 @@ _INTEGERS = {
 @dataclass(frozen=True, slots=True)
 class Slicing:
     """The ranges of `column` a table is filled by: `bounds` ascending SQL literals, n - 1
-    of them for n ranges (below the first, between neighbours, from the last on)."""
+    of them for n ranges (below the first, between neighbours, from the last on). Without a
+    column, one statement fills the table where a month split would have been made (`WHOLE`)."""
 
-    column: str
-    bounds: tuple[str, ...]
+    column: str | None
+    bounds: tuple[str, ...] = ()
 
     def predicates(self, operand: str) -> list[str]:
         """Disjoint conditions on `operand` that together hold every row, NULL included."""
@@ -99,16 +105,31 @@ class Slicing:
         return [*ranges, f"{operand} IS NULL"]
 
 
+WHOLE = Slicing(None)
+
+
 def slicing(target: TargetTable, stats: TableStatistics | None) -> Slicing | None:
     """How `target` is filled so that its files hold disjoint ranges of its first sort key;
-    None when one INSERT serves (no statistics, a small table, a month/day/hour split)."""
-    if stats is None or stats.data_bytes is None or _split_column(target) is not None:
+    `WHOLE` when one INSERT replaces a month split the statistics show is not needed; None
+    when the default serves (one INSERT, or the month split without figures for its span)."""
+    if stats is None or stats.data_bytes is None:
         return None
+    split = _split_column(target)
+    if split is not None:
+        partitions = _partitions(target, stats, spans_only=True)
+        if partitions is None or partitions > PARTITIONS_PER_WRITER:
+            return None
+    found = _sort_key_slicing(target, stats)
+    return found if found is not None or split is None else WHOLE
+
+
+def _sort_key_slicing(target: TargetTable, stats: TableStatistics) -> Slicing | None:
     advice = target.advice
-    if advice is None or not advice.sorted_by:
+    if advice is None or not advice.sorted_by or stats.data_bytes is None:
         return None
     # each slice writes a file per partition: a file per slice and partition of SLICE_BYTES
-    pieces = min(MAX_SLICES, int(stats.data_bytes // (SLICE_BYTES * _partitions(target, stats))))
+    partitions = _partitions(target, stats) or 1.0
+    pieces = min(MAX_SLICES, int(stats.data_bytes // (SLICE_BYTES * partitions)))
     key = advice.sorted_by[0].column
     column = next((c for c in target.columns if c.key == key), None)
     figures = stats.column(key)
@@ -135,6 +156,17 @@ def slicing_issues(
 ) -> list[Issue]:
     return [
         Issue(
+            "migration_whole",
+            Severity.INFO,
+            f"{name} is filled by one INSERT",
+            "Its partitions, counted from the statistics' span of its time column, fit the "
+            f"{PARTITIONS_PER_WRITER} a writer may open (iceberg.max-partitions-per-writer), "
+            "so the thirteen statements of a month split, each reading the whole source, are "
+            "not needed.",
+            table=str(targets[name].name),
+        )
+        if s.column is None
+        else Issue(
             "migration_sliced",
             Severity.INFO,
             f"{name} is filled in {len(s.bounds) + 2} statements by ranges of {s.column}",
@@ -166,10 +198,12 @@ def migration_sql(target: TargetTable, sliced: Slicing | None = None) -> list[st
         for c in target.columns
     )
     copy = f"INSERT INTO {new} ({names}) SELECT {values} FROM {old}"
-    split_on = _split_column(target)
-    if sliced is not None and split_on is None:
+    if sliced is not None:
+        if sliced.column is None:
+            return [copy]
         key = next(c for c in target.columns if c.key == sliced.column)
         return [f"{copy} WHERE {p}" for p in sliced.predicates(key.sql_name)]
+    split_on = _split_column(target)
     column = next((c for c in target.columns if c.key == split_on), None)
     if column is None:
         return [copy]
@@ -196,14 +230,20 @@ def _split_column(target: TargetTable) -> str | None:
     return _kept_temporal_column(target)
 
 
-def _partitions(target: TargetTable, stats: TableStatistics) -> float:
-    """How many partitions the advised spec makes of the table (yearly ones from its span)."""
+def _partitions(
+    target: TargetTable, stats: TableStatistics, *, spans_only: bool = False
+) -> float | None:
+    """How many partitions the advised spec makes of the table: its temporal fields counted
+    from the column's span, the others from their cardinality. With `spans_only`, None where
+    a temporal field's span is unknown."""
     count = 1.0
     for field in target.advice.partitioning if target.advice is not None else ():
         figures = stats.column(field.column)
         span = figures.span_days if figures is not None else None
-        if field.transform == "year" and span is not None:
-            count *= max(span / 365.25, 1.0)
+        if field.transform in DAYS_PER_UNIT and span is not None:
+            count *= max(math.ceil(span / DAYS_PER_UNIT[field.transform]), 1)
+        elif field.transform in DAYS_PER_UNIT and spans_only:
+            return None
         else:
             count *= max(field.param or field.cardinality, 1)
     return count

@@ -60,7 +60,8 @@ _WRITERS = (
     "Trino's Iceberg writer fails an INSERT that opens more than "
     "iceberg.max-partitions-per-writer (100 by default) partitions per writer. A target "
     "partitioned by month, day or hour is filled by 13 INSERTs (one per calendar month, one "
-    "for NULL), each opening one calendar month's partitions; buckets are 16. If the data "
+    "for NULL), each opening one calendar month's partitions, unless the statistics show its "
+    "partitions fit one writer (then one INSERT); buckets are 16. If the data "
     "spans many years (or day partitions over 3 years), raise the limit for the migration "
     "session: SET SESSION <catalog>.max_partitions_per_writer = 1000."
 )

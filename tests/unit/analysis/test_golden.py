@@ -108,12 +108,13 @@ class TestClicks:
     def result(self, load_example: Loader) -> AnalysisResult:
         return analyze(load_example("clicks"))
 
-    def test_the_varchar_date_becomes_a_date_and_partitions_by_day(
+    def test_the_varchar_date_becomes_a_date_and_partitions_by_month_of_unknown_size(
         self, result: AnalysisResult
     ) -> None:
         ddl = create(result, "web.optimized.clicks")
         assert "event_date DATE" in ddl
-        assert "partitioning = ARRAY['day(event_date)']" in ddl
+        # the queries ask for days; without statistics the table may be small (see sizing)
+        assert "partitioning = ARRAY['month(event_date)']" in ddl
         [fix] = findings(result, "type_fix")
         assert fix.details["check"].startswith("SELECT count(*) FROM web.events.clicks")
         assert all("CAST(event_date AS DATE)" in m.statement for m in result.migrations[:13])

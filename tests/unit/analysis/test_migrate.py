@@ -10,7 +10,7 @@ from domain.analysis import analyze
 from domain.analysis.advise import Advice, PartitionField, SortKey
 from domain.analysis.catalog import build_catalog
 from domain.analysis.layout import TargetTable, plan_layout
-from domain.analysis.migrate import Slicing, migration_sql, migrations, slicing
+from domain.analysis.migrate import WHOLE, Slicing, migration_sql, migrations, slicing
 from domain.analysis.names import TableName
 from domain.analysis.parse import parse_ddl
 from domain.statistics import ColumnStatistics, TableStatistics
@@ -129,7 +129,24 @@ def test_one_statement_fills_a_table_without_what_slices_need() -> None:
         partitioning=(PartitionField("month", "day", "ranges of a month"),),
         sorted_by=(SortKey("day", "ranges on day"),),
     )
-    assert slicing(sorted_orders(sizing=by_month), year) is None  # split by month already
+    # a month's partitions over a year fit one writer: one INSERT instead of a month split
+    assert slicing(sorted_orders(sizing=by_month), year) == WHOLE
+
+
+def test_a_month_split_is_kept_only_where_the_partitions_may_not_fit_one_writer() -> None:
+    def by(transform: str) -> TargetTable:
+        field = PartitionField(transform, "day", "ranges")
+        return sorted_orders(sizing=Advice(SALES, (field,), (SortKey("id", "lookups"),)))
+
+    three_years = stats("2023-01-01", "2025-12-31")
+    # 36 months fit the 100 partitions a writer may open: one statement reads the source once
+    assert slicing(by("month"), three_years) == WHOLE
+    assert len(migration_sql(by("month"), WHOLE)) == 1
+    # 1,096 days do not, and neither may a span the statistics do not give: 13 statements
+    assert slicing(by("day"), three_years) is None
+    assert len(migration_sql(by("day"), None)) == 13
+    no_span = TableStatistics(rows=10**6, data_bytes=64 << 20, files=4)
+    assert slicing(by("month"), no_span) is None
 
 
 def test_each_partition_gets_its_share_of_the_slices() -> None:

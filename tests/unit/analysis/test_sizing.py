@@ -106,8 +106,24 @@ def test_bucket_count_follows_the_size_per_partition() -> None:
     ]
 
 
-def test_without_statistics_the_advice_is_left_as_the_queries_made_it() -> None:
-    original = advice(day())
+def test_without_statistics_time_partitions_are_no_finer_than_a_month() -> None:
+    # the size is unknown: days would split a small table into hundreds of files, months
+    # still prune a large one, and the sort on the time column narrows a day inside a month
+    fitted = fit_to_size(advice(day()), None)
+    assert [f.spec() for f in fitted.partitioning] == ["month(ts)"]
+    assert [k.column for k in fitted.sorted_by] == ["ts"]
+    assert "size is unknown" in fitted.sizing[0]
+    # a sort the queries asked for (lookups) is kept as it is
+    user = SortKey("user_id", "point lookups", ("q-user",), 100.0)
+    assert [k.column for k in fit_to_size(Advice(TABLE, (day(),), (user,)), None).sorted_by] == [
+        "user_id"
+    ]
+
+
+def test_without_statistics_coarser_partitions_are_left_as_the_queries_made_them() -> None:
+    year = PartitionField("year", "ts", "ranges of years", cardinality=10)
+    key = PartitionField("bucket", "user_id", "lookups", param=16, cardinality=16)
+    original = advice(year, key)
     assert fit_to_size(original, None) is original
 
 
