@@ -93,7 +93,7 @@ from domain.analysis.rollup import (
     with_serving,
 )
 from domain.analysis.sizing import size_all, statistics_issues, with_bloom_filters
-from domain.analysis.usage import scan
+from domain.analysis.usage import Nodes, scan
 from domain.result import (
     AnalysisResult,
     Finding,
@@ -194,7 +194,8 @@ def _passes(
     unparsed = []
     early = {}
     aggregates: list[AggregateQuery] = []
-    trees: dict[int, exp.Expr] = {}  # the trees of queries a rollup may answer, by index
+    # the trees of queries a rollup may answer (and their `scan`), by index
+    trees: dict[int, tuple[exp.Expr, Nodes | None]] = {}
     numbered: dict[int, list[Window]] = {}  # queries that keep the latest row per key
     for index, query in enumerate(workload.queries):
         parsed = parse_query(query, index)
@@ -217,7 +218,7 @@ def _passes(
                 # The tree of a query a rollup may answer is kept for its rewrite, unless
                 # early_rewrite below changes it in place (it runs only where `needs_tree`).
                 if not profiled.needs_tree and may_be_answered(aggregate, catalog, statistics):
-                    trees[index] = parsed.statement
+                    trees[index] = (parsed.statement, nodes)
         if profiled.reads_only and parsed.statement is not None and "row_number" in profiled.words:
             found = windows_of(parsed.statement, _known(catalog))
             if found:
@@ -335,26 +336,27 @@ def _answer_from_rollups(
     rewrites: list[Rewrite],
     plan: Plan,
     texts: Mapping[int, str] | None = None,
-    trees: dict[int, exp.Expr] | None = None,
+    trees: dict[int, tuple[exp.Expr, Nodes | None]] | None = None,
 ) -> tuple[list[Rewrite], Plan]:
     """The queries a rollup answers, rewritten to read it (from `texts` where a query was
     recognized in another form than it came); a rollup that answers none of them (every
     rewrite failed) is not built. `trees` holds the trees of queries as they came, where
-    the caller kept them: those are rewritten (and emptied) instead of parsed again."""
+    the caller kept them (with their `scan`): those are rewritten (and emptied) instead of
+    parsed again."""
     answered: dict[int, Rewrite] = {}
     kept = trees if trees is not None else {}
     for index, rollup in plan.serving.items():
         query = workload.queries[index]
-        statement = kept.pop(index, None)
+        statement, nodes = kept.pop(index, (None, None))
         if texts and index in texts:
             query = dataclasses.replace(query, query=texts[index])
-            statement = None
+            statement = nodes = None
         if statement is None:
             statement = parse_query(query, index).statement
         if statement is None:
             continue
         try:
-            sql = rewrite_for_rollup(statement, rollup, catalog)
+            sql = rewrite_for_rollup(statement, rollup, catalog, nodes)
         except ValueError:
             continue
         reason = f"answered from the rollup {rollup.name.sql()} (pre-aggregated)"
