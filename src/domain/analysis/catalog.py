@@ -101,11 +101,16 @@ class SourceTable:
     ddl_index: int = 0
     written: str = ""  # the name as the DDL wrote it
     written_parts: int = 3
+    _typed: bool = field(default=False, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        typed = bool(self.columns) and all(c.data_type is not None for c in self.columns)
+        object.__setattr__(self, "_typed", typed)
 
     @property
     def typed(self) -> bool:
         """Whether the DDL names every column with its type (else the source table knows)."""
-        return bool(self.columns) and all(c.data_type is not None for c in self.columns)
+        return self._typed
 
 
 @dataclass(frozen=True, slots=True)
