@@ -259,7 +259,12 @@ def summarize(queries: Sequence[QueryProfile]) -> tuple[Profile, list[Issue]]:
         pruned: set[TableName] = set()
         seen: set[tuple[TableName, str, str]] = set()
         for use in query.uses:
-            stats = columns.setdefault(use.table, {}).setdefault(use.column, ColumnStats())
+            table_stats = columns.get(use.table)
+            if table_stats is None:
+                table_stats = columns[use.table] = {}
+            stats = table_stats.get(use.column)
+            if stats is None:  # not a default of setdefault: a ColumnStats costs to build
+                stats = table_stats[use.column] = ColumnStats()
             key = (use.table, use.column, use.kind)
             if key not in seen:  # a query weighs once per kind of use of a column
                 seen.add(key)
