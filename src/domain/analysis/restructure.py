@@ -283,7 +283,10 @@ def _literal(value: date | datetime, temporal: str) -> exp.Expr:
         text = value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
         return exp.Cast(this=exp.Literal.string(text), to=_type(_DATE))
     moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
-    text = moment.strftime("%Y-%m-%d %H:%M:%S")
+    if moment.year >= 1000 and moment.tzinfo is None:  # as strftime writes it, faster
+        text = moment.isoformat(sep=" ", timespec="seconds")
+    else:
+        text = moment.strftime("%Y-%m-%d %H:%M:%S")
     if moment.microsecond:
         text += f".{moment.microsecond:06d}"
     return exp.Cast(this=exp.Literal.string(text), to=_type(_TIMESTAMP))
