@@ -116,6 +116,9 @@ class QueryProfile:
     uses: tuple[ColumnUse, ...] = ()
     needs_tree: bool = False
     words: frozenset[str] = frozenset()  # every word of the text, lower case
+    _known: tuple[TableName, ...] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def reads_only(self) -> bool:
@@ -123,7 +126,12 @@ class QueryProfile:
 
     @property
     def known(self) -> tuple[TableName, ...]:
-        return tuple(dict.fromkeys(r.name for r in self.references if r.known and r.name))
+        """The known tables the query names, once each (computed once: every pass asks)."""
+        known = self._known
+        if known is None:
+            known = tuple(dict.fromkeys(r.name for r in self.references if r.known and r.name))
+            object.__setattr__(self, "_known", known)
+        return known
 
     @property
     def unknown(self) -> tuple[Reference, ...]:
@@ -349,7 +357,8 @@ def _reference(table: exp.Table, text: str, catalog: Catalog) -> Reference:
         and table.args.get("version") is None
         and isinstance(table.parent, _ALIASABLE_PARENTS)
         # `TABLE orders` (read as SELECT * FROM orders) takes no alias
-        and not (span is not None and text[: span[0]].rstrip().upper().endswith("TABLE"))
+        # (the last five characters: upper() maps each character on its own)
+        and not (span is not None and text[: span[0]].rstrip()[-5:].upper().endswith("TABLE"))
     )
     known = catalog.get(name) is not None
     return Reference(written_name, name, known, span, table_part, aliasable)

@@ -390,7 +390,8 @@ class Resolver:
             relations.append(from_.this)
         relations += [j.this for j in select.args.get("joins") or ()]
         for relation in relations:
-            alias = normalize(relation.alias) if relation.alias else ""
+            alias = relation.alias
+            alias = normalize(alias) if alias else ""
             if isinstance(relation, exp.Table):
                 name = self._stored_name(relation)
                 key = alias or normalize(relation.name)
