@@ -67,6 +67,7 @@ __all__ = [
     "retarget",
     "retarget_sql",
     "rewrite_queries",
+    "try_early_rewrite",
 ]
 
 REWRITTEN = "rewritten"
@@ -158,15 +159,26 @@ def early_rewrite(
     on the tree the profile pass parsed, so that most rewritten queries are parsed once;
     None when there is nothing to rewrite. Mutates `statement`. `nodes` are the statement's
     (`usage.scan`) when the caller scanned it already, and nothing changed it since."""
+    return try_early_rewrite(statement, query, catalog, names, nodes)[0]
+
+
+def try_early_rewrite(
+    statement: exp.Expr,
+    query: QueryProfile,
+    catalog: Catalog,
+    names: Mapping[TableName, TableName],
+    nodes: Nodes | None = None,
+) -> tuple[Rewrite | None, bool]:
+    """`early_rewrite`, and whether `statement` is still as it was (nothing to rewrite)."""
     if query.error is not None or not query.reads_only or query.unknown or not query.needs_tree:
-        return None
+        return None, True
     try:
         if nodes is None:
             nodes = scan(statement)
         found = stored_nodes(nodes)
         made = restructure(statement, catalog, _Types(catalog), {}, nodes)
         if not made:
-            return None
+            return None, True
         # Without type fixes a rewrite adds no table, and copies no column but those it
         # replaces (a table it detaches is renamed for nothing): the tables found before
         # are the ones to rename, and the columns qualified with a schema are found again
@@ -175,10 +187,10 @@ def early_rewrite(
             statement, names, catalog.session, table_nodes(statement) if found[1] else found
         )
     except Exception:
-        return None  # the plain retarget is still exact
+        return None, False  # the plain retarget is still exact
     kinds = tuple(sorted(made))
     reason = "rewritten for the new layout: " + ", ".join(k.replace("_", " ") for k in kinds)
-    return Rewrite(query.queryid, text, REWRITTEN, reason, kinds)
+    return Rewrite(query.queryid, text, REWRITTEN, reason, kinds), False
 
 
 class _Types(Mapping[TableName, Mapping[str, "exp.DataType | None"]]):
@@ -251,13 +263,17 @@ def adapt_type_fixes(
     catalog: Catalog,
     fixes: Fixes,
     names: Mapping[TableName, TableName],
+    trees: dict[int, tuple[exp.Expr, Nodes | None]] | None = None,
 ) -> Adaptation:
     """Rewrite every query that reads a column whose type `fixes` changes, and refuse the
     fixes of a table that some query reads in a way no rewrite can adapt (a ``SELECT *`` mixing
     it with a subquery, a column the resolver cannot tie to one table, a query that also reads
     a table outside the DDL…): that query would be returned only retargeted, and its result
     would change type. Refusing a fix may change other queries' rewrites, so this runs until
-    no more fix is refused."""
+    no more fix is refused. `trees` holds trees of queries as they were parsed (and their
+    `scan`), by index, where the caller kept them: each is rewritten (and taken out) instead
+    of parsing the query again, the first time the query is adapted."""
+    kept = trees if trees is not None else {}
     current = dict(fixes)
     refused: dict[TableName, list[tuple[str, str]]] = {}
     done: dict[int, tuple[frozenset[TableName], Rewrite | None]] = {}
@@ -273,7 +289,8 @@ def adapt_type_fixes(
             key = frozenset(tables)
             if query.index in done and done[query.index][0] == key:
                 continue
-            outcome = _adapt(query, catalog, {t: current[t] for t in tables}, names)
+            tree, nodes = kept.pop(query.index, (None, None))
+            outcome = _adapt(query, catalog, {t: current[t] for t in tables}, names, tree, nodes)
             if isinstance(outcome, str) and len(tables) > 1:
                 alone = {t: _adapt(query, catalog, {t: current[t]}, names) for t in tables}
                 guilty = [t for t, o in alone.items() if isinstance(o, str)] or list(tables)
@@ -300,8 +317,12 @@ def _adapt(
     catalog: Catalog,
     fixes: Fixes,
     names: Mapping[TableName, TableName],
+    statement: exp.Expr | None = None,
+    nodes: Nodes | None = None,
 ) -> Rewrite | str | None:
-    """The query rewritten for `fixes` (None: nothing to change), or why it cannot be."""
+    """The query rewritten for `fixes` (None: nothing to change), or why it cannot be;
+    `statement` is the query's tree as parsed, when the caller has one (it is rewritten),
+    `nodes` its `scan`."""
     if not query.reads_only:
         return f"it is a {query.kind} statement"
     if query.unknown:
@@ -309,10 +330,11 @@ def _adapt(
         return f"it also reads {still}, which is not in the DDL, so it is not rewritten"
     types = _FixedTypes(catalog, fixes)
     try:
-        statement = parse_trino(query.text)[0]
+        if statement is None:
+            statement, nodes = parse_trino(query.text)[0], None
         if statement is None:
             return "it could not be parsed again"
-        made = restructure(statement, catalog, types, fixes)
+        made = restructure(statement, catalog, types, fixes, nodes)
         if not made:
             return None
         text = rename_and_generate(statement, names, catalog.session)
