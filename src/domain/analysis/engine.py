@@ -100,7 +100,7 @@ from domain.analysis.rollup import (
     with_serving,
 )
 from domain.analysis.sizing import size_all, statistics_issues, with_bloom_filters
-from domain.analysis.usage import Nodes, scan
+from domain.analysis.usage import Nodes, Resolver, scan
 from domain.result import (
     AnalysisResult,
     Finding,
@@ -220,8 +220,11 @@ def _passes(
         parsed = parse_query(query, index)
         if parsed.error is not None:
             unparsed.append(parsed)
-        nodes = scan(parsed.statement) if parsed.statement is not None else None
-        profiled = profile_query(parsed, catalog, nodes)
+        nodes = resolver = None
+        if parsed.statement is not None:  # one scan and one resolver for the passes below
+            nodes = scan(parsed.statement)
+            resolver = Resolver(parsed.statement, catalog, nodes.ctes)
+        profiled = profile_query(parsed, catalog, nodes, resolver)
         queries.append(profiled)
         aggregate = None
         if profiled.reads_only and parsed.statement is not None and might_aggregate(profiled.words):
@@ -247,7 +250,7 @@ def _passes(
         rewritten = None
         if profiled.needs_tree and parsed.statement is not None:
             rewritten, untouched = try_early_rewrite(
-                parsed.statement, profiled, catalog, names, nodes
+                parsed.statement, profiled, catalog, names, nodes, resolver
             )
             if rewritten is not None:
                 early[index] = rewritten
@@ -387,19 +390,28 @@ def _answer_from_rollups(
     parsed again."""
     answered: dict[int, Rewrite] = {}
     kept = trees if trees is not None else {}
+    # the rewrites by query text and rollup (None: it cannot): a query repeated is rewritten once
+    done: dict[tuple[str, TableName], str | None] = {}
     for index, rollup in plan.serving.items():
         query = workload.queries[index]
         statement, nodes = kept.pop(index, (None, None))
         if texts and index in texts:
             query = dataclasses.replace(query, query=texts[index])
             statement = nodes = None
-        if statement is None:
-            statement = parse_query(query, index).statement
-        if statement is None:
-            continue
-        try:
-            sql = rewrite_for_rollup(statement, rollup, catalog, nodes)
-        except ValueError:
+        key = (query.query, rollup.name)
+        if key in done:
+            sql = done[key]
+        else:
+            if statement is None:
+                statement = parse_query(query, index).statement
+            if statement is None:
+                continue
+            try:
+                sql = rewrite_for_rollup(statement, rollup, catalog, nodes)
+            except ValueError:
+                sql = None
+            done[key] = sql
+        if sql is None:
             continue
         reason = f"answered from the rollup {rollup.name.sql()} (pre-aggregated)"
         answered[index] = Rewrite(query.queryid, sql, REWRITTEN, reason, ("pre_aggregated",))

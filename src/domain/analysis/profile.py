@@ -42,7 +42,14 @@ from domain.analysis.catalog import Catalog, name_parts
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.names import Session, TableName, trino_sql, written
 from domain.analysis.parse import ParsedQuery
-from domain.analysis.usage import ColumnUse, Nodes, column_uses, is_cte_reference, scan
+from domain.analysis.usage import (
+    ColumnUse,
+    Nodes,
+    Resolver,
+    column_uses,
+    is_cte_reference,
+    scan,
+)
 from domain.workload import Query
 
 __all__ = [
@@ -201,10 +208,14 @@ def query_runs(query: Query) -> float:
 
 
 def profile_query(
-    parsed: ParsedQuery, catalog: Catalog, nodes: Nodes | None = None
+    parsed: ParsedQuery,
+    catalog: Catalog,
+    nodes: Nodes | None = None,
+    resolver: Resolver | None = None,
 ) -> QueryProfile:
     """The profile of one parsed query; a query that failed to parse keeps its error.
-    `nodes` are the statement's, when the caller scanned it already (see `usage.scan`)."""
+    `nodes` are the statement's, when the caller scanned it already (see `usage.scan`),
+    `resolver` a resolver of the statement over `catalog` the caller shares."""
     weight = query_weight(parsed.query)
     runs = query_runs(parsed.query)
     statement = parsed.statement
@@ -233,7 +244,7 @@ def profile_query(
     needs_tree = False
     if kind == "SELECT" and read:
         try:
-            usage = column_uses(statement, catalog, nodes)
+            usage = column_uses(statement, catalog, nodes, resolver)
             uses, needs_tree = usage.uses, usage.needs_tree
         except Exception:  # usage only informs the advice; the query is still retargeted
             uses, needs_tree = (), False

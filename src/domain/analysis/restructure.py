@@ -98,17 +98,20 @@ def restructure(
     types: Types,
     fixes: Mapping[TableName, Mapping[str, exp.DataType]],
     nodes: Nodes | None = None,
+    resolver: Resolver | None = None,
 ) -> set[str]:
     """Rewrite `statement` in place; the kinds of rewrite made (empty: unchanged).
 
     `types` gives the new type of each column (after fixes), `fixes` the columns whose type
     changes; both keyed by source table. `nodes` are the statement's (`usage.scan`) when the
-    caller scanned it already, and nothing changed it since.
+    caller scanned it already, and nothing changed it since; `resolver` likewise a resolver
+    of it over `catalog`.
     """
     made: set[str] = set()
     if nodes is None:  # a rewrite changes no SELECT, join or comparison: found once
         nodes = scan(statement)
-    resolver = Resolver(statement, catalog, nodes.ctes)
+    if resolver is None:
+        resolver = Resolver(statement, catalog, nodes.ctes)
     if fixes and _fix_types(statement, nodes, resolver, catalog, fixes):
         made.add(TYPE_FIXED)
         resolver = Resolver(statement, catalog, nodes.ctes)

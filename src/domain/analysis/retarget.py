@@ -28,7 +28,7 @@ Two details keep the query's meaning when a table is renamed (see `layout.new_na
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 import sqlglot
@@ -50,7 +50,7 @@ from domain.analysis.profile import (
     table_nodes,
 )
 from domain.analysis.restructure import Unadaptable, restructure
-from domain.analysis.usage import Nodes, scan
+from domain.analysis.usage import Nodes, Resolver, scan
 from domain.workload import Query
 
 __all__ = [
@@ -168,15 +168,17 @@ def try_early_rewrite(
     catalog: Catalog,
     names: Mapping[TableName, TableName],
     nodes: Nodes | None = None,
+    resolver: Resolver | None = None,
 ) -> tuple[Rewrite | None, bool]:
-    """`early_rewrite`, and whether `statement` is still as it was (nothing to rewrite)."""
+    """`early_rewrite`, and whether `statement` is still as it was (nothing to rewrite);
+    `resolver` is a resolver of the statement over `catalog`, when the caller has one."""
     if query.error is not None or not query.reads_only or query.unknown or not query.needs_tree:
         return None, True
     try:
         if nodes is None:
             nodes = scan(statement)
         found = stored_nodes(nodes)
-        made = restructure(statement, catalog, _Types(catalog), {}, nodes)
+        made = restructure(statement, catalog, _Types(catalog), {}, nodes, resolver)
         if not made:
             return None, True
         # Without type fixes a rewrite adds no table, and copies no column but those it
@@ -274,6 +276,21 @@ def adapt_type_fixes(
     `scan`), by index, where the caller kept them: each is rewritten (and taken out) instead
     of parsing the query again, the first time the query is adapted."""
     kept = trees if trees is not None else {}
+    # the outcomes by query text and fixed tables: a query repeated is adapted once
+    outcomes: dict[tuple[str, frozenset[TableName]], Rewrite | str | None] = {}
+
+    def adapt(query: QueryProfile, tables: Sequence[TableName]) -> Rewrite | str | None:
+        key = (query.text, frozenset(tables))
+        if key in outcomes:
+            outcome = outcomes[key]
+            if isinstance(outcome, Rewrite) and outcome.queryid != query.queryid:
+                return replace(outcome, queryid=query.queryid)
+            return outcome
+        tree, nodes = kept.pop(query.index, (None, None))
+        fixes = {t: current[t] for t in tables}
+        outcome = outcomes[key] = _adapt(query, catalog, fixes, names, tree, nodes)
+        return outcome
+
     current = dict(fixes)
     refused: dict[TableName, list[tuple[str, str]]] = {}
     done: dict[int, tuple[frozenset[TableName], Rewrite | None]] = {}
@@ -289,10 +306,9 @@ def adapt_type_fixes(
             key = frozenset(tables)
             if query.index in done and done[query.index][0] == key:
                 continue
-            tree, nodes = kept.pop(query.index, (None, None))
-            outcome = _adapt(query, catalog, {t: current[t] for t in tables}, names, tree, nodes)
+            outcome = adapt(query, tables)
             if isinstance(outcome, str) and len(tables) > 1:
-                alone = {t: _adapt(query, catalog, {t: current[t]}, names) for t in tables}
+                alone = {t: adapt(query, (t,)) for t in tables}
                 guilty = [t for t, o in alone.items() if isinstance(o, str)] or list(tables)
                 for table in guilty:
                     reason = alone[table] if isinstance(alone[table], str) else outcome
@@ -368,6 +384,8 @@ class _Rewriter:
     fixes: Mapping[TableName, Mapping[str, exp.DataType]]
     early: Mapping[int, Rewrite]
     adapted: Mapping[int, Rewrite | None]
+    # the retargeted queries by text: a query repeated is retargeted once
+    retargeted: dict[str, Rewrite] = field(default_factory=dict)
 
     def rewrite(self, query: QueryProfile) -> Rewrite:
         if query.error is None and query.reads_only and not query.unknown:
@@ -376,16 +394,23 @@ class _Rewriter:
                 adapted = self.adapted[query.index]
                 if adapted is not None:
                     return adapted
-                return _rewrite(query, self.names, self.catalog.session)
+                return self._retarget(query)
             if not fixed and query.index in self.early:
                 return self.early[query.index]
             if not fixed and query.needs_tree:
-                return _rewrite(query, self.names, self.catalog.session)
+                return self._retarget(query)
             if query.needs_tree or fixed:
                 restructured = self._restructure(query, fixed)
                 if restructured is not None:
                     return restructured
-        return _rewrite(query, self.names, self.catalog.session)
+        return self._retarget(query)
+
+    def _retarget(self, query: QueryProfile) -> Rewrite:
+        """`_rewrite(query, …)`, which depends on the query's text alone but for its id."""
+        done = self.retargeted.get(query.text)
+        if done is None:
+            done = self.retargeted[query.text] = _rewrite(query, self.names, self.catalog.session)
+        return done if done.queryid == query.queryid else replace(done, queryid=query.queryid)
 
     def _restructure(self, query: QueryProfile, fixed: bool) -> Rewrite | None:
         try:

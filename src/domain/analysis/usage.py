@@ -185,11 +185,18 @@ def _scanned_kind(cls: type) -> int:
     return _CTE_KIND if issubclass(cls, exp.CTE) else -1
 
 
-def column_uses(statement: exp.Expr, catalog: Catalog, nodes: Nodes | None = None) -> QueryUsage:
+def column_uses(
+    statement: exp.Expr,
+    catalog: Catalog,
+    nodes: Nodes | None = None,
+    resolver: Resolver | None = None,
+) -> QueryUsage:
     """Every column use in `statement` that resolves to a stored table of `catalog`;
-    `nodes` are the tree's, when a `scan` already found them."""
+    `nodes` are the tree's, when a `scan` already found them, `resolver` a resolver of the
+    tree over `catalog` the caller shares with other passes."""
     nodes = nodes or scan(statement)
-    resolver = Resolver(statement, catalog, nodes.ctes)
+    if resolver is None:
+        resolver = Resolver(statement, catalog, nodes.ctes)
     uses: list[ColumnUse] = []
     needs_tree = False
     for select in nodes.selects:
