@@ -10,12 +10,17 @@
     report      report
 
 Each statement is parsed once (a query a rollup answers that early_rewrite also changed
-twice, to rewrite it); names are looked up in dicts keyed by normalized table name, so the
-work grows with the size of the workload, not with tables × queries. Each query's tree is
-walked once (`usage.scan`) for every pass that reads it, profiled as soon as it is parsed
-and dropped: the profile keeps the positions the rewrite needs. The only trees kept are
-those of the aggregate queries a rollup may answer (`rollup.may_be_answered`), for their
-rewrite: at most one per query a rollup can serve, not the workload's (thousands of live
+twice, to rewrite it), and a query whose text an earlier one had is not parsed at all: what
+the passes find depends on the text alone, so the first query's findings are taken with the
+repeat's own queryid, position, runs and time (the rewrites likewise, by text). Names are
+looked up in dicts keyed by normalized table name, so the work grows with the size of the
+workload, not with tables × queries. Each query's tree is walked once (`usage.scan`) and
+its SELECTs' scopes built once (`usage.Resolver`) for every pass that reads it, profiled
+as soon as it is parsed and dropped: the profile keeps the positions the rewrite needs.
+The only trees kept are those of the aggregate queries a rollup may answer
+(`rollup.may_be_answered`), for their rewrite, and, until the type fixes are known, those
+of the queries a type fix may rewrite (they name a column compared with date-like strings):
+at most one per query a rollup or a fix can change, not the workload's (thousands of live
 sqlglot trees, full of parent-child cycles, would make Python's garbage collector the
 bottleneck).
 
