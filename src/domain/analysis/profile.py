@@ -297,16 +297,20 @@ def summarize(queries: Sequence[QueryProfile]) -> tuple[Profile, list[Issue]]:
                 stats.widths.append((use.width_days, query.weight))
             if use.kind in PRUNABLE:
                 pruned.add(use.table)
-        for name in query.known:
-            words.setdefault(name, set()).update(query.words)
-            ids, weight = usage.get(name, ([], 0.0))
+        reads_only = query.reads_only
+        for name in query.known:  # (no default built per name: most are there already)
+            found = words.get(name)
+            if found is None:
+                found = words[name] = set()
+            found.update(query.words)
+            ids, weight = usage.get(name) or ([], 0.0)
             ids.append(query.queryid)
             usage[name] = (ids, weight + query.weight)
-            if query.reads_only and name not in pruned:
-                ids, weight = scans.get(name, ([], 0.0))
+            if reads_only and name not in pruned:
+                ids, weight = scans.get(name) or ([], 0.0)
                 ids.append(query.queryid)
                 scans[name] = (ids, weight + query.weight)
-            elif not query.reads_only and query.kind:
+            elif not reads_only and query.kind:
                 writes.setdefault(name, []).append(query.queryid)
     profile = Profile(
         tuple(queries),
