@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TypeVar
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -28,6 +29,7 @@ __all__ = [
     "TRINO",
     "Session",
     "TableName",
+    "copy_tree",
     "identifier",
     "identifier_sql",
     "normalize",
@@ -37,6 +39,7 @@ __all__ = [
 
 # One dialect object for the engine: `dialect="trino"` builds a new one on every call.
 TRINO = Dialect.get_or_raise("trino")
+E = TypeVar("E", bound=exp.Expr)
 _local = threading.local()
 
 
@@ -127,6 +130,25 @@ def trino_sql(expression: exp.Expr, *, copy: bool = True) -> str:
     if generator is None:
         generator = _local.generator = _generator()
     return generator.generate(expression, copy=copy)
+
+
+# The keys of a node's meta that say where its token was in the text parsed.
+_POSITIONS = frozenset({"line", "col", "start", "end"})
+
+
+def copy_tree(node: E) -> E:
+    """A copy of `node` (`node.copy()`) without the source positions in its nodes' meta (the
+    rest of the meta, a function's name as written…, is kept): copying those dicts costs most
+    of a copy, and no pass reads the positions of a node it built (only the parsed query's
+    own, to retarget it in place, and those are the original tree's)."""
+    saved = [(n, n._meta) for n in node.walk() if n._meta]
+    for n, meta in saved:
+        n._meta = {k: v for k, v in meta.items() if k not in _POSITIONS} or None
+    try:
+        return node.copy()
+    finally:
+        for n, meta in saved:
+            n._meta = meta
 
 
 def normalize(part: str) -> str:

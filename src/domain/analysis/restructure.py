@@ -47,7 +47,7 @@ from datetime import date, datetime, timedelta
 from sqlglot import exp
 
 from domain.analysis.catalog import Catalog
-from domain.analysis.names import TableName, identifier, normalize
+from domain.analysis.names import TableName, copy_tree, identifier, normalize
 from domain.analysis.usage import (
     Nodes,
     Resolver,
@@ -199,7 +199,7 @@ def _bounded(node: exp.Expr, resolver: Resolver, types: Types) -> exp.Expr | Non
         if not isinstance(value, date) or isinstance(value, datetime):
             return None
         if temporal == "date":
-            return kind(this=column.copy(), expression=right.copy())
+            return kind(this=copy_tree(column), expression=copy_tree(right))
         return _range(column, value, value + timedelta(days=1), kind, temporal)
     if transform.startswith("trunc:"):
         unit = transform.split(":", 1)[1]
@@ -311,7 +311,7 @@ def _range(
     if kind is exp.EQ:
         return exp.Paren(
             this=exp.And(
-                this=exp.GTE(this=column.copy(), expression=_literal(low, temporal)),
+                this=exp.GTE(this=copy_tree(column), expression=_literal(low, temporal)),
                 expression=exp.LT(this=column, expression=_literal(high, temporal)),
             )
         )
@@ -430,7 +430,7 @@ def _fix_one(column: exp.Column, new_type: exp.DataType) -> None:
         )
         or isinstance(parent, exp.Date)
     ):
-        parent.replace(column.copy())
+        parent.replace(copy_tree(column))
         return
     if (
         temporal == _DATE
@@ -462,7 +462,7 @@ def _fix_one(column: exp.Column, new_type: exp.DataType) -> None:
         for value in list(parent.expressions):
             value.replace(_typed_literal(value, temporal))
         return
-    as_text: exp.Expr = exp.Cast(this=column.copy(), to=_type(exp.DataType.Type.VARCHAR))
+    as_text: exp.Expr = exp.Cast(this=copy_tree(column), to=_type(exp.DataType.Type.VARCHAR))
     if temporal != _DATE:
         # a timestamp(6) reads as 'YYYY-MM-DD HH:MM:SS.ffffff': its first 19 characters are
         # the text the column held (the report's check proves every value had that form)
