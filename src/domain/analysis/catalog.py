@@ -145,17 +145,22 @@ def column_types(source: SourceTable) -> Mapping[str, exp.DataType | None]:
 
 def name_parts(table: exp.Table) -> list[str] | None:
     """The 1 to 3 identifier texts naming `table`, or None when it is not a plain name."""
+    args = table.args
+    catalog, db, this = args.get("catalog"), args.get("db"), args.get("this")
     parts = []
-    for key in ("catalog", "db", "this"):
-        part = table.args.get(key)
-        if part is None:
-            continue
-        if not isinstance(part, exp.Identifier):
+    if catalog is not None:
+        if db is None or not isinstance(catalog, exp.Identifier):
             return None
-        parts.append(part.name)
-    if not parts or (table.args.get("catalog") is not None and table.args.get("db") is None):
-        return None
-    return parts
+        parts.append(catalog.name)
+    if db is not None:
+        if not isinstance(db, exp.Identifier):
+            return None
+        parts.append(db.name)
+    if this is not None:
+        if not isinstance(this, exp.Identifier):
+            return None
+        parts.append(this.name)
+    return parts or None
 
 
 def session_for(url: str, ddl: Sequence[ParsedDdl]) -> tuple[Session, bool, bool]:

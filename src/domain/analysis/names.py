@@ -55,11 +55,15 @@ def _select_sql(generator: Generator, select: exp.Select) -> str:
         select.args.get("qualify") is None
         and select.args.get("distinct") is None
         and not any(j.args.get("kind") in ("SEMI", "ANTI") for j in select.args.get("joins") or ())
-        and not any(p.find(exp.Explode) for p in select.expressions)
+        and not any(type(p) not in _NO_EXPLODE and p.find(exp.Explode) for p in select.expressions)
     ):
         return generator.select_sql(select)
     transform: Callable[[Generator, exp.Select], str] = TRINO.generator_class.TRANSFORMS[exp.Select]
     return transform(generator, select)
+
+
+# Projections that cannot hold an explode() call: a column (its name parts), a literal.
+_NO_EXPLODE = frozenset({exp.Column, exp.Literal, exp.Identifier})
 
 
 def _table_sql(generator: Generator, table: exp.Table) -> str:
