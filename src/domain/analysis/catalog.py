@@ -101,11 +101,16 @@ class SourceTable:
     ddl_index: int = 0
     written: str = ""  # the name as the DDL wrote it
     written_parts: int = 3
+    _typed: bool = field(default=False, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        typed = bool(self.columns) and all(c.data_type is not None for c in self.columns)
+        object.__setattr__(self, "_typed", typed)
 
     @property
     def typed(self) -> bool:
         """Whether the DDL names every column with its type (else the source table knows)."""
-        return bool(self.columns) and all(c.data_type is not None for c in self.columns)
+        return self._typed
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,17 +145,22 @@ def column_types(source: SourceTable) -> Mapping[str, exp.DataType | None]:
 
 def name_parts(table: exp.Table) -> list[str] | None:
     """The 1 to 3 identifier texts naming `table`, or None when it is not a plain name."""
+    args = table.args
+    catalog, db, this = args.get("catalog"), args.get("db"), args.get("this")
     parts = []
-    for key in ("catalog", "db", "this"):
-        part = table.args.get(key)
-        if part is None:
-            continue
-        if not isinstance(part, exp.Identifier):
+    if catalog is not None:
+        if db is None or not isinstance(catalog, exp.Identifier):
             return None
-        parts.append(part.name)
-    if not parts or (table.args.get("catalog") is not None and table.args.get("db") is None):
-        return None
-    return parts
+        parts.append(catalog.name)
+    if db is not None:
+        if not isinstance(db, exp.Identifier):
+            return None
+        parts.append(db.name)
+    if this is not None:
+        if not isinstance(this, exp.Identifier):
+            return None
+        parts.append(this.name)
+    return parts or None
 
 
 def session_for(url: str, ddl: Sequence[ParsedDdl]) -> tuple[Session, bool, bool]:

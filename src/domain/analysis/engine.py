@@ -10,12 +10,17 @@
     report      report
 
 Each statement is parsed once (a query a rollup answers that early_rewrite also changed
-twice, to rewrite it); names are looked up in dicts keyed by normalized table name, so the
-work grows with the size of the workload, not with tables × queries. Each query's tree is
-walked once (`usage.scan`) for every pass that reads it, profiled as soon as it is parsed
-and dropped: the profile keeps the positions the rewrite needs. The only trees kept are
-those of the aggregate queries a rollup may answer (`rollup.may_be_answered`), for their
-rewrite: at most one per query a rollup can serve, not the workload's (thousands of live
+twice, to rewrite it), and a query whose text an earlier one had is not parsed at all: what
+the passes find depends on the text alone, so the first query's findings are taken with the
+repeat's own queryid, position, runs and time (the rewrites likewise, by text). Names are
+looked up in dicts keyed by normalized table name, so the work grows with the size of the
+workload, not with tables × queries. Each query's tree is walked once (`usage.scan`) and
+its SELECTs' scopes built once (`usage.Resolver`) for every pass that reads it, profiled
+as soon as it is parsed and dropped: the profile keeps the positions the rewrite needs.
+The only trees kept are those of the aggregate queries a rollup may answer
+(`rollup.may_be_answered`), for their rewrite, and, until the type fixes are known, those
+of the queries a type fix may rewrite (they name a column compared with date-like strings):
+at most one per query a rollup or a fix can change, not the workload's (thousands of live
 sqlglot trees, full of parent-child cycles, would make Python's garbage collector the
 bottleneck).
 
@@ -68,16 +73,23 @@ from domain.analysis.latest import (
 from domain.analysis.layout import Layout, new_names, plan_layout, schema_name
 from domain.analysis.migrate import migrations, slicing_issues, slicings
 from domain.analysis.names import TRINO, TableName, normalize, trino_sql
-from domain.analysis.parse import parse_ddl, parse_issues, parse_query
-from domain.analysis.profile import Profile, profile_query, summarize
+from domain.analysis.parse import ParsedQuery, parse_ddl, parse_issues, parse_query
+from domain.analysis.profile import (
+    Profile,
+    QueryProfile,
+    profile_query,
+    query_runs,
+    query_weight,
+    summarize,
+)
 from domain.analysis.report import build_report
 from domain.analysis.retarget import (
     REWRITTEN,
     UNCHANGED,
     Rewrite,
     adapt_type_fixes,
-    early_rewrite,
     rewrite_queries,
+    try_early_rewrite,
 )
 from domain.analysis.rollup import (
     AggregateQuery,
@@ -93,7 +105,7 @@ from domain.analysis.rollup import (
     with_serving,
 )
 from domain.analysis.sizing import size_all, statistics_issues, with_bloom_filters
-from domain.analysis.usage import scan
+from domain.analysis.usage import Nodes, Resolver, scan
 from domain.result import (
     AnalysisResult,
     Finding,
@@ -104,7 +116,7 @@ from domain.result import (
     SqlStatement,
 )
 from domain.statistics import WorkloadStatistics
-from domain.workload import DEFAULT_TARGET_SCHEMA, Workload
+from domain.workload import DEFAULT_TARGET_SCHEMA, Query, Workload
 
 __all__ = ["ENGINE", "PARTS", "STAGES", "StageCallback", "analyze"]
 
@@ -191,18 +203,35 @@ def _passes(
     schema = schema_name(workload.options.target_schema)
     names, _ = new_names(list(catalog.tables), catalog.session.catalog, schema)
     queries = []
-    unparsed = []
-    early = {}
+    unparsed: list[ParsedQuery] = []
+    early: dict[int, Rewrite] = {}
     aggregates: list[AggregateQuery] = []
-    trees: dict[int, exp.Expr] = {}  # the trees of queries a rollup may answer, by index
+    # the trees of queries a rollup may answer (and their `scan`), by index
+    trees: dict[int, tuple[exp.Expr, Nodes | None]] = {}
     numbered: dict[int, list[Window]] = {}  # queries that keep the latest row per key
+    # The trees (and scans) of queries a type fix may make rewrite, as parsed, by index; and
+    # the columns compared with date-like strings so far, which are those a fix may change.
+    unchanged: dict[int, tuple[exp.Expr, Nodes | None]] = {}
+    dated: dict[TableName, set[str]] = {}
+    # What the first query of each text found: a query repeated (the same text, another
+    # queryid, runs or time) is not parsed nor walked again, its findings are the first's.
+    firsts: dict[str, _First] = {}
     for index, query in enumerate(workload.queries):
+        first = firsts.get(query.query) if isinstance(query.query, str) else None
+        if first is not None:
+            profiled = first.repeat(index, query, unparsed, aggregates, numbered, early)
+            queries.append(profiled)
+            continue
         parsed = parse_query(query, index)
         if parsed.error is not None:
             unparsed.append(parsed)
-        nodes = scan(parsed.statement) if parsed.statement is not None else None
-        profiled = profile_query(parsed, catalog, nodes)
+        nodes = resolver = None
+        if parsed.statement is not None:  # one scan and one resolver for the passes below
+            nodes = scan(parsed.statement)
+            resolver = Resolver(parsed.statement, catalog, nodes.ctes)
+        profiled = profile_query(parsed, catalog, nodes, resolver)
         queries.append(profiled)
+        aggregate = None
         if profiled.reads_only and parsed.statement is not None and might_aggregate(profiled.words):
             aggregate = recognize(
                 parsed.statement,
@@ -217,15 +246,36 @@ def _passes(
                 # The tree of a query a rollup may answer is kept for its rewrite, unless
                 # early_rewrite below changes it in place (it runs only where `needs_tree`).
                 if not profiled.needs_tree and may_be_answered(aggregate, catalog, statistics):
-                    trees[index] = parsed.statement
+                    trees[index] = (parsed.statement, nodes)
         if profiled.reads_only and parsed.statement is not None and "row_number" in profiled.words:
             found = windows_of(parsed.statement, _known(catalog))
             if found:
                 numbered[index] = [w for w, _ in found]
+        untouched = True
+        rewritten = None
         if profiled.needs_tree and parsed.statement is not None:
-            rewritten = early_rewrite(parsed.statement, profiled, catalog, names, nodes)
+            rewritten, untouched = try_early_rewrite(
+                parsed.statement, profiled, catalog, names, nodes, resolver
+            )
             if rewritten is not None:
                 early[index] = rewritten
+        for use in profiled.uses:
+            if use.date_like:
+                dated.setdefault(use.table, set()).add(use.column)
+        if (
+            untouched
+            and dated
+            and parsed.statement is not None
+            and index not in trees
+            and index not in numbered
+            and _may_be_fixed(profiled, dated)
+        ):
+            unchanged[index] = (parsed.statement, nodes)
+        if isinstance(query.query, str):
+            firsts[query.query] = _First(
+                parsed.error, profiled, aggregate, numbered.get(index), rewritten
+            )
+    firsts.clear()
 
     yield "profile"
     profile, profile_issues = summarize(queries)
@@ -279,7 +329,8 @@ def _passes(
         for name, a in advice.items()
         if a.type_fixes
     }
-    adaptation = adapt_type_fixes(profile, catalog, fixes, names)
+    adaptation = adapt_type_fixes(profile, catalog, fixes, names, unchanged)
+    unchanged.clear()
     if adaptation.refused:  # a query could not keep its results: no fix on its tables
         advice = advise(catalog, base_profile, adaptation.refused)
     advice = with_bloom_filters(size_all(advice, statistics), statistics, catalog.session.catalog)
@@ -335,27 +386,37 @@ def _answer_from_rollups(
     rewrites: list[Rewrite],
     plan: Plan,
     texts: Mapping[int, str] | None = None,
-    trees: dict[int, exp.Expr] | None = None,
+    trees: dict[int, tuple[exp.Expr, Nodes | None]] | None = None,
 ) -> tuple[list[Rewrite], Plan]:
     """The queries a rollup answers, rewritten to read it (from `texts` where a query was
     recognized in another form than it came); a rollup that answers none of them (every
     rewrite failed) is not built. `trees` holds the trees of queries as they came, where
-    the caller kept them: those are rewritten (and emptied) instead of parsed again."""
+    the caller kept them (with their `scan`): those are rewritten (and emptied) instead of
+    parsed again."""
     answered: dict[int, Rewrite] = {}
     kept = trees if trees is not None else {}
+    # the rewrites by query text and rollup (None: it cannot): a query repeated is rewritten once
+    done: dict[tuple[str, TableName], str | None] = {}
     for index, rollup in plan.serving.items():
         query = workload.queries[index]
-        statement = kept.pop(index, None)
+        statement, nodes = kept.pop(index, (None, None))
         if texts and index in texts:
             query = dataclasses.replace(query, query=texts[index])
-            statement = None
-        if statement is None:
-            statement = parse_query(query, index).statement
-        if statement is None:
-            continue
-        try:
-            sql = rewrite_for_rollup(statement, rollup, catalog)
-        except ValueError:
+            statement = nodes = None
+        key = (query.query, rollup.name)
+        if key in done:
+            sql = done[key]
+        else:
+            if statement is None:
+                statement = parse_query(query, index).statement
+            if statement is None:
+                continue
+            try:
+                sql = rewrite_for_rollup(statement, rollup, catalog, nodes)
+            except ValueError:
+                sql = None
+            done[key] = sql
+        if sql is None:
             continue
         reason = f"answered from the rollup {rollup.name.sql()} (pre-aggregated)"
         answered[index] = Rewrite(query.queryid, sql, REWRITTEN, reason, ("pre_aggregated",))
@@ -363,6 +424,73 @@ def _answer_from_rollups(
     plan = with_serving(plan, answered)
     served = {i: r for i, r in answered.items() if i in plan.serving}
     return [served.get(i, r) for i, r in enumerate(rewrites)], plan
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _First:
+    """What the profile pass found for the first query of a text (see `_passes`): all of it
+    depends on the text alone, but for the query's position, queryid, runs and time."""
+
+    error: str | None
+    profiled: QueryProfile
+    aggregate: AggregateQuery | None
+    windows: list[Window] | None
+    early: Rewrite | None
+
+    def repeat(
+        self,
+        index: int,
+        query: Query,
+        unparsed: list[ParsedQuery],
+        aggregates: list[AggregateQuery],
+        numbered: dict[int, list[Window]],
+        early: dict[int, Rewrite],
+    ) -> QueryProfile:
+        """The profile of `query`, of the same text, at `index`; what the first query added
+        to the other findings, added for this one. Its tree is not kept: a rollup or a type
+        fix that rewrites it parses it again."""
+        if self.error is not None:
+            unparsed.append(ParsedQuery(index, query, None, self.error))
+        profiled = dataclasses.replace(
+            self.profiled,
+            queryid=query.queryid,
+            index=index,
+            weight=query_weight(query),
+            runs=query_runs(query),
+        )
+        if self.aggregate is not None:
+            aggregates.append(
+                dataclasses.replace(
+                    self.aggregate,
+                    index=index,
+                    queryid=query.queryid,
+                    runs=max(profiled.runs, 1.0),
+                )
+            )
+        if self.windows is not None:
+            numbered[index] = list(self.windows)
+        if self.early is not None:
+            early[index] = dataclasses.replace(self.early, queryid=query.queryid)
+        return profiled
+
+
+def _may_be_fixed(query: QueryProfile, dated: Mapping[TableName, set[str]]) -> bool:
+    """Whether `adapt_type_fixes` may rewrite `query` (a cheap test: only its speed depends
+    on it): it reads a table with a column compared with date-like strings (the columns a
+    type fix changes) and names that column, or selects * from the table."""
+    if query.error is not None or not query.reads_only or query.unknown:
+        return False
+    text = ""
+    for name in query.known:
+        columns = dated.get(name)
+        if not columns:
+            continue
+        if any(u.column == "*" and u.table == name for u in query.uses):
+            return True
+        text = text or query.text.lower()
+        if any(c in text for c in columns):
+            return True
+    return False
 
 
 def _known(catalog: Catalog) -> Callable[[Sequence[str]], TableName | None]:

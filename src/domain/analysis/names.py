@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TypeVar
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -28,6 +29,7 @@ __all__ = [
     "TRINO",
     "Session",
     "TableName",
+    "copy_tree",
     "identifier",
     "identifier_sql",
     "normalize",
@@ -37,6 +39,7 @@ __all__ = [
 
 # One dialect object for the engine: `dialect="trino"` builds a new one on every call.
 TRINO = Dialect.get_or_raise("trino")
+E = TypeVar("E", bound=exp.Expr)
 _local = threading.local()
 
 
@@ -52,19 +55,67 @@ def _select_sql(generator: Generator, select: exp.Select) -> str:
         select.args.get("qualify") is None
         and select.args.get("distinct") is None
         and not any(j.args.get("kind") in ("SEMI", "ANTI") for j in select.args.get("joins") or ())
-        and not any(p.find(exp.Explode) for p in select.expressions)
+        and not any(type(p) not in _NO_EXPLODE and p.find(exp.Explode) for p in select.expressions)
     ):
         return generator.select_sql(select)
     transform: Callable[[Generator, exp.Select], str] = TRINO.generator_class.TRANSFORMS[exp.Select]
     return transform(generator, select)
 
 
+# Projections that cannot hold an explode() call: a column (its name parts), a literal.
+_NO_EXPLODE = frozenset({exp.Column, exp.Literal, exp.Identifier})
+
+
+def _table_sql(generator: Generator, table: exp.Table) -> str:
+    """Trino's table generation, skipping its transform (a GENERATE_SERIES table becomes an
+    UNNEST) for the tables that are not one: a transform runs in Python on every table."""
+    if isinstance(table.this, exp.GenerateSeries):
+        transform: Callable[[Generator, exp.Table], str] = TRINO.generator_class.TRANSFORMS[
+            exp.Table
+        ]
+        return transform(generator, table)
+    return generator.table_sql(table)
+
+
+def _cast_sql(generator: Generator, cast: exp.Cast) -> str:
+    """Trino's CAST (and TRY_CAST) generation, skipping its transform (a cast of 'epoch' to a
+    temporal type becomes a cast of its date) where its condition does not hold."""
+    if cast.name.lower() == "epoch" and cast.to.this in exp.DataType.TEMPORAL_TYPES:
+        transform: Callable[[Generator, exp.Cast], str] = TRINO.generator_class.TRANSFORMS[
+            type(cast)
+        ]
+        return transform(generator, cast)
+    if isinstance(cast, exp.TryCast):
+        return generator.trycast_sql(cast)
+    return generator.cast_sql(cast)
+
+
+def _with_sql(generator: Generator, with_: exp.With) -> str:
+    """Trino's WITH generation, skipping its transform (names for the columns of recursive
+    CTEs) for a WITH that is not recursive."""
+    if with_.recursive:
+        transform: Callable[[Generator, exp.With], str] = TRINO.generator_class.TRANSFORMS[exp.With]
+        return transform(generator, with_)
+    return generator.with_sql(with_)
+
+
+# The generator's transforms the engine's generator skips where they cannot apply.
+_FAST: dict[type[exp.Expr], Callable[..., str]] = {
+    exp.Select: _select_sql,
+    exp.Table: _table_sql,
+    exp.Cast: _cast_sql,
+    exp.TryCast: _cast_sql,
+    exp.With: _with_sql,
+}
+
+
 def _generator() -> Generator:
-    """A Trino generator for the engine's own use (see `_select_sql`)."""
+    """A Trino generator for the engine's own use (see `_select_sql`, `_table_sql`,
+    `_cast_sql` and `_with_sql`)."""
     generator = TRINO.generator()
     dispatch = getattr(generator, "_dispatch", None)  # sqlglot's per-instance dispatch table
-    if isinstance(dispatch, dict) and exp.Select in dispatch:
-        generator._dispatch = {**dispatch, exp.Select: _select_sql}
+    if isinstance(dispatch, dict) and all(kind in dispatch for kind in _FAST):
+        generator._dispatch = {**dispatch, **_FAST}
     return generator
 
 
@@ -83,6 +134,25 @@ def trino_sql(expression: exp.Expr, *, copy: bool = True) -> str:
     if generator is None:
         generator = _local.generator = _generator()
     return generator.generate(expression, copy=copy)
+
+
+# The keys of a node's meta that say where its token was in the text parsed.
+_POSITIONS = frozenset({"line", "col", "start", "end"})
+
+
+def copy_tree(node: E) -> E:
+    """A copy of `node` (`node.copy()`) without the source positions in its nodes' meta (the
+    rest of the meta, a function's name as written…, is kept): copying those dicts costs most
+    of a copy, and no pass reads the positions of a node it built (only the parsed query's
+    own, to retarget it in place, and those are the original tree's)."""
+    saved = [(n, n._meta) for n in node.walk() if n._meta]
+    for n, meta in saved:
+        n._meta = {k: v for k, v in meta.items() if k not in _POSITIONS} or None
+    try:
+        return node.copy()
+    finally:
+        for n, meta in saved:
+            n._meta = meta
 
 
 def normalize(part: str) -> str:
@@ -170,7 +240,11 @@ class Session:
 
     def resolve(self, parts: Sequence[str]) -> TableName:
         """The table a 1, 2 or 3-part name (the identifiers' text) denotes in this session."""
-        if not 1 <= len(parts) <= 3:
-            raise ValueError(f"a table name has 1 to 3 parts, got {len(parts)}")
-        full = [self.catalog, self.schema][: 3 - len(parts)] + list(parts)
-        return TableName.of(*full)
+        count = len(parts)
+        if count == 1:
+            return _table_name(self.catalog, self.schema, parts[0])
+        if count == 2:
+            return _table_name(self.catalog, parts[0], parts[1])
+        if count == 3:
+            return _table_name(parts[0], parts[1], parts[2])
+        raise ValueError(f"a table name has 1 to 3 parts, got {count}")

@@ -42,7 +42,14 @@ from domain.analysis.catalog import Catalog, name_parts
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.names import Session, TableName, trino_sql, written
 from domain.analysis.parse import ParsedQuery
-from domain.analysis.usage import ColumnUse, Nodes, column_uses, is_cte_reference, scan
+from domain.analysis.usage import (
+    ColumnUse,
+    Nodes,
+    Resolver,
+    column_uses,
+    is_cte_reference,
+    scan,
+)
 from domain.workload import Query
 
 __all__ = [
@@ -116,6 +123,9 @@ class QueryProfile:
     uses: tuple[ColumnUse, ...] = ()
     needs_tree: bool = False
     words: frozenset[str] = frozenset()  # every word of the text, lower case
+    _known: tuple[TableName, ...] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def reads_only(self) -> bool:
@@ -123,7 +133,12 @@ class QueryProfile:
 
     @property
     def known(self) -> tuple[TableName, ...]:
-        return tuple(dict.fromkeys(r.name for r in self.references if r.known and r.name))
+        """The known tables the query names, once each (computed once: every pass asks)."""
+        known = self._known
+        if known is None:
+            known = tuple(dict.fromkeys(r.name for r in self.references if r.known and r.name))
+            object.__setattr__(self, "_known", known)
+        return known
 
     @property
     def unknown(self) -> tuple[Reference, ...]:
@@ -193,10 +208,14 @@ def query_runs(query: Query) -> float:
 
 
 def profile_query(
-    parsed: ParsedQuery, catalog: Catalog, nodes: Nodes | None = None
+    parsed: ParsedQuery,
+    catalog: Catalog,
+    nodes: Nodes | None = None,
+    resolver: Resolver | None = None,
 ) -> QueryProfile:
     """The profile of one parsed query; a query that failed to parse keeps its error.
-    `nodes` are the statement's, when the caller scanned it already (see `usage.scan`)."""
+    `nodes` are the statement's, when the caller scanned it already (see `usage.scan`),
+    `resolver` a resolver of the statement over `catalog` the caller shares."""
     weight = query_weight(parsed.query)
     runs = query_runs(parsed.query)
     statement = parsed.statement
@@ -225,7 +244,7 @@ def profile_query(
     needs_tree = False
     if kind == "SELECT" and read:
         try:
-            usage = column_uses(statement, catalog, nodes)
+            usage = column_uses(statement, catalog, nodes, resolver)
             uses, needs_tree = usage.uses, usage.needs_tree
         except Exception:  # usage only informs the advice; the query is still retargeted
             uses, needs_tree = (), False
@@ -259,7 +278,12 @@ def summarize(queries: Sequence[QueryProfile]) -> tuple[Profile, list[Issue]]:
         pruned: set[TableName] = set()
         seen: set[tuple[TableName, str, str]] = set()
         for use in query.uses:
-            stats = columns.setdefault(use.table, {}).setdefault(use.column, ColumnStats())
+            table_stats = columns.get(use.table)
+            if table_stats is None:
+                table_stats = columns[use.table] = {}
+            stats = table_stats.get(use.column)
+            if stats is None:  # not a default of setdefault: a ColumnStats costs to build
+                stats = table_stats[use.column] = ColumnStats()
             key = (use.table, use.column, use.kind)
             if key not in seen:  # a query weighs once per kind of use of a column
                 seen.add(key)
@@ -273,16 +297,20 @@ def summarize(queries: Sequence[QueryProfile]) -> tuple[Profile, list[Issue]]:
                 stats.widths.append((use.width_days, query.weight))
             if use.kind in PRUNABLE:
                 pruned.add(use.table)
-        for name in query.known:
-            words.setdefault(name, set()).update(query.words)
-            ids, weight = usage.get(name, ([], 0.0))
+        reads_only = query.reads_only
+        for name in query.known:  # (no default built per name: most are there already)
+            found = words.get(name)
+            if found is None:
+                found = words[name] = set()
+            found.update(query.words)
+            ids, weight = usage.get(name) or ([], 0.0)
             ids.append(query.queryid)
             usage[name] = (ids, weight + query.weight)
-            if query.reads_only and name not in pruned:
-                ids, weight = scans.get(name, ([], 0.0))
+            if reads_only and name not in pruned:
+                ids, weight = scans.get(name) or ([], 0.0)
                 ids.append(query.queryid)
                 scans[name] = (ids, weight + query.weight)
-            elif not query.reads_only and query.kind:
+            elif not reads_only and query.kind:
                 writes.setdefault(name, []).append(query.queryid)
     profile = Profile(
         tuple(queries),
@@ -344,7 +372,8 @@ def _reference(table: exp.Table, text: str, catalog: Catalog) -> Reference:
         and table.args.get("version") is None
         and isinstance(table.parent, _ALIASABLE_PARENTS)
         # `TABLE orders` (read as SELECT * FROM orders) takes no alias
-        and not (span is not None and text[: span[0]].rstrip().upper().endswith("TABLE"))
+        # (the last five characters: upper() maps each character on its own)
+        and not (span is not None and text[: span[0]].rstrip()[-5:].upper().endswith("TABLE"))
     )
     known = catalog.get(name) is not None
     return Reference(written_name, name, known, span, table_part, aliasable)

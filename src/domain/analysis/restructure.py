@@ -47,7 +47,7 @@ from datetime import date, datetime, timedelta
 from sqlglot import exp
 
 from domain.analysis.catalog import Catalog
-from domain.analysis.names import TableName, identifier, normalize
+from domain.analysis.names import TableName, copy_tree, identifier, normalize
 from domain.analysis.usage import (
     Nodes,
     Resolver,
@@ -98,17 +98,20 @@ def restructure(
     types: Types,
     fixes: Mapping[TableName, Mapping[str, exp.DataType]],
     nodes: Nodes | None = None,
+    resolver: Resolver | None = None,
 ) -> set[str]:
     """Rewrite `statement` in place; the kinds of rewrite made (empty: unchanged).
 
     `types` gives the new type of each column (after fixes), `fixes` the columns whose type
     changes; both keyed by source table. `nodes` are the statement's (`usage.scan`) when the
-    caller scanned it already, and nothing changed it since.
+    caller scanned it already, and nothing changed it since; `resolver` likewise a resolver
+    of it over `catalog`.
     """
     made: set[str] = set()
     if nodes is None:  # a rewrite changes no SELECT, join or comparison: found once
         nodes = scan(statement)
-    resolver = Resolver(statement, catalog, nodes.ctes)
+    if resolver is None:
+        resolver = Resolver(statement, catalog, nodes.ctes)
     if fixes and _fix_types(statement, nodes, resolver, catalog, fixes):
         made.add(TYPE_FIXED)
         resolver = Resolver(statement, catalog, nodes.ctes)
@@ -196,7 +199,7 @@ def _bounded(node: exp.Expr, resolver: Resolver, types: Types) -> exp.Expr | Non
         if not isinstance(value, date) or isinstance(value, datetime):
             return None
         if temporal == "date":
-            return kind(this=column.copy(), expression=right.copy())
+            return kind(this=copy_tree(column), expression=copy_tree(right))
         return _range(column, value, value + timedelta(days=1), kind, temporal)
     if transform.startswith("trunc:"):
         unit = transform.split(":", 1)[1]
@@ -283,7 +286,10 @@ def _literal(value: date | datetime, temporal: str) -> exp.Expr:
         text = value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
         return exp.Cast(this=exp.Literal.string(text), to=_type(_DATE))
     moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
-    text = moment.strftime("%Y-%m-%d %H:%M:%S")
+    if moment.year >= 1000 and moment.tzinfo is None:  # as strftime writes it, faster
+        text = moment.isoformat(sep=" ", timespec="seconds")
+    else:
+        text = moment.strftime("%Y-%m-%d %H:%M:%S")
     if moment.microsecond:
         text += f".{moment.microsecond:06d}"
     return exp.Cast(this=exp.Literal.string(text), to=_type(_TIMESTAMP))
@@ -305,7 +311,7 @@ def _range(
     if kind is exp.EQ:
         return exp.Paren(
             this=exp.And(
-                this=exp.GTE(this=column.copy(), expression=_literal(low, temporal)),
+                this=exp.GTE(this=copy_tree(column), expression=_literal(low, temporal)),
                 expression=exp.LT(this=column, expression=_literal(high, temporal)),
             )
         )
@@ -424,7 +430,7 @@ def _fix_one(column: exp.Column, new_type: exp.DataType) -> None:
         )
         or isinstance(parent, exp.Date)
     ):
-        parent.replace(column.copy())
+        parent.replace(copy_tree(column))
         return
     if (
         temporal == _DATE
@@ -456,7 +462,7 @@ def _fix_one(column: exp.Column, new_type: exp.DataType) -> None:
         for value in list(parent.expressions):
             value.replace(_typed_literal(value, temporal))
         return
-    as_text: exp.Expr = exp.Cast(this=column.copy(), to=_type(exp.DataType.Type.VARCHAR))
+    as_text: exp.Expr = exp.Cast(this=copy_tree(column), to=_type(exp.DataType.Type.VARCHAR))
     if temporal != _DATE:
         # a timestamp(6) reads as 'YYYY-MM-DD HH:MM:SS.ffffff': its first 19 characters are
         # the text the column held (the report's check proves every value had that form)

@@ -28,7 +28,7 @@ Two details keep the query's meaning when a table is renamed (see `layout.new_na
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 import sqlglot
@@ -50,7 +50,7 @@ from domain.analysis.profile import (
     table_nodes,
 )
 from domain.analysis.restructure import Unadaptable, restructure
-from domain.analysis.usage import Nodes, scan
+from domain.analysis.usage import Nodes, Resolver, scan
 from domain.workload import Query
 
 __all__ = [
@@ -67,6 +67,7 @@ __all__ = [
     "retarget",
     "retarget_sql",
     "rewrite_queries",
+    "try_early_rewrite",
 ]
 
 REWRITTEN = "rewritten"
@@ -158,15 +159,28 @@ def early_rewrite(
     on the tree the profile pass parsed, so that most rewritten queries are parsed once;
     None when there is nothing to rewrite. Mutates `statement`. `nodes` are the statement's
     (`usage.scan`) when the caller scanned it already, and nothing changed it since."""
+    return try_early_rewrite(statement, query, catalog, names, nodes)[0]
+
+
+def try_early_rewrite(
+    statement: exp.Expr,
+    query: QueryProfile,
+    catalog: Catalog,
+    names: Mapping[TableName, TableName],
+    nodes: Nodes | None = None,
+    resolver: Resolver | None = None,
+) -> tuple[Rewrite | None, bool]:
+    """`early_rewrite`, and whether `statement` is still as it was (nothing to rewrite);
+    `resolver` is a resolver of the statement over `catalog`, when the caller has one."""
     if query.error is not None or not query.reads_only or query.unknown or not query.needs_tree:
-        return None
+        return None, True
     try:
         if nodes is None:
             nodes = scan(statement)
         found = stored_nodes(nodes)
-        made = restructure(statement, catalog, _Types(catalog), {}, nodes)
+        made = restructure(statement, catalog, _Types(catalog), {}, nodes, resolver)
         if not made:
-            return None
+            return None, True
         # Without type fixes a rewrite adds no table, and copies no column but those it
         # replaces (a table it detaches is renamed for nothing): the tables found before
         # are the ones to rename, and the columns qualified with a schema are found again
@@ -175,10 +189,10 @@ def early_rewrite(
             statement, names, catalog.session, table_nodes(statement) if found[1] else found
         )
     except Exception:
-        return None  # the plain retarget is still exact
+        return None, False  # the plain retarget is still exact
     kinds = tuple(sorted(made))
     reason = "rewritten for the new layout: " + ", ".join(k.replace("_", " ") for k in kinds)
-    return Rewrite(query.queryid, text, REWRITTEN, reason, kinds)
+    return Rewrite(query.queryid, text, REWRITTEN, reason, kinds), False
 
 
 class _Types(Mapping[TableName, Mapping[str, "exp.DataType | None"]]):
@@ -251,13 +265,32 @@ def adapt_type_fixes(
     catalog: Catalog,
     fixes: Fixes,
     names: Mapping[TableName, TableName],
+    trees: dict[int, tuple[exp.Expr, Nodes | None]] | None = None,
 ) -> Adaptation:
     """Rewrite every query that reads a column whose type `fixes` changes, and refuse the
     fixes of a table that some query reads in a way no rewrite can adapt (a ``SELECT *`` mixing
     it with a subquery, a column the resolver cannot tie to one table, a query that also reads
     a table outside the DDL…): that query would be returned only retargeted, and its result
     would change type. Refusing a fix may change other queries' rewrites, so this runs until
-    no more fix is refused."""
+    no more fix is refused. `trees` holds trees of queries as they were parsed (and their
+    `scan`), by index, where the caller kept them: each is rewritten (and taken out) instead
+    of parsing the query again, the first time the query is adapted."""
+    kept = trees if trees is not None else {}
+    # the outcomes by query text and fixed tables: a query repeated is adapted once
+    outcomes: dict[tuple[str, frozenset[TableName]], Rewrite | str | None] = {}
+
+    def adapt(query: QueryProfile, tables: Sequence[TableName]) -> Rewrite | str | None:
+        key = (query.text, frozenset(tables))
+        if key in outcomes:
+            outcome = outcomes[key]
+            if isinstance(outcome, Rewrite) and outcome.queryid != query.queryid:
+                return replace(outcome, queryid=query.queryid)
+            return outcome
+        tree, nodes = kept.pop(query.index, (None, None))
+        fixes = {t: current[t] for t in tables}
+        outcome = outcomes[key] = _adapt(query, catalog, fixes, names, tree, nodes)
+        return outcome
+
     current = dict(fixes)
     refused: dict[TableName, list[tuple[str, str]]] = {}
     done: dict[int, tuple[frozenset[TableName], Rewrite | None]] = {}
@@ -273,9 +306,9 @@ def adapt_type_fixes(
             key = frozenset(tables)
             if query.index in done and done[query.index][0] == key:
                 continue
-            outcome = _adapt(query, catalog, {t: current[t] for t in tables}, names)
+            outcome = adapt(query, tables)
             if isinstance(outcome, str) and len(tables) > 1:
-                alone = {t: _adapt(query, catalog, {t: current[t]}, names) for t in tables}
+                alone = {t: adapt(query, (t,)) for t in tables}
                 guilty = [t for t, o in alone.items() if isinstance(o, str)] or list(tables)
                 for table in guilty:
                     reason = alone[table] if isinstance(alone[table], str) else outcome
@@ -300,8 +333,12 @@ def _adapt(
     catalog: Catalog,
     fixes: Fixes,
     names: Mapping[TableName, TableName],
+    statement: exp.Expr | None = None,
+    nodes: Nodes | None = None,
 ) -> Rewrite | str | None:
-    """The query rewritten for `fixes` (None: nothing to change), or why it cannot be."""
+    """The query rewritten for `fixes` (None: nothing to change), or why it cannot be;
+    `statement` is the query's tree as parsed, when the caller has one (it is rewritten),
+    `nodes` its `scan`."""
     if not query.reads_only:
         return f"it is a {query.kind} statement"
     if query.unknown:
@@ -309,10 +346,11 @@ def _adapt(
         return f"it also reads {still}, which is not in the DDL, so it is not rewritten"
     types = _FixedTypes(catalog, fixes)
     try:
-        statement = parse_trino(query.text)[0]
+        if statement is None:
+            statement, nodes = parse_trino(query.text)[0], None
         if statement is None:
             return "it could not be parsed again"
-        made = restructure(statement, catalog, types, fixes)
+        made = restructure(statement, catalog, types, fixes, nodes)
         if not made:
             return None
         text = rename_and_generate(statement, names, catalog.session)
@@ -346,6 +384,8 @@ class _Rewriter:
     fixes: Mapping[TableName, Mapping[str, exp.DataType]]
     early: Mapping[int, Rewrite]
     adapted: Mapping[int, Rewrite | None]
+    # the retargeted queries by text: a query repeated is retargeted once
+    retargeted: dict[str, Rewrite] = field(default_factory=dict)
 
     def rewrite(self, query: QueryProfile) -> Rewrite:
         if query.error is None and query.reads_only and not query.unknown:
@@ -354,16 +394,23 @@ class _Rewriter:
                 adapted = self.adapted[query.index]
                 if adapted is not None:
                     return adapted
-                return _rewrite(query, self.names, self.catalog.session)
+                return self._retarget(query)
             if not fixed and query.index in self.early:
                 return self.early[query.index]
             if not fixed and query.needs_tree:
-                return _rewrite(query, self.names, self.catalog.session)
+                return self._retarget(query)
             if query.needs_tree or fixed:
                 restructured = self._restructure(query, fixed)
                 if restructured is not None:
                     return restructured
-        return _rewrite(query, self.names, self.catalog.session)
+        return self._retarget(query)
+
+    def _retarget(self, query: QueryProfile) -> Rewrite:
+        """`_rewrite(query, …)`, which depends on the query's text alone but for its id."""
+        done = self.retargeted.get(query.text)
+        if done is None:
+            done = self.retargeted[query.text] = _rewrite(query, self.names, self.catalog.session)
+        return done if done.queryid == query.queryid else replace(done, queryid=query.queryid)
 
     def _restructure(self, query: QueryProfile, fixed: bool) -> Rewrite | None:
         try:

@@ -185,11 +185,18 @@ def _scanned_kind(cls: type) -> int:
     return _CTE_KIND if issubclass(cls, exp.CTE) else -1
 
 
-def column_uses(statement: exp.Expr, catalog: Catalog, nodes: Nodes | None = None) -> QueryUsage:
+def column_uses(
+    statement: exp.Expr,
+    catalog: Catalog,
+    nodes: Nodes | None = None,
+    resolver: Resolver | None = None,
+) -> QueryUsage:
     """Every column use in `statement` that resolves to a stored table of `catalog`;
-    `nodes` are the tree's, when a `scan` already found them."""
+    `nodes` are the tree's, when a `scan` already found them, `resolver` a resolver of the
+    tree over `catalog` the caller shares with other passes."""
     nodes = nodes or scan(statement)
-    resolver = Resolver(statement, catalog, nodes.ctes)
+    if resolver is None:
+        resolver = Resolver(statement, catalog, nodes.ctes)
     uses: list[ColumnUse] = []
     needs_tree = False
     for select in nodes.selects:
@@ -390,7 +397,8 @@ class Resolver:
             relations.append(from_.this)
         relations += [j.this for j in select.args.get("joins") or ()]
         for relation in relations:
-            alias = normalize(relation.alias) if relation.alias else ""
+            alias = relation.alias
+            alias = normalize(alias) if alias else ""
             if isinstance(relation, exp.Table):
                 name = self._stored_name(relation)
                 key = alias or normalize(relation.name)
