@@ -9,6 +9,7 @@ result use their own `to_dict`/`from_dict`, and pending events are not stored.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Row
@@ -18,7 +19,13 @@ from domain.result import AnalysisResult
 from domain.task import Progress, Task, TaskError, TaskStatus
 from domain.workload import Workload
 
-__all__ = ["message_from_row", "message_to_row", "task_from_row", "task_to_row"]
+__all__ = [
+    "message_from_row",
+    "message_to_row",
+    "task_from_row",
+    "task_from_values",
+    "task_to_row",
+]
 
 # Written once by `add`: no transition changes them, so `save` leaves them alone (the workload
 # document can be large).
@@ -44,7 +51,10 @@ def task_to_row(task: Task) -> dict[str, Any]:
 
 
 def task_from_row(row: Row[Any]) -> Task:
-    values = row._mapping
+    return task_from_values(row._mapping)
+
+
+def task_from_values(values: Mapping[Any, Any]) -> Task:
     error_code, error_message = values["error_code"], values["error_message"]
     return Task(
         id=values["id"],

@@ -30,6 +30,11 @@ class SqlAlchemyOutbox(Outbox):
         self._transaction = transaction
 
     async def add(self, message: OutboxMessage) -> None:
+        statements = self._transaction.statements
+        if statements is not None:
+            add = statements.add_message
+            await self._transaction.execute(add.sql, add.arguments(message_to_row(message)))
+            return
         connection = await self._transaction.connection(write=True)
         await connection.execute(_ADD, message_to_row(message))
 

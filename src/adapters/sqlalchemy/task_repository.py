@@ -7,7 +7,12 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from adapters.sqlalchemy.mapping import TASK_IMMUTABLE_COLUMNS, task_from_row, task_to_row
+from adapters.sqlalchemy.mapping import (
+    TASK_IMMUTABLE_COLUMNS,
+    task_from_row,
+    task_from_values,
+    task_to_row,
+)
 from adapters.sqlalchemy.tables import tasks
 from adapters.sqlalchemy.transaction import SqlAlchemyTransaction
 from application.ports.task_repository import TaskRepository
@@ -20,6 +25,8 @@ __all__ = ["SqlAlchemyTaskRepository"]
 # spent on the row (bench/api_load.py).
 _ADD = insert(tasks)
 _SAVE = update(tasks).where(tasks.c.id == bindparam("saved_id"))
+_GET = select(tasks).where(tasks.c.id == bindparam("task_id"))
+_GET_FOR_UPDATE = _GET.with_for_update()
 
 
 class SqlAlchemyTaskRepository(TaskRepository):
@@ -34,15 +41,26 @@ class SqlAlchemyTaskRepository(TaskRepository):
         self._transaction = transaction
 
     async def add(self, task: Task) -> None:
+        statements = self._transaction.statements
+        if statements is not None:
+            add = statements.add_task
+            await self._transaction.execute(add.sql, add.arguments(task_to_row(task)))
+            return
         connection = await self._transaction.connection(write=True)
         await connection.execute(_ADD, task_to_row(task))
 
     async def get(self, task_id: uuid.UUID, *, for_update: bool = False) -> Task | None:
+        statements = self._transaction.statements
+        if statements is not None and not for_update:
+            get = statements.get_task
+            record = await self._transaction.fetchrow(get.sql, [task_id])
+            if record is None:
+                return None
+            return task_from_values(get.values(record, statements.dialect))
         connection = await self._transaction.connection(write=for_update)
-        statement = select(tasks).where(tasks.c.id == task_id)
-        if for_update:
-            statement = statement.with_for_update()
-        row = (await connection.execute(statement)).one_or_none()
+        row = (
+            await connection.execute(_GET_FOR_UPDATE if for_update else _GET, {"task_id": task_id})
+        ).one_or_none()
         return task_from_row(row) if row is not None else None
 
     async def save(self, task: Task) -> None:
