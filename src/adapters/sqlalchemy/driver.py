@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 
 from adapters.sqlalchemy.tables import UtcDateTime
 
-__all__ = ["DriverInsert", "DriverSelect", "translate_error"]
+__all__ = ["DriverInsert", "DriverInsertWith", "DriverSelect", "translate_error"]
 
 Converter = Callable[[Any], Any]
 
@@ -56,9 +56,10 @@ def _converter(column_type: Any, dialect: Dialect) -> Converter | None:
 class DriverInsert:
     """`INSERT INTO table (every column) VALUES ($1, …)` and how to bind a row to it."""
 
-    def __init__(self, table: Table, dialect: Dialect) -> None:
+    def __init__(self, table: Table, dialect: Dialect, *, first: int = 1) -> None:
+        # `first`: the number of the first placeholder (for a statement that holds another).
         self.columns = tuple(column.name for column in table.columns)
-        placeholders = ", ".join(f"${n}" for n in range(1, len(self.columns) + 1))
+        placeholders = ", ".join(f"${n}" for n in range(first, first + len(self.columns)))
         self.sql = f"INSERT INTO {table.name} ({', '.join(self.columns)}) VALUES ({placeholders})"
         self._converters = tuple(
             (column.name, _converter(column.type, dialect)) for column in table.columns
@@ -82,6 +83,20 @@ class DriverInsert:
                     ) from exc
             values.append(value)
         return values
+
+
+class DriverInsertWith:
+    """Two inserts in one statement, so in one round trip: `WITH first AS (INSERT …) INSERT …`.
+    PostgreSQL runs both or neither, and checks the foreign keys once both rows are there (a
+    row the second refers to may be the one the first adds)."""
+
+    def __init__(self, first: Table, second: Table, dialect: Dialect) -> None:
+        self._first = DriverInsert(first, dialect)
+        self._second = DriverInsert(second, dialect, first=len(first.columns) + 1)
+        self.sql = f"WITH added AS ({self._first.sql}) {self._second.sql}"
+
+    def arguments(self, first: dict[str, Any], second: dict[str, Any]) -> list[Any]:
+        return [*self._first.arguments(first), *self._second.arguments(second)]
 
 
 class DriverSelect:

@@ -9,7 +9,12 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.sqlalchemy.driver import DriverInsert, DriverSelect, translate_error
+from adapters.sqlalchemy.driver import (
+    DriverInsert,
+    DriverInsertWith,
+    DriverSelect,
+    translate_error,
+)
 from adapters.sqlalchemy.engine import prepare_sqlite_write
 from adapters.sqlalchemy.tables import outbox, tasks
 
@@ -30,6 +35,7 @@ class DriverStatements:
         self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.add_task = DriverInsert(tasks, dialect)
         self.add_message = DriverInsert(outbox, dialect)
+        self.add_task_with_message = DriverInsertWith(tasks, outbox, dialect)
         self.get_task = DriverSelect(tasks, "id")
 
     @classmethod

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Protocol
 
+from application.ports.outbox import OutboxMessage
 from domain.task import Task, TaskStatus
 
 __all__ = ["TaskRepository"]
@@ -14,8 +15,9 @@ __all__ = ["TaskRepository"]
 class TaskRepository(Protocol):
     """Stores and loads tasks; changes become durable only when the unit of work commits."""
 
-    async def add(self, task: Task) -> None:
-        """Stage a new task."""
+    async def add(self, task: Task, *, message: OutboxMessage | None = None) -> None:
+        """Stage a new task; with `message`, the outbox message that announces it too, as
+        `Outbox.add` would (a storage may write both at once)."""
         ...
 
     async def get(self, task_id: uuid.UUID, *, for_update: bool = False) -> Task | None:

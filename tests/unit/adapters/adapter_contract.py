@@ -725,6 +725,27 @@ class StorageContract:
             assert [m.task_id for m in await uow.outbox.unpublished(10)] == [kept.id]
         assert await load(uow_factory, dropped.id) is None
 
+    async def test_a_task_added_with_its_message_is_kept_or_dropped_with_it(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        kept, dropped = a_task(), a_task()
+        kept_message, dropped_message = a_message(kept, T0), a_message(dropped, T0)
+        for task, message, commit in (
+            (kept, kept_message, True),
+            (dropped, dropped_message, False),
+        ):
+            async with uow_factory() as uow:
+                await uow.tasks.add(task, message=message)
+                # the unit of work sees both before its commit
+                assert_same_state(await uow.tasks.get(task.id), task)
+                if commit:
+                    await uow.commit()
+
+        async with uow_factory() as uow:
+            assert await uow.outbox.unpublished(10) == [kept_message]
+        assert_same_state(await load(uow_factory, kept.id), kept)
+        assert await load(uow_factory, dropped.id) is None
+
     # secrets ----------------------------------------------------------------------------------
 
     async def test_a_secret_stored_with_its_task_reads_back_equal(
@@ -1038,6 +1059,23 @@ class SqlAlchemyContract:
         async with uow_factory() as uow:
             with pytest.raises(IntegrityError):
                 await uow.tasks.add(task)
+
+    async def test_adding_a_task_and_its_message_twice_is_refused(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        task = a_task()
+        message = a_message(task, T0)
+        async with uow_factory() as uow:
+            await uow.tasks.add(task, message=message)
+            await uow.commit()
+        async with uow_factory() as uow:
+            with pytest.raises(IntegrityError):
+                await uow.tasks.add(task, message=a_message(task, T0))
+        async with uow_factory() as uow:
+            with pytest.raises(IntegrityError):
+                await uow.tasks.add(a_task(), message=message)
+        async with uow_factory() as uow:
+            assert await uow.outbox.unpublished(10) == [message]
 
     async def test_a_secret_for_an_unknown_task_is_refused(
         self, uow_factory: UnitOfWorkFactory
