@@ -10,7 +10,7 @@ from datetime import datetime
 from adapters.memory.outbox import stage_new_message
 from adapters.memory.store import InMemoryTransaction
 from application.ports.outbox import OutboxMessage
-from application.ports.task_repository import TaskRepository
+from application.ports.task_repository import TaskRepository, TaskSummary
 from domain.task import Task, TaskStatus
 
 __all__ = ["InMemoryTaskRepository"]
@@ -37,6 +37,11 @@ class InMemoryTaskRepository(TaskRepository):
             await self._transaction.lock("task", task_id)
         task = self._transaction.task(task_id)
         return copy.deepcopy(task) if task is not None else None
+
+    async def summary(self, task_id: uuid.UUID) -> TaskSummary | None:
+        self._transaction.require_active()
+        task = self._transaction.task(task_id)
+        return TaskSummary.of(task) if task is not None else None
 
     async def save(self, task: Task) -> None:
         self._transaction.require_active()

@@ -103,16 +103,16 @@ class DriverSelect:
     """`SELECT every column FROM table WHERE key = $1`, and its row as a mapping with the values
     the column types would give (timestamps in UTC, ids as `uuid.UUID`)."""
 
-    def __init__(self, table: Table, key: str) -> None:
-        self.columns = tuple(column.name for column in table.columns)
+    def __init__(self, table: Table, key: str, columns: Sequence[str] | None = None) -> None:
+        # `columns`: those to read (every column by default).
+        chosen = [table.c[name] for name in columns] if columns is not None else list(table.c)
+        self.columns = tuple(column.name for column in chosen)
         self.sql = f"SELECT {', '.join(self.columns)} FROM {table.name} WHERE {key} = $1"
         self._uuids = tuple(
-            column.name for column in table.columns if column.type.python_type is uuid.UUID
+            column.name for column in chosen if column.type.python_type is uuid.UUID
         )
         self._utc = {
-            column.name: column.type
-            for column in table.columns
-            if isinstance(column.type, UtcDateTime)
+            column.name: column.type for column in chosen if isinstance(column.type, UtcDateTime)
         }
 
     def values(self, record: Any, dialect: Dialect) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from application.ports.outbox import OutboxMessage
+from application.ports.task_repository import TaskSummary
 from domain.result import AnalysisResult
 from domain.task import Progress, Task, TaskError, TaskStatus
 from domain.workload import Workload
@@ -22,6 +23,7 @@ from domain.workload import Workload
 __all__ = [
     "message_from_row",
     "message_to_row",
+    "summary_from_values",
     "task_from_row",
     "task_from_values",
     "task_to_row",
@@ -68,6 +70,33 @@ def task_from_values(values: Mapping[Any, Any]) -> Task:
         lease_expires_at=values["lease_expires_at"],
         error=TaskError(error_code, error_message or "") if error_code is not None else None,
         result=AnalysisResult.from_dict(values["result"]) if values["result"] is not None else None,
+    )
+
+
+# What `summary_from_values` needs: where a task is, not its workload or result.
+TASK_SUMMARY_COLUMNS = (
+    "id",
+    "status",
+    "attempts",
+    "progress_stage",
+    "progress_percent",
+    "error_code",
+    "error_message",
+    "created_at",
+    "updated_at",
+)
+
+
+def summary_from_values(values: Mapping[Any, Any]) -> TaskSummary:
+    error_code, error_message = values["error_code"], values["error_message"]
+    return TaskSummary(
+        task_id=values["id"],
+        status=TaskStatus(values["status"]),
+        progress=Progress(values["progress_stage"], values["progress_percent"]),
+        attempts=values["attempts"],
+        created_at=values["created_at"],
+        updated_at=values["updated_at"],
+        error=TaskError(error_code, error_message or "") if error_code is not None else None,
     )
 
 

@@ -9,7 +9,9 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from adapters.sqlalchemy.mapping import (
     TASK_IMMUTABLE_COLUMNS,
+    TASK_SUMMARY_COLUMNS,
     message_to_row,
+    summary_from_values,
     task_from_row,
     task_from_values,
     task_to_row,
@@ -17,7 +19,7 @@ from adapters.sqlalchemy.mapping import (
 from adapters.sqlalchemy.tables import outbox, tasks
 from adapters.sqlalchemy.transaction import SqlAlchemyTransaction
 from application.ports.outbox import OutboxMessage
-from application.ports.task_repository import TaskRepository
+from application.ports.task_repository import TaskRepository, TaskSummary
 from domain.task import Task, TaskStatus
 
 __all__ = ["SqlAlchemyTaskRepository"]
@@ -30,6 +32,9 @@ _ADD_MESSAGE = insert(outbox)
 _SAVE = update(tasks).where(tasks.c.id == bindparam("saved_id"))
 _GET = select(tasks).where(tasks.c.id == bindparam("task_id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
+_SUMMARY = select(*(tasks.c[name] for name in TASK_SUMMARY_COLUMNS)).where(
+    tasks.c.id == bindparam("task_id")
+)
 
 
 class SqlAlchemyTaskRepository(TaskRepository):
@@ -73,6 +78,18 @@ class SqlAlchemyTaskRepository(TaskRepository):
             await connection.execute(_GET_FOR_UPDATE if for_update else _GET, {"task_id": task_id})
         ).one_or_none()
         return task_from_row(row) if row is not None else None
+
+    async def summary(self, task_id: uuid.UUID) -> TaskSummary | None:
+        statements = self._transaction.statements
+        if statements is not None:
+            get = statements.get_summary
+            record = await self._transaction.fetchrow(get.sql, [task_id])
+            if record is None:
+                return None
+            return summary_from_values(get.values(record, statements.dialect))
+        connection = await self._transaction.connection(write=False)
+        row = (await connection.execute(_SUMMARY, {"task_id": task_id})).one_or_none()
+        return summary_from_values(row._mapping) if row is not None else None
 
     async def save(self, task: Task) -> None:
         connection = await self._transaction.connection(write=True)

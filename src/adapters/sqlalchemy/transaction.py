@@ -16,6 +16,7 @@ from adapters.sqlalchemy.driver import (
     translate_error,
 )
 from adapters.sqlalchemy.engine import prepare_sqlite_write
+from adapters.sqlalchemy.mapping import TASK_SUMMARY_COLUMNS
 from adapters.sqlalchemy.tables import outbox, tasks
 
 __all__ = ["DriverStatements", "SqlAlchemyTransaction"]
@@ -37,6 +38,7 @@ class DriverStatements:
         self.add_message = DriverInsert(outbox, dialect)
         self.add_task_with_message = DriverInsertWith(tasks, outbox, dialect)
         self.get_task = DriverSelect(tasks, "id")
+        self.get_summary = DriverSelect(tasks, "id", TASK_SUMMARY_COLUMNS)
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine) -> DriverStatements | None:

@@ -39,6 +39,7 @@ from adapters.sqlalchemy.migrate import (
 )
 from adapters.sqlalchemy.tables import task_secrets, tasks
 from application.ports.outbox import OutboxMessage
+from application.ports.task_repository import TaskSummary
 from application.ports.unit_of_work import UnitOfWorkFactory
 from domain.errors import InvalidTransition
 from domain.result import (
@@ -356,6 +357,37 @@ class StorageContract:
 
     async def test_an_unknown_task_is_none(self, uow_factory: UnitOfWorkFactory) -> None:
         assert await load(uow_factory, uuid.uuid4()) is None
+        async with uow_factory() as uow:
+            assert await uow.tasks.summary(uuid.uuid4()) is None
+
+    async def test_the_summary_of_a_task_tells_what_the_task_tells_in_every_state(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        submitted, completed, failed = a_task(), a_task(), a_task()
+        await store(uow_factory, submitted, completed, failed)
+        for task in (completed, failed):
+            task.claim(T0 + timedelta(seconds=1), LEASE)
+            task.report_progress(Progress("profile", 40), T0 + timedelta(seconds=2))
+        completed.complete(a_result(), T0 + timedelta(seconds=3))
+        failed.fail(TaskError("parse_error", "line 1: unexpected 'FROM'"), T0 + LEASE)
+        for task in (completed, failed):
+            await save(uow_factory, task)
+
+        for task in (submitted, completed, failed):
+            async with uow_factory() as uow:
+                assert await uow.tasks.summary(task.id) == TaskSummary.of(task)
+
+    async def test_a_unit_of_work_sees_the_summary_of_its_own_staged_changes(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        task = a_task()
+        async with uow_factory() as uow:
+            await uow.tasks.add(task)
+            task.claim(T0, LEASE)
+            await uow.tasks.save(task)
+            assert await uow.tasks.summary(task.id) == TaskSummary.of(task)
+            async with uow_factory() as other:
+                assert await other.tasks.summary(task.id) is None
 
     async def test_saving_a_task_that_was_never_added_is_refused(
         self, uow_factory: UnitOfWorkFactory
