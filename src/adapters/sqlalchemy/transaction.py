@@ -57,6 +57,12 @@ class SqlAlchemyTransaction:
     On SQLite the writers of one process also queue for the write lock in the order they came
     (`_write_turn`): SQLite's own wait is a poll with sleeps of up to 100 ms that favours no
     one, and under a load of submissions some waited seconds for it (`bench/embedded_load.py`).
+
+    On PostgreSQL (`statements` given) the connection is in autocommit mode for SQLAlchemy, and
+    this object sends `BEGIN` before the first statement that goes through SQLAlchemy or writes,
+    and `COMMIT`/`ROLLBACK` itself; a read sent with `fetchrow` outside a transaction goes on its
+    own. `close` ends whatever transaction is open, or invalidates the connection if it cannot:
+    no connection goes back to the pool inside a transaction.
     """
 
     def __init__(self, engine: AsyncEngine, statements: DriverStatements | None = None) -> None:
@@ -83,11 +89,6 @@ class SqlAlchemyTransaction:
             await self._connection.close()
             self._connection = None
             raise
-
-    @property
-    def driven(self) -> bool:
-        """Whether the statements of `statements` may be sent (`execute`, `fetchrow`)."""
-        return self.statements is not None
 
     async def execute(self, sql: str, arguments: list[Any]) -> None:
         """Send a writing statement to asyncpg, in the transaction (begun first if need be)."""
