@@ -82,13 +82,12 @@ class SqlAlchemyTransaction:
         if self.statements is None:
             self._connection = await self._engine.connect()
             return
-        self._connection = await self.statements.engine.connect()
-        try:
-            self._adapted = (await self._connection.get_raw_connection()).dbapi_connection
-        except BaseException:
-            await self._connection.close()
-            self._connection = None
-            raise
+        self._connection = connection = await self.statements.engine.connect()
+        # Read without `get_raw_connection()`, which hands the same attribute over through a
+        # greenlet: a connection just checked out is valid, reading it does no I/O.
+        synchronous = connection.sync_connection
+        assert synchronous is not None
+        self._adapted = synchronous.connection.dbapi_connection
 
     async def execute(self, sql: str, arguments: list[Any]) -> None:
         """Send a writing statement to asyncpg, in the transaction (begun first if need be)."""
