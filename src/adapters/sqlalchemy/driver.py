@@ -100,14 +100,23 @@ class DriverInsertWith:
 
 
 class DriverSelect:
-    """`SELECT every column FROM table WHERE key = $1`, and its row as a mapping with the values
-    the column types would give (timestamps in UTC, ids as `uuid.UUID`)."""
+    """`SELECT every column FROM table WHERE key = $1` (or what `rest` says after the table), and
+    its rows as mappings with the values the column types would give (timestamps in UTC, ids as
+    `uuid.UUID`)."""
 
-    def __init__(self, table: Table, key: str, columns: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        table: Table,
+        key: str,
+        columns: Sequence[str] | None = None,
+        *,
+        rest: str | None = None,
+    ) -> None:
         # `columns`: those to read (every column by default).
         chosen = [table.c[name] for name in columns] if columns is not None else list(table.c)
         self.columns = tuple(column.name for column in chosen)
-        self.sql = f"SELECT {', '.join(self.columns)} FROM {table.name} WHERE {key} = $1"
+        rest = rest if rest is not None else f"WHERE {key} = $1"
+        self.sql = f"SELECT {', '.join(self.columns)} FROM {table.name} {rest}"
         self._uuids = tuple(
             column.name for column in chosen if column.type.python_type is uuid.UUID
         )

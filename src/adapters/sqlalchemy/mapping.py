@@ -22,6 +22,7 @@ from domain.workload import Workload
 
 __all__ = [
     "message_from_row",
+    "message_from_values",
     "message_to_row",
     "summary_from_values",
     "task_from_row",
@@ -111,8 +112,15 @@ def message_to_row(message: OutboxMessage) -> dict[str, Any]:
     }
 
 
+# What `message_from_values` needs.
+MESSAGE_COLUMNS = ("id", "task_id", "created_at", "attempts", "last_error")
+
+
 def message_from_row(row: Row[Any]) -> OutboxMessage:
-    values = row._mapping
+    return message_from_values(row._mapping)
+
+
+def message_from_values(values: Mapping[Any, Any]) -> OutboxMessage:
     return OutboxMessage(
         id=values["id"],
         task_id=values["task_id"],

@@ -16,8 +16,8 @@ from adapters.sqlalchemy.driver import (
     translate_error,
 )
 from adapters.sqlalchemy.engine import prepare_sqlite_write
-from adapters.sqlalchemy.mapping import TASK_SUMMARY_COLUMNS
-from adapters.sqlalchemy.tables import outbox, tasks
+from adapters.sqlalchemy.mapping import MESSAGE_COLUMNS, TASK_SUMMARY_COLUMNS
+from adapters.sqlalchemy.tables import UtcDateTime, outbox, tasks
 
 __all__ = ["DriverStatements", "SqlAlchemyTransaction"]
 
@@ -39,6 +39,20 @@ class DriverStatements:
         self.add_task_with_message = DriverInsertWith(tasks, outbox, dialect)
         self.get_task = DriverSelect(tasks, "id")
         self.get_summary = DriverSelect(tasks, "id", TASK_SUMMARY_COLUMNS)
+        # The relay's two statements: its oldest unpublished messages, locked, and marking a
+        # batch published with one statement whatever its size (an `IN` list of n ids is a new
+        # statement to prepare for each n).
+        self.unpublished = DriverSelect(
+            outbox,
+            "id",
+            MESSAGE_COLUMNS,
+            rest="WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1 "
+            "FOR UPDATE SKIP LOCKED",
+        )
+        self.mark_published = (
+            "UPDATE outbox SET published_at = coalesce(published_at, $1) WHERE id = ANY($2::uuid[])"
+        )
+        self.utc = UtcDateTime()
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine) -> DriverStatements | None:
@@ -89,12 +103,23 @@ class SqlAlchemyTransaction:
         assert synchronous is not None
         self._adapted = synchronous.connection.dbapi_connection
 
-    async def execute(self, sql: str, arguments: list[Any]) -> None:
-        """Send a writing statement to asyncpg, in the transaction (begun first if need be)."""
+    async def execute(self, sql: str, arguments: list[Any]) -> str:
+        """Send a writing statement to asyncpg, in the transaction (begun first if need be);
+        its status (`UPDATE 3`)."""
         self._require_open()
         if not self._begun:
             await self._begin()
-        await self._driver_call("execute", sql, arguments)
+        status: str = await self._driver_call("execute", sql, arguments)
+        return status
+
+    async def fetch_locked(self, sql: str, arguments: list[Any]) -> list[Any]:
+        """Send a statement that locks the rows it reads, in the transaction (begun first if
+        need be); its rows."""
+        self._require_open()
+        if not self._begun:
+            await self._begin()
+        rows: list[Any] = await self._driver_call("fetch", sql, arguments)
+        return rows
 
     async def fetchrow(self, sql: str, arguments: list[Any]) -> Any:
         """Send a reading statement to asyncpg: in the transaction if there is one, else on its
