@@ -65,7 +65,11 @@ _PRELOAD = ("domain.analysis", "adapters.verify.duckdb_verifier", "adapters.veri
 
 
 async def database_engine(url: str, pool_size: int = 20) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(url, pool_size=pool_size, max_overflow=10)
+    # No overflow: a connection opened for a burst was closed again as soon as it was given
+    # back, so a load a little over `pool_size` opened (with its TLS attempt) and closed a
+    # connection for every few requests, which cost more CPU than the requests themselves
+    # (bench/api_load.py). A request that finds none free waits for one instead.
+    engine = create_engine(url, pool_size=pool_size, max_overflow=0)
     try:
         yield engine
     finally:

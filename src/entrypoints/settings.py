@@ -32,9 +32,8 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(
         default=20,
         ge=1,
-        description="connections each process keeps open to the database; a request that finds "
-        "none free opens one more (up to 10) and closes it after, which costs more than the "
-        "request itself",
+        description="connections each process keeps open to the database, and the most it "
+        "opens: a request that finds none free waits for one",
     )
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic: str = "db_analysis_tasks"

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.pool import NullPool
 
 from adapters.fernet import FernetCredentialsCipher
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from adapters.sqlalchemy.migrate import upgrade
 from application.ports.unit_of_work import UnitOfWorkFactory
+from domain.task import Task
 from tests.unit.adapters.adapter_contract import (
+    T0,
     MigrationContract,
     SkipLockedContract,
     SqlAlchemyContract,
     StorageContract,
+    a_message,
+    a_task,
+    assert_same_state,
+    load,
 )
 
 pytestmark = pytest.mark.integration
@@ -50,3 +59,62 @@ class TestSqlAlchemyOnPostgres(SqlAlchemyContract):
 
 class TestPostgresMigrations(MigrationContract):
     pass
+
+
+async def test_a_unit_of_work_cancelled_while_its_statement_waits_gives_back_a_clean_connection(
+    postgres_database_url: str,
+) -> None:
+    """On PostgreSQL a unit of work sends BEGIN, COMMIT and ROLLBACK itself: cancelled in the
+    middle of its transaction, it must still leave its connection outside any transaction."""
+    await upgrade(postgres_database_url)
+    engine = create_engine(postgres_database_url, pool_size=2, max_overflow=0)
+    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
+    try:
+        task = a_task()
+        async with factory() as holder:
+            # given an uncommitted task, which a second insert of its id waits for
+            await holder.tasks.add(task)
+
+            async def add_it_again() -> None:
+                async with factory() as uow:
+                    await uow.tasks.add(task)
+
+            waiting = asyncio.create_task(add_it_again())
+            await _until_a_statement_waits_for_a_lock(postgres_database_url)
+
+            # when the waiting unit of work is cancelled, and the first ends without commit
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+
+        # then both connections of the pool serve new units of work, each its own transaction
+        async def submit_one() -> Task:
+            added = a_task()
+            async with factory() as uow:
+                assert await uow.tasks.summary(task.id) is None
+                await uow.tasks.add(added, message=a_message(added, T0))
+                await uow.commit()
+            return added
+
+        added = await asyncio.gather(submit_one(), submit_one())
+        for one in added:
+            assert_same_state(await load(factory, one.id), one)
+        assert await load(factory, task.id) is None
+    finally:
+        await engine.dispose()
+
+
+async def _until_a_statement_waits_for_a_lock(url: str, within: float = 10.0) -> None:
+    # On a connection of its own: the pool's are both taken.
+    observer = create_engine(url, poolclass=NullPool)
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    try:
+        async with asyncio.timeout(within), observer.connect() as connection:
+            while not (await connection.execute(query)).scalar_one():
+                await connection.rollback()  # a fresh snapshot of pg_stat_activity
+                await asyncio.sleep(0.02)
+    finally:
+        await observer.dispose()

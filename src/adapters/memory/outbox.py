@@ -10,7 +10,15 @@ from datetime import datetime
 from adapters.memory.store import InMemoryTransaction, OutboxRecord
 from application.ports.outbox import Outbox, OutboxMessage
 
-__all__ = ["InMemoryOutbox"]
+__all__ = ["InMemoryOutbox", "stage_new_message"]
+
+
+async def stage_new_message(transaction: InMemoryTransaction, message: OutboxMessage) -> None:
+    transaction.require_active()
+    await transaction.lock("message", message.id)
+    if transaction.message(message.id) is not None:
+        raise ValueError(f"outbox message {message.id} already exists")
+    transaction.stage_message(OutboxRecord(message), new=True)
 
 
 class InMemoryOutbox(Outbox):
@@ -20,11 +28,7 @@ class InMemoryOutbox(Outbox):
         self._transaction = transaction
 
     async def add(self, message: OutboxMessage) -> None:
-        self._transaction.require_active()
-        await self._transaction.lock("message", message.id)
-        if self._transaction.message(message.id) is not None:
-            raise ValueError(f"outbox message {message.id} already exists")
-        self._transaction.stage_message(OutboxRecord(message), new=True)
+        await stage_new_message(self._transaction, message)
 
     async def unpublished(self, limit: int) -> list[OutboxMessage]:
         """Locks the messages it returns and skips those another unit of work holds."""

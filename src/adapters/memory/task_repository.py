@@ -7,8 +7,10 @@ import uuid
 from collections import Counter
 from datetime import datetime
 
+from adapters.memory.outbox import stage_new_message
 from adapters.memory.store import InMemoryTransaction
-from application.ports.task_repository import TaskRepository
+from application.ports.outbox import OutboxMessage
+from application.ports.task_repository import TaskRepository, TaskSummary
 from domain.task import Task, TaskStatus
 
 __all__ = ["InMemoryTaskRepository"]
@@ -20,12 +22,14 @@ class InMemoryTaskRepository(TaskRepository):
     def __init__(self, transaction: InMemoryTransaction) -> None:
         self._transaction = transaction
 
-    async def add(self, task: Task) -> None:
+    async def add(self, task: Task, *, message: OutboxMessage | None = None) -> None:
         self._transaction.require_active()
         await self._transaction.lock("task", task.id)
         if self._transaction.task(task.id) is not None:
             raise ValueError(f"task {task.id} already exists")
         self._transaction.stage_task(task, new=True)
+        if message is not None:
+            await stage_new_message(self._transaction, message)
 
     async def get(self, task_id: uuid.UUID, *, for_update: bool = False) -> Task | None:
         self._transaction.require_active()
@@ -33,6 +37,11 @@ class InMemoryTaskRepository(TaskRepository):
             await self._transaction.lock("task", task_id)
         task = self._transaction.task(task_id)
         return copy.deepcopy(task) if task is not None else None
+
+    async def summary(self, task_id: uuid.UUID) -> TaskSummary | None:
+        self._transaction.require_active()
+        task = self._transaction.task(task_id)
+        return TaskSummary.of(task) if task is not None else None
 
     async def save(self, task: Task) -> None:
         self._transaction.require_active()

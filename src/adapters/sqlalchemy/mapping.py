@@ -9,16 +9,26 @@ result use their own `to_dict`/`from_dict`, and pending events are not stored.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Row
 
 from application.ports.outbox import OutboxMessage
+from application.ports.task_repository import TaskSummary
 from domain.result import AnalysisResult
 from domain.task import Progress, Task, TaskError, TaskStatus
 from domain.workload import Workload
 
-__all__ = ["message_from_row", "message_to_row", "task_from_row", "task_to_row"]
+__all__ = [
+    "message_from_row",
+    "message_from_values",
+    "message_to_row",
+    "summary_from_values",
+    "task_from_row",
+    "task_from_values",
+    "task_to_row",
+]
 
 # Written once by `add`: no transition changes them, so `save` leaves them alone (the workload
 # document can be large).
@@ -44,7 +54,10 @@ def task_to_row(task: Task) -> dict[str, Any]:
 
 
 def task_from_row(row: Row[Any]) -> Task:
-    values = row._mapping
+    return task_from_values(row._mapping)
+
+
+def task_from_values(values: Mapping[Any, Any]) -> Task:
     error_code, error_message = values["error_code"], values["error_message"]
     return Task(
         id=values["id"],
@@ -61,6 +74,33 @@ def task_from_row(row: Row[Any]) -> Task:
     )
 
 
+# What `summary_from_values` needs: where a task is, not its workload or result.
+TASK_SUMMARY_COLUMNS = (
+    "id",
+    "status",
+    "attempts",
+    "progress_stage",
+    "progress_percent",
+    "error_code",
+    "error_message",
+    "created_at",
+    "updated_at",
+)
+
+
+def summary_from_values(values: Mapping[Any, Any]) -> TaskSummary:
+    error_code, error_message = values["error_code"], values["error_message"]
+    return TaskSummary(
+        task_id=values["id"],
+        status=TaskStatus(values["status"]),
+        progress=Progress(values["progress_stage"], values["progress_percent"]),
+        attempts=values["attempts"],
+        created_at=values["created_at"],
+        updated_at=values["updated_at"],
+        error=TaskError(error_code, error_message or "") if error_code is not None else None,
+    )
+
+
 def message_to_row(message: OutboxMessage) -> dict[str, Any]:
     return {
         "id": message.id,
@@ -72,8 +112,15 @@ def message_to_row(message: OutboxMessage) -> dict[str, Any]:
     }
 
 
+# What `message_from_values` needs.
+MESSAGE_COLUMNS = ("id", "task_id", "created_at", "attempts", "last_error")
+
+
 def message_from_row(row: Row[Any]) -> OutboxMessage:
-    values = row._mapping
+    return message_from_values(row._mapping)
+
+
+def message_from_values(values: Mapping[Any, Any]) -> OutboxMessage:
     return OutboxMessage(
         id=values["id"],
         task_id=values["task_id"],

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy.exc import StatementError
 
-from adapters.sqlalchemy.mapping import message_from_row, message_to_row
+from adapters.sqlalchemy.mapping import message_from_row, message_from_values, message_to_row
 from adapters.sqlalchemy.tables import UtcDateTime, outbox
 from adapters.sqlalchemy.transaction import SqlAlchemyTransaction
 from application.ports.outbox import Outbox, OutboxMessage
@@ -30,10 +31,23 @@ class SqlAlchemyOutbox(Outbox):
         self._transaction = transaction
 
     async def add(self, message: OutboxMessage) -> None:
+        statements = self._transaction.statements
+        if statements is not None:
+            add = statements.add_message
+            await self._transaction.execute(add.sql, add.arguments(message_to_row(message)))
+            return
         connection = await self._transaction.connection(write=True)
         await connection.execute(_ADD, message_to_row(message))
 
     async def unpublished(self, limit: int) -> list[OutboxMessage]:
+        statements = self._transaction.statements
+        if statements is not None:
+            select_ = statements.unpublished
+            records = await self._transaction.fetch_locked(select_.sql, [limit])
+            return [
+                message_from_values(select_.values(record, statements.dialect))
+                for record in records
+            ]
         connection = await self._transaction.connection(write=True)
         statement = (
             select(outbox)
@@ -52,6 +66,17 @@ class SqlAlchemyOutbox(Outbox):
     async def mark_all_published(self, message_ids: Sequence[uuid.UUID], now: datetime) -> None:
         ids = set(message_ids)
         if not ids:
+            return
+        statements = self._transaction.statements
+        if statements is not None:
+            try:
+                at = statements.utc.process_bind_param(now, statements.dialect)
+            except ValueError as exc:
+                raise StatementError(str(exc), statements.mark_published, None, exc) from exc
+            status = await self._transaction.execute(statements.mark_published, [at, list(ids)])
+            marked = int(status.rsplit(" ", 1)[-1])
+            if marked != len(ids):
+                raise LookupError(f"{len(ids) - marked} of the outbox messages do not exist")
             return
         connection = await self._transaction.connection(write=True)
         published_at = func.coalesce(outbox.c.published_at, literal(now, UtcDateTime()))

@@ -7,10 +7,19 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from adapters.sqlalchemy.mapping import TASK_IMMUTABLE_COLUMNS, task_from_row, task_to_row
-from adapters.sqlalchemy.tables import tasks
+from adapters.sqlalchemy.mapping import (
+    TASK_IMMUTABLE_COLUMNS,
+    TASK_SUMMARY_COLUMNS,
+    message_to_row,
+    summary_from_values,
+    task_from_row,
+    task_from_values,
+    task_to_row,
+)
+from adapters.sqlalchemy.tables import outbox, tasks
 from adapters.sqlalchemy.transaction import SqlAlchemyTransaction
-from application.ports.task_repository import TaskRepository
+from application.ports.outbox import OutboxMessage
+from application.ports.task_repository import TaskRepository, TaskSummary
 from domain.task import Task, TaskStatus
 
 __all__ = ["SqlAlchemyTaskRepository"]
@@ -19,7 +28,13 @@ __all__ = ["SqlAlchemyTaskRepository"]
 # call spent more CPU on coercing the values and keying the statement cache than the database
 # spent on the row (bench/api_load.py).
 _ADD = insert(tasks)
+_ADD_MESSAGE = insert(outbox)
 _SAVE = update(tasks).where(tasks.c.id == bindparam("saved_id"))
+_GET = select(tasks).where(tasks.c.id == bindparam("task_id"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+_SUMMARY = select(*(tasks.c[name] for name in TASK_SUMMARY_COLUMNS)).where(
+    tasks.c.id == bindparam("task_id")
+)
 
 
 class SqlAlchemyTaskRepository(TaskRepository):
@@ -33,17 +48,48 @@ class SqlAlchemyTaskRepository(TaskRepository):
     def __init__(self, transaction: SqlAlchemyTransaction) -> None:
         self._transaction = transaction
 
-    async def add(self, task: Task) -> None:
+    async def add(self, task: Task, *, message: OutboxMessage | None = None) -> None:
+        statements = self._transaction.statements
+        if statements is not None:
+            # On PostgreSQL the task and its message are one statement, one round trip.
+            if message is None:
+                add = statements.add_task
+                await self._transaction.execute(add.sql, add.arguments(task_to_row(task)))
+            else:
+                both = statements.add_task_with_message
+                arguments = both.arguments(task_to_row(task), message_to_row(message))
+                await self._transaction.execute(both.sql, arguments)
+            return
         connection = await self._transaction.connection(write=True)
         await connection.execute(_ADD, task_to_row(task))
+        if message is not None:
+            await connection.execute(_ADD_MESSAGE, message_to_row(message))
 
     async def get(self, task_id: uuid.UUID, *, for_update: bool = False) -> Task | None:
+        statements = self._transaction.statements
+        if statements is not None and not for_update:
+            get = statements.get_task
+            record = await self._transaction.fetchrow(get.sql, [task_id])
+            if record is None:
+                return None
+            return task_from_values(get.values(record, statements.dialect))
         connection = await self._transaction.connection(write=for_update)
-        statement = select(tasks).where(tasks.c.id == task_id)
-        if for_update:
-            statement = statement.with_for_update()
-        row = (await connection.execute(statement)).one_or_none()
+        row = (
+            await connection.execute(_GET_FOR_UPDATE if for_update else _GET, {"task_id": task_id})
+        ).one_or_none()
         return task_from_row(row) if row is not None else None
+
+    async def summary(self, task_id: uuid.UUID) -> TaskSummary | None:
+        statements = self._transaction.statements
+        if statements is not None:
+            get = statements.get_summary
+            record = await self._transaction.fetchrow(get.sql, [task_id])
+            if record is None:
+                return None
+            return summary_from_values(get.values(record, statements.dialect))
+        connection = await self._transaction.connection(write=False)
+        row = (await connection.execute(_SUMMARY, {"task_id": task_id})).one_or_none()
+        return summary_from_values(row._mapping) if row is not None else None
 
     async def save(self, task: Task) -> None:
         connection = await self._transaction.connection(write=True)

@@ -4,13 +4,61 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sqlalchemy.driver import (
+    DriverInsert,
+    DriverInsertWith,
+    DriverSelect,
+    translate_error,
+)
 from adapters.sqlalchemy.engine import prepare_sqlite_write
+from adapters.sqlalchemy.mapping import MESSAGE_COLUMNS, TASK_SUMMARY_COLUMNS
+from adapters.sqlalchemy.tables import UtcDateTime, outbox, tasks
 
-__all__ = ["SqlAlchemyTransaction"]
+__all__ = ["DriverStatements", "SqlAlchemyTransaction"]
+
+
+class DriverStatements:
+    """What the units of work of one PostgreSQL (asyncpg) engine send to asyncpg directly: its
+    connections in autocommit mode, so that `BEGIN`, `COMMIT` and `ROLLBACK` are theirs to send
+    (and a lone read needs none), and the statements of the hot path (`adapters.sqlalchemy.driver`).
+    None for any other database: SQLAlchemy does it all there."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        dialect = engine.dialect
+        self.dialect = dialect
+        # The same pool; each connection is set to autocommit as it is checked out, and set
+        # back as it is returned (no round trip on asyncpg: a flag of the adapter).
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.add_task = DriverInsert(tasks, dialect)
+        self.add_message = DriverInsert(outbox, dialect)
+        self.add_task_with_message = DriverInsertWith(tasks, outbox, dialect)
+        self.get_task = DriverSelect(tasks, "id")
+        self.get_summary = DriverSelect(tasks, "id", TASK_SUMMARY_COLUMNS)
+        # The relay's two statements: its oldest unpublished messages, locked, and marking a
+        # batch published with one statement whatever its size (an `IN` list of n ids is a new
+        # statement to prepare for each n).
+        self.unpublished = DriverSelect(
+            outbox,
+            "id",
+            MESSAGE_COLUMNS,
+            rest="WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1 "
+            "FOR UPDATE SKIP LOCKED",
+        )
+        self.mark_published = (
+            "UPDATE outbox SET published_at = coalesce(published_at, $1) WHERE id = ANY($2::uuid[])"
+        )
+        self.utc = UtcDateTime()
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> DriverStatements | None:
+        if engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg":
+            return cls(engine)
+        return None
 
 
 class SqlAlchemyTransaction:
@@ -23,21 +71,97 @@ class SqlAlchemyTransaction:
     On SQLite the writers of one process also queue for the write lock in the order they came
     (`_write_turn`): SQLite's own wait is a poll with sleeps of up to 100 ms that favours no
     one, and under a load of submissions some waited seconds for it (`bench/embedded_load.py`).
+
+    On PostgreSQL (`statements` given) the connection is in autocommit mode for SQLAlchemy, and
+    this object sends `BEGIN` before the first statement that goes through SQLAlchemy or writes,
+    and `COMMIT`/`ROLLBACK` itself; a read sent with `fetchrow` outside a transaction goes on its
+    own. `close` ends whatever transaction is open, or invalidates the connection if it cannot:
+    no connection goes back to the pool inside a transaction.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, statements: DriverStatements | None = None) -> None:
         self._engine = engine
         self._connection: AsyncConnection | None = None
         self._turn: asyncio.Lock | None = None
+        # On PostgreSQL: the statements sent to asyncpg directly, the adapted (DBAPI) connection
+        # and whether this unit of work has sent its `BEGIN` (SQLAlchemy's connection is in
+        # autocommit mode there, and knows nothing of the transaction).
+        self.statements = statements
+        self._adapted: Any = None
+        self._begun = False
 
     async def open(self) -> None:
         if self._connection is not None:
             raise RuntimeError("this unit of work is already in use; make a new one")
-        self._connection = await self._engine.connect()
+        if self.statements is None:
+            self._connection = await self._engine.connect()
+            return
+        self._connection = connection = await self.statements.engine.connect()
+        # Read without `get_raw_connection()`, which hands the same attribute over through a
+        # greenlet: a connection just checked out is valid, reading it does no I/O.
+        synchronous = connection.sync_connection
+        assert synchronous is not None
+        self._adapted = synchronous.connection.dbapi_connection
+
+    async def execute(self, sql: str, arguments: list[Any]) -> str:
+        """Send a writing statement to asyncpg, in the transaction (begun first if need be);
+        its status (`UPDATE 3`)."""
+        self._require_open()
+        if not self._begun:
+            await self._begin()
+        status: str = await self._driver_call("execute", sql, arguments)
+        return status
+
+    async def fetch_locked(self, sql: str, arguments: list[Any]) -> list[Any]:
+        """Send a statement that locks the rows it reads, in the transaction (begun first if
+        need be); its rows."""
+        self._require_open()
+        if not self._begun:
+            await self._begin()
+        rows: list[Any] = await self._driver_call("fetch", sql, arguments)
+        return rows
+
+    async def fetchrow(self, sql: str, arguments: list[Any]) -> Any:
+        """Send a reading statement to asyncpg: in the transaction if there is one, else on its
+        own (autocommit: one round trip, no `BEGIN` and `ROLLBACK` around it; PostgreSQL reads
+        committed data either way, a fresh snapshot for each statement)."""
+        self._require_open()
+        return await self._driver_call("fetchrow", sql, arguments)
+
+    async def _begin(self) -> None:
+        await self._driver_call("execute", "BEGIN", None)
+        self._begun = True
+
+    async def _end(self, statement: str) -> None:
+        self._begun = False
+        await self._driver_call("execute", statement, None)
+
+    async def _driver_call(self, method: str, sql: str, arguments: list[Any] | None) -> Any:
+        statements, connection = self.statements, self._require_open()
+        assert statements is not None
+        driver = self._adapted.driver_connection
+        try:
+            if arguments is None:
+                return await getattr(driver, method)(sql)
+            return await getattr(driver, method)(sql, *arguments)
+        except Exception as error:
+            translated, broken = translate_error(
+                error, sql, arguments, self._adapted, statements.dialect
+            )
+            if broken:
+                self._begun = False
+                await connection.invalidate(translated)
+            if translated is error:
+                raise
+            raise translated from error
 
     async def connection(self, *, write: bool) -> AsyncConnection:
         """The connection, inside a transaction. `write`: this statement locks or changes rows."""
         connection = self._require_open()
+        if self.statements is not None:
+            if not self._begun:
+                await self._begin()
+            return connection
         if not connection.in_transaction():
             if write and connection.dialect.name == "sqlite":
                 await self._wait_for_write_turn()
@@ -51,6 +175,10 @@ class SqlAlchemyTransaction:
 
     async def commit(self) -> None:
         connection = self._require_open()
+        if self.statements is not None:
+            if self._begun:
+                await self._end("COMMIT")
+            return
         try:
             if connection.in_transaction():
                 await connection.commit()
@@ -59,6 +187,10 @@ class SqlAlchemyTransaction:
 
     async def rollback(self) -> None:
         connection = self._require_open()
+        if self.statements is not None:
+            if self._begun:
+                await self._end("ROLLBACK")
+            return
         try:
             if connection.in_transaction():
                 await connection.rollback()
@@ -67,7 +199,23 @@ class SqlAlchemyTransaction:
 
     async def close(self) -> None:
         """Roll back whatever was not committed and give the connection back to the pool."""
-        connection, self._connection = self._require_open(), None
+        connection = self._require_open()
+        if self.statements is not None:
+            try:
+                if not connection.invalidated and (
+                    self._begun or self._adapted.driver_connection.is_in_transaction()
+                ):
+                    await self._end("ROLLBACK")
+            except BaseException:
+                # Never back to the pool inside a transaction.
+                if not connection.invalidated:
+                    await connection.invalidate()
+                raise
+            finally:
+                self._connection = self._adapted = None
+                await connection.close()
+            return
+        self._connection = None
         try:
             if connection.in_transaction():
                 await connection.rollback()

@@ -11,7 +11,7 @@ from adapters.fernet import FernetCredentialsCipher
 from adapters.sqlalchemy.outbox import SqlAlchemyOutbox
 from adapters.sqlalchemy.secret_store import SqlAlchemySecretStore
 from adapters.sqlalchemy.task_repository import SqlAlchemyTaskRepository
-from adapters.sqlalchemy.transaction import SqlAlchemyTransaction
+from adapters.sqlalchemy.transaction import DriverStatements, SqlAlchemyTransaction
 from application.ports.outbox import Outbox
 from application.ports.secret_store import SecretStore
 from application.ports.task_repository import TaskRepository
@@ -28,8 +28,14 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     outbox: Outbox
     secrets: SecretStore
 
-    def __init__(self, engine: AsyncEngine, cipher: FernetCredentialsCipher) -> None:
-        self._transaction = SqlAlchemyTransaction(engine)
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        cipher: FernetCredentialsCipher,
+        statements: DriverStatements | None = None,
+    ) -> None:
+        # `statements`: those of `DriverStatements.for_engine(engine)`, made once by the factory.
+        self._transaction = SqlAlchemyTransaction(engine, statements)
         self.tasks = SqlAlchemyTaskRepository(self._transaction)
         self.outbox = SqlAlchemyOutbox(self._transaction)
         self.secrets = SqlAlchemySecretStore(self._transaction, cipher)
@@ -60,6 +66,7 @@ class SqlAlchemyUnitOfWorkFactory(UnitOfWorkFactory):
     def __init__(self, engine: AsyncEngine, cipher: FernetCredentialsCipher) -> None:
         self.engine = engine
         self.cipher = cipher
+        self._statements = DriverStatements.for_engine(engine)
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine, self.cipher)
+        return SqlAlchemyUnitOfWork(self.engine, self.cipher, self._statements)

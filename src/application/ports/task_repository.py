@@ -3,23 +3,56 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from domain.task import Task, TaskStatus
+from application.ports.outbox import OutboxMessage
+from domain.task import Progress, Task, TaskError, TaskStatus
 
-__all__ = ["TaskRepository"]
+__all__ = ["TaskRepository", "TaskSummary"]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSummary:
+    """Where a task is, without its workload and its result (which may be large)."""
+
+    task_id: uuid.UUID
+    status: TaskStatus
+    progress: Progress
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    error: TaskError | None
+
+    @classmethod
+    def of(cls, task: Task) -> TaskSummary:
+        return cls(
+            task_id=task.id,
+            status=task.status,
+            progress=task.progress,
+            attempts=task.attempts,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+            error=task.error,
+        )
 
 
 class TaskRepository(Protocol):
     """Stores and loads tasks; changes become durable only when the unit of work commits."""
 
-    async def add(self, task: Task) -> None:
-        """Stage a new task."""
+    async def add(self, task: Task, *, message: OutboxMessage | None = None) -> None:
+        """Stage a new task; with `message`, the outbox message that announces it too, as
+        `Outbox.add` would (a storage may write both at once)."""
         ...
 
     async def get(self, task_id: uuid.UUID, *, for_update: bool = False) -> Task | None:
         """The task with this id, or None. `for_update` locks it until the unit of work ends."""
+        ...
+
+    async def summary(self, task_id: uuid.UUID) -> TaskSummary | None:
+        """What `get` would tell of where the task is, or None; reads neither its workload nor
+        its result (a status poll needs neither)."""
         ...
 
     async def save(self, task: Task) -> None:

@@ -50,8 +50,8 @@ class SubmitTask:
         now = self._clock.now()
         task = Task.submit(request.workload, now, max_attempts=self._max_attempts)
         async with self._uow_factory() as uow:
-            await uow.tasks.add(task)
-            await uow.outbox.add(OutboxMessage(id=uuid.uuid4(), task_id=task.id, created_at=now))
+            message = OutboxMessage(id=uuid.uuid4(), task_id=task.id, created_at=now)
+            await uow.tasks.add(task, message=message)
             if request.credentials is not None:
                 await uow.secrets.put(task.id, request.credentials, now)
             await uow.commit()

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, Query, Request, status
+from fastapi import Body, FastAPI, Query, Request, Response, status
+from pydantic import BaseModel
 
 from application.use_cases.get_task_result import GetTaskResult, GetTaskResultRequest
 from application.use_cases.get_task_status import GetTaskStatus, GetTaskStatusRequest
@@ -77,17 +78,16 @@ class ApiDependencies:
 
 
 def _dependencies(request: Request) -> ApiDependencies:
+    # Read by the routes themselves rather than declared as a FastAPI dependency: solving one
+    # more dependency for each request cost more CPU than this line (bench/api_load.py).
     deps: ApiDependencies = request.app.state.deps
     return deps
 
 
-async def _provide_dependencies(request: Request) -> ApiDependencies:
-    # A coroutine: FastAPI runs a plain function dependency in a thread, a hand-off that cost
-    # a third of a request's CPU (bench/api_load.py).
-    return _dependencies(request)
-
-
-Deps = Annotated[ApiDependencies, Depends(_provide_dependencies)]
+def _json(model: BaseModel, status_code: int = 200) -> Response:
+    """The response of a route, serialized once: a model returned as it is would be dumped,
+    validated again against `response_model` and then serialized by FastAPI."""
+    return Response(model.model_dump_json(), status_code, media_type="application/json")
 
 
 def create_app(lifespan: Any, *, version: str = "", options: ApiOptions | None = None) -> FastAPI:
@@ -118,7 +118,8 @@ def create_app(lifespan: Any, *, version: str = "", options: ApiOptions | None =
         },
         summary="Submit a workload for analysis",
     )
-    async def new_task(body: Annotated[NewTaskRequest, Body()], deps: Deps) -> NewTaskResponse:
+    async def new_task(body: Annotated[NewTaskRequest, Body()], request: Request) -> Response:
+        deps = _dependencies(request)
         submitted = await deps.submit.execute(
             SubmitTaskRequest(body.to_workload(), credentials=body.credentials())
         )
@@ -126,7 +127,10 @@ def create_app(lifespan: Any, *, version: str = "", options: ApiOptions | None =
             log.info("task accepted: %d quer(ies)", len(body.queries))
         if deps.on_submitted is not None:
             deps.on_submitted()
-        return NewTaskResponse(taskid=submitted.task_id, status=str(submitted.status))
+        return _json(
+            NewTaskResponse(taskid=submitted.task_id, status=str(submitted.status)),
+            status.HTTP_202_ACCEPTED,
+        )
 
     @app.get(
         "/status",
@@ -136,13 +140,13 @@ def create_app(lifespan: Any, *, version: str = "", options: ApiOptions | None =
         summary="Where a task is",
         openapi_extra=TASK_ID_PARAMETER,
     )
-    async def get_status(
-        deps: Deps,
-        taskid: Annotated[str | None, Query(include_in_schema=False)] = None,
-        task_id: Annotated[str | None, Query(include_in_schema=False)] = None,
-    ) -> StatusResponse:
-        view = await deps.get_status.execute(GetTaskStatusRequest(_task_id(taskid, task_id)))
-        return StatusResponse.from_view(view)
+    async def get_status(request: Request) -> Response:
+        # The query is read here, not declared to FastAPI: its parameters cost a pass of its
+        # validation per poll for two optional strings (the document states them all the same).
+        query = request.query_params
+        task_id = _task_id(query.get("taskid"), query.get("task_id"))
+        view = await _dependencies(request).get_status.execute(GetTaskStatusRequest(task_id))
+        return _json(StatusResponse.from_view(view))
 
     @app.get(
         "/getresult",
@@ -159,11 +163,13 @@ def create_app(lifespan: Any, *, version: str = "", options: ApiOptions | None =
         openapi_extra=TASK_ID_PARAMETER,
     )
     async def get_result(
-        deps: Deps,
+        request: Request,
         taskid: Annotated[str | None, Query(include_in_schema=False)] = None,
         task_id: Annotated[str | None, Query(include_in_schema=False)] = None,
     ) -> dict[str, Any]:
-        result = await deps.get_result.execute(GetTaskResultRequest(_task_id(taskid, task_id)))
+        result = await _dependencies(request).get_result.execute(
+            GetTaskResultRequest(_task_id(taskid, task_id))
+        )
         return result.to_dict()
 
     install_observability(app, _dependencies)

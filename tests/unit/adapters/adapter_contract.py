@@ -39,6 +39,7 @@ from adapters.sqlalchemy.migrate import (
 )
 from adapters.sqlalchemy.tables import task_secrets, tasks
 from application.ports.outbox import OutboxMessage
+from application.ports.task_repository import TaskSummary
 from application.ports.unit_of_work import UnitOfWorkFactory
 from domain.errors import InvalidTransition
 from domain.result import (
@@ -356,6 +357,37 @@ class StorageContract:
 
     async def test_an_unknown_task_is_none(self, uow_factory: UnitOfWorkFactory) -> None:
         assert await load(uow_factory, uuid.uuid4()) is None
+        async with uow_factory() as uow:
+            assert await uow.tasks.summary(uuid.uuid4()) is None
+
+    async def test_the_summary_of_a_task_tells_what_the_task_tells_in_every_state(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        submitted, completed, failed = a_task(), a_task(), a_task()
+        await store(uow_factory, submitted, completed, failed)
+        for task in (completed, failed):
+            task.claim(T0 + timedelta(seconds=1), LEASE)
+            task.report_progress(Progress("profile", 40), T0 + timedelta(seconds=2))
+        completed.complete(a_result(), T0 + timedelta(seconds=3))
+        failed.fail(TaskError("parse_error", "line 1: unexpected 'FROM'"), T0 + LEASE)
+        for task in (completed, failed):
+            await save(uow_factory, task)
+
+        for task in (submitted, completed, failed):
+            async with uow_factory() as uow:
+                assert await uow.tasks.summary(task.id) == TaskSummary.of(task)
+
+    async def test_a_unit_of_work_sees_the_summary_of_its_own_staged_changes(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        task = a_task()
+        async with uow_factory() as uow:
+            await uow.tasks.add(task)
+            task.claim(T0, LEASE)
+            await uow.tasks.save(task)
+            assert await uow.tasks.summary(task.id) == TaskSummary.of(task)
+            async with uow_factory() as other:
+                assert await other.tasks.summary(task.id) is None
 
     async def test_saving_a_task_that_was_never_added_is_refused(
         self, uow_factory: UnitOfWorkFactory
@@ -725,6 +757,27 @@ class StorageContract:
             assert [m.task_id for m in await uow.outbox.unpublished(10)] == [kept.id]
         assert await load(uow_factory, dropped.id) is None
 
+    async def test_a_task_added_with_its_message_is_kept_or_dropped_with_it(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        kept, dropped = a_task(), a_task()
+        kept_message, dropped_message = a_message(kept, T0), a_message(dropped, T0)
+        for task, message, commit in (
+            (kept, kept_message, True),
+            (dropped, dropped_message, False),
+        ):
+            async with uow_factory() as uow:
+                await uow.tasks.add(task, message=message)
+                # the unit of work sees both before its commit
+                assert_same_state(await uow.tasks.get(task.id), task)
+                if commit:
+                    await uow.commit()
+
+        async with uow_factory() as uow:
+            assert await uow.outbox.unpublished(10) == [kept_message]
+        assert_same_state(await load(uow_factory, kept.id), kept)
+        assert await load(uow_factory, dropped.id) is None
+
     # secrets ----------------------------------------------------------------------------------
 
     async def test_a_secret_stored_with_its_task_reads_back_equal(
@@ -1038,6 +1091,23 @@ class SqlAlchemyContract:
         async with uow_factory() as uow:
             with pytest.raises(IntegrityError):
                 await uow.tasks.add(task)
+
+    async def test_adding_a_task_and_its_message_twice_is_refused(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        task = a_task()
+        message = a_message(task, T0)
+        async with uow_factory() as uow:
+            await uow.tasks.add(task, message=message)
+            await uow.commit()
+        async with uow_factory() as uow:
+            with pytest.raises(IntegrityError):
+                await uow.tasks.add(task, message=a_message(task, T0))
+        async with uow_factory() as uow:
+            with pytest.raises(IntegrityError):
+                await uow.tasks.add(a_task(), message=message)
+        async with uow_factory() as uow:
+            assert await uow.outbox.unpublished(10) == [message]
 
     async def test_a_secret_for_an_unknown_task_is_refused(
         self, uow_factory: UnitOfWorkFactory
