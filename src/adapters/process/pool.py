@@ -23,6 +23,10 @@ and the call's slot is busy until then. `close()` ends the children at once.
 
 A child that dies (killed, out of memory) breaks the pool: the calls running in it raise
 `BrokenProcessPool` (their tasks are tried again later) and the next call starts a new pool.
+A parent that dies (a worker killed with SIGKILL) takes its children with it: each child
+watches the parent's pid and exits when it ends. Without that they would wait for jobs for
+ever, and keep the fork server and the resource tracker alive with them (each child holds
+the fork server's "alive" pipe).
 """
 
 from __future__ import annotations
@@ -33,8 +37,11 @@ import contextlib
 import itertools
 import logging
 import multiprocessing
+import os
 import pickle
+import select
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar, cast
@@ -154,7 +161,7 @@ class ProcessPool(ComputePool):
             max_workers=self._processes,
             mp_context=self._context,
             initializer=_start_child,
-            initargs=(self._events, self._initializer, self._initargs),
+            initargs=(self._events, self._initializer, self._initargs, os.getpid()),
         )
 
     def _submit(
@@ -207,12 +214,39 @@ _events: Any = None
 
 
 def _start_child(
-    events: Any, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]
+    events: Any, initializer: Callable[..., None] | None, initargs: tuple[Any, ...], parent: int
 ) -> None:
     global _events
     _events = events
+    threading.Thread(
+        target=_exit_with, args=(parent,), name="process-pool-parent", daemon=True
+    ).start()
     if initializer is not None:
         initializer(*initargs)
+
+
+def _exit_with(parent: int) -> None:
+    """Ends this child when the process that owns the pool has ended, whatever it runs."""
+    try:
+        handle = os.pidfd_open(parent)  # Linux: readable once the process has ended
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd here: ask every second
+        while _alive(parent):
+            time.sleep(1.0)
+        os._exit(1)
+    select.select([handle], [], [])
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _nothing() -> None:

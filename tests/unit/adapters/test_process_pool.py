@@ -9,6 +9,8 @@ import dataclasses
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -131,6 +133,67 @@ async def test_a_child_that_dies_fails_its_call_and_the_next_call_gets_a_new_one
         await pool.run(dies)
     second = await pool.run(pid)
     assert second != first
+
+
+# A process that owns a pool, prints the pids of its fork server and children, and waits.
+OWNER = """
+import asyncio, os
+from adapters.process import ProcessPool
+
+async def main() -> None:
+    pool = ProcessPool(2)
+    server = await pool.run(os.getppid)
+    print(server, flush=True)
+    await asyncio.sleep(3600)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def _children(parent: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_the_children_end_with_a_parent_killed_by_sigkill() -> None:
+    """A worker killed with SIGKILL leaves no analysis process behind, nor its fork server."""
+    src = Path(__file__).resolve().parents[3] / "src"
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(src)},
+    )
+    try:
+        assert owner.stdout is not None
+        server = int(owner.stdout.readline())
+        processes = {server, *_children(server)}
+        assert len(processes) == 3  # the fork server and the pool's two children
+    finally:
+        owner.kill()
+        owner.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in processes) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in processes if _alive(p)]
 
 
 async def test_close_stops_a_child_in_the_middle_of_a_long_call() -> None:
