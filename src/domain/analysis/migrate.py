@@ -17,8 +17,12 @@ partitions of one calendar month only (a month partition per year of data, times
 field's partitions). The report says when the session property is still needed. A copy that
 keeps its source's own month, day or hour partitioning (nothing advised a new one) is split
 the same way: one INSERT over all of it would open a writer per day of the data. Where the
-statistics give the column's span and the partitions it makes fit one writer (36 months of
-three years), one INSERT fills the table instead: each of the thirteen reads the whole source.
+statistics give the column's span and it makes at most `PARTITIONS_PER_STATEMENT` partitions,
+one INSERT fills the table instead (each of the thirteen reads the whole source). Not more:
+every partition an INSERT writes holds a sort buffer and a row group in memory per writer, so
+the memory of one statement grows with its partitions (measured on the lab: one INSERT of a
+million rows into 16 sorted partitions exceeded 2 GB, where the month split's statements of
+the same 16 partitions and a twelfth of the rows passed).
 
 **Slices that make the sort order prune.** A sort order lets Trino skip files by their
 min/max only when files hold disjoint ranges of the key. One INSERT does not give that: each
@@ -75,6 +79,7 @@ SPLIT_TRANSFORMS = ("month", "day", "hour")
 SLICE_BYTES = 16 << 20  # a slice per this much data: larger files compress and open better
 MAX_SLICES = 12  # each slice reads the whole source table once (as the 13 of a month split)
 PARTITIONS_PER_WRITER = 100  # iceberg.max-partitions-per-writer's default
+PARTITIONS_PER_STATEMENT = 8  # what one INSERT may fill at once where a month split is not needed
 _INTEGERS = {
     exp.DataType.Type.TINYINT,
     exp.DataType.Type.SMALLINT,
@@ -117,7 +122,7 @@ def slicing(target: TargetTable, stats: TableStatistics | None) -> Slicing | Non
     split = _split_column(target)
     if split is not None:
         partitions = _partitions(target, stats, spans_only=True)
-        if partitions is None or partitions > PARTITIONS_PER_WRITER:
+        if partitions is None or partitions > PARTITIONS_PER_STATEMENT:
             return None
     found = _sort_key_slicing(target, stats)
     return found if found is not None or split is None else WHOLE
@@ -159,10 +164,10 @@ def slicing_issues(
             "migration_whole",
             Severity.INFO,
             f"{name} is filled by one INSERT",
-            "Its partitions, counted from the statistics' span of its time column, fit the "
-            f"{PARTITIONS_PER_WRITER} a writer may open (iceberg.max-partitions-per-writer), "
-            "so the thirteen statements of a month split, each reading the whole source, are "
-            "not needed.",
+            "Its partitions, counted from the statistics' span of its time column, are "
+            f"few (at most {PARTITIONS_PER_STATEMENT}): one statement writes them all within "
+            "the writers' memory, so the thirteen statements of a month split, each reading "
+            "the whole source, are not needed.",
             table=str(targets[name].name),
         )
         if s.column is None

@@ -118,6 +118,7 @@ def test_timestamps_and_integer_keys_are_sliced_in_their_own_literals() -> None:
 def test_one_statement_fills_a_table_without_what_slices_need() -> None:
     target = sorted_orders()
     year = stats("2023-01-01", "2023-12-31")
+    half_year = stats("2023-01-01", "2023-06-30")
     assert slicing(target, None) is None  # no statistics
     assert slicing(target, stats("2023-01-01", "2023-12-31", size=20 << 20)) is None  # small
     assert slicing(target, TableStatistics(rows=10, data_bytes=64 << 20)) is None  # no bounds
@@ -129,20 +130,23 @@ def test_one_statement_fills_a_table_without_what_slices_need() -> None:
         partitioning=(PartitionField("month", "day", "ranges of a month"),),
         sorted_by=(SortKey("day", "ranges on day"),),
     )
-    # a month's partitions over a year fit one writer: one INSERT instead of a month split
-    assert slicing(sorted_orders(sizing=by_month), year) == WHOLE
+    # six months are few partitions: one INSERT instead of a month split
+    assert slicing(sorted_orders(sizing=by_month), half_year) == WHOLE
 
 
-def test_a_month_split_is_kept_only_where_the_partitions_may_not_fit_one_writer() -> None:
+def test_a_month_split_is_kept_unless_one_statement_writes_few_partitions() -> None:
     def by(transform: str) -> TargetTable:
         field = PartitionField(transform, "day", "ranges")
         return sorted_orders(sizing=Advice(SALES, (field,), (SortKey("id", "lookups"),)))
 
-    three_years = stats("2023-01-01", "2025-12-31")
-    # 36 months fit the 100 partitions a writer may open: one statement reads the source once
-    assert slicing(by("month"), three_years) == WHOLE
+    # six months: one statement reads the source once and writes six partitions
+    assert slicing(by("month"), stats("2025-07-01", "2025-12-31")) == WHOLE
     assert len(migration_sql(by("month"), WHOLE)) == 1
-    # 1,096 days do not, and neither may a span the statistics do not give: 13 statements
+    # 36 months in one INSERT would hold 36 sort buffers per writer in memory (and 1,096 days
+    # more than a writer may open); a span the statistics do not give may be any: 13 statements
+    three_years = stats("2023-01-01", "2025-12-31")
+    assert slicing(by("month"), three_years) is None
+    assert len(migration_sql(by("month"), None)) == 13
     assert slicing(by("day"), three_years) is None
     assert len(migration_sql(by("day"), None)) == 13
     no_span = TableStatistics(rows=10**6, data_bytes=64 << 20, files=4)
