@@ -757,26 +757,78 @@ class StorageContract:
             assert [m.task_id for m in await uow.outbox.unpublished(10)] == [kept.id]
         assert await load(uow_factory, dropped.id) is None
 
-    async def test_a_task_added_with_its_message_is_kept_or_dropped_with_it(
+    async def test_a_task_added_and_committed_in_one_call_is_kept_with_its_message(
         self, uow_factory: UnitOfWorkFactory
     ) -> None:
-        kept, dropped = a_task(), a_task()
-        kept_message, dropped_message = a_message(kept, T0), a_message(dropped, T0)
-        for task, message, commit in (
-            (kept, kept_message, True),
-            (dropped, dropped_message, False),
-        ):
-            async with uow_factory() as uow:
-                await uow.tasks.add(task, message=message)
-                # the unit of work sees both before its commit
-                assert_same_state(await uow.tasks.get(task.id), task)
-                if commit:
-                    await uow.commit()
+        # given a task and the message that announces it
+        task = a_task()
+        message = a_message(task, T0)
+
+        # when they are added and committed in one call
+        async with uow_factory() as uow:
+            await uow.add_task_and_commit(task, message)
+
+        # then another unit of work reads both, and the task has no credentials
+        assert_same_state(await load(uow_factory, task.id), task)
+        async with uow_factory() as uow:
+            assert await uow.outbox.unpublished(10) == [message]
+        assert await load_secret(uow_factory, task.id) is None
+
+    async def test_a_task_added_and_committed_in_one_call_keeps_its_credentials(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        task = a_task()
+        message = a_message(task, T0)
 
         async with uow_factory() as uow:
-            assert await uow.outbox.unpublished(10) == [kept_message]
-        assert_same_state(await load(uow_factory, kept.id), kept)
-        assert await load(uow_factory, dropped.id) is None
+            await uow.add_task_and_commit(task, message, some_credentials())
+
+        assert_same_state(await load(uow_factory, task.id), task)
+        assert await load_secret(uow_factory, task.id) == some_credentials()
+        async with uow_factory() as uow:
+            assert await uow.outbox.unpublished(10) == [message]
+            # stored as of the task's creation
+            assert await uow.secrets.sweep(task.created_at) == 0
+            assert await uow.secrets.sweep(task.created_at + timedelta(seconds=1)) == 1
+
+    async def test_adding_and_committing_in_one_call_commits_what_was_staged_before(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        # given a unit of work that staged a task of its own first
+        staged, submitted = a_task(), a_task()
+        async with uow_factory() as uow:
+            await uow.tasks.add(staged)
+            # when it adds and commits another in one call
+            await uow.add_task_and_commit(submitted, a_message(submitted, T0))
+
+        # then both are kept
+        assert_same_state(await load(uow_factory, staged.id), staged)
+        assert_same_state(await load(uow_factory, submitted.id), submitted)
+
+    async def test_a_refused_addition_in_one_call_keeps_nothing(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        # given a task stored with its message
+        task = a_task()
+        message = a_message(task, T0)
+        async with uow_factory() as uow:
+            await uow.add_task_and_commit(task, message)
+
+        # when the same task, or a new task with the same message id, is added again
+        again, other = dataclasses.replace(a_task(), id=task.id), a_task()
+        reused = dataclasses.replace(a_message(other, T0), id=message.id)
+        for added, announced in ((again, a_message(again, T0)), (other, reused)):
+            async with uow_factory() as uow:
+                # (the memory adapter raises ValueError, a database IntegrityError)
+                with pytest.raises((ValueError, IntegrityError)):
+                    await uow.add_task_and_commit(added, announced, some_credentials())
+
+        # then what was stored is unchanged, and nothing of the refused calls is kept
+        assert_same_state(await load(uow_factory, task.id), task)
+        assert await load(uow_factory, other.id) is None
+        assert await load_secret(uow_factory, task.id) is None
+        async with uow_factory() as uow:
+            assert await uow.outbox.unpublished(10) == [message]
 
     # secrets ----------------------------------------------------------------------------------
 
@@ -1098,14 +1150,13 @@ class SqlAlchemyContract:
         task = a_task()
         message = a_message(task, T0)
         async with uow_factory() as uow:
-            await uow.tasks.add(task, message=message)
-            await uow.commit()
+            await uow.add_task_and_commit(task, message)
         async with uow_factory() as uow:
             with pytest.raises(IntegrityError):
-                await uow.tasks.add(task, message=a_message(task, T0))
+                await uow.add_task_and_commit(task, a_message(task, T0))
         async with uow_factory() as uow:
             with pytest.raises(IntegrityError):
-                await uow.tasks.add(a_task(), message=message)
+                await uow.add_task_and_commit(a_task(), message)
         async with uow_factory() as uow:
             assert await uow.outbox.unpublished(10) == [message]
 
