@@ -11,7 +11,10 @@ run and dropped after. The load generator is one asyncio process with `concurren
 a closed loop, each on a keep-alive connection of its own, sending requests encoded once: it
 costs little, but it shares the machine's CPUs with the servers, the database and Kafka, so
 compare the rows of one run, not a figure with another machine's. Prints requests/s, p50/p99
-latency and the server's CPU time per request for each server and each call.
+latency and the server's CPU time per request for each server and each call, and how the api's
+outbox relay kept up: the messages accepted and published to Kafka while `POST /new` ran (its
+publishing rate, and the backlog left at the end of the run), and how long the backlog then
+took to drain.
 """
 
 from __future__ import annotations
@@ -218,8 +221,8 @@ def bench(args: argparse.Namespace) -> None:
             "dbanalysis api": (f"http://127.0.0.1:{api_port}", "/health/ready"),
             "bare FastAPI + asyncpg": (f"http://127.0.0.1:{bare_port}", "/docs"),
         }
-        rows = asyncio.run(measure(servers, processes, args))
-        report(rows, args)
+        rows, relay = asyncio.run(measure(servers, processes, plain_url(database_url), args))
+        report(rows, relay, args)
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -231,14 +234,50 @@ def bench(args: argparse.Namespace) -> None:
         asyncio.run(admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@dataclass
+class RelayFigures:
+    """The api's outbox while `POST /new` ran: messages accepted and published to Kafka, the
+    backlog left at the end of the run, and the seconds it then took to publish it."""
+
+    accepted: int = 0
+    published: int = 0
+    backlog: int = 0
+    seconds: float = 0.0
+    drain_s: float | None = None
+
+
+async def outbox_counts(database_url: str) -> tuple[int, int]:
+    """The api's outbox: (messages accepted, messages published to Kafka)."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        row = await connection.fetchrow("SELECT count(*), count(published_at) FROM outbox")
+    finally:
+        await connection.close()
+    return int(row[0]), int(row[1])
+
+
+async def drained_after(database_url: str, within: float) -> float | None:
+    """Seconds until the relay has published every accepted message; None past `within`."""
+    started = time.monotonic()
+    while True:
+        accepted, published = await outbox_counts(database_url)
+        if published >= accepted:
+            return time.monotonic() - started
+        if time.monotonic() - started > within:
+            return None
+        await asyncio.sleep(0.05)
+
+
 async def measure(
     servers: dict[str, tuple[str, str]],
     processes: list[subprocess.Popen[bytes]],
+    api_database_url: str,
     args: argparse.Namespace,
-) -> list[tuple[str, str, dict[str, float]]]:
+) -> tuple[list[tuple[str, str, dict[str, float]]], RelayFigures]:
     for (base, ready), process in zip(servers.values(), processes, strict=True):
         await wait_ready(base + ready, process)
     rows: list[tuple[str, str, dict[str, float]]] = []
+    relay = RelayFigures()
     for (label, (base, _)), process in zip(servers.items(), processes, strict=True):
         async with httpx.AsyncClient(base_url=base) as client:
             seeded = (await client.post("/new", json=BODY)).json()["taskid"]
@@ -246,15 +285,34 @@ async def measure(
         post = Call("POST", "/new", BODY)
         get = Call("GET", f"/status?taskid={seeded}")
         await load(post, base, 2, args.concurrency, 202)  # warm-up
+        is_api = label == "dbanalysis api"
+        if is_api:
+            # the warm-up's messages first, so that the run starts with no backlog
+            await drained_after(api_database_url, 60)
         for call, function, expect in (("POST /new", post, 202), ("GET /status", get, 200)):
+            if is_api and call == "POST /new":
+                accepted_before, published_before = await outbox_counts(api_database_url)
             before = cpu_seconds(process.pid)
             figures = await load(function, base, args.seconds, args.concurrency, expect)
             figures["cpu_ms"] = (cpu_seconds(process.pid) - before) * 1000 / figures["requests"]
             rows.append((label, call, figures))
-    return rows
+            if is_api and call == "POST /new":
+                accepted, published = await outbox_counts(api_database_url)
+                relay = RelayFigures(
+                    accepted=accepted - accepted_before,
+                    published=published - published_before,
+                    backlog=accepted - published,
+                    seconds=args.seconds,
+                    drain_s=await drained_after(api_database_url, 120),
+                )
+    return rows, relay
 
 
-def report(rows: list[tuple[str, str, dict[str, Any]]], args: argparse.Namespace) -> None:
+def report(
+    rows: list[tuple[str, str, dict[str, Any]]],
+    relay: RelayFigures,
+    args: argparse.Namespace,
+) -> None:
     print(
         f"\n{args.seconds:.0f} s per case, {args.concurrency} concurrent clients, "
         f"{os.cpu_count()} CPUs, api log level {args.log_level}\n"
@@ -272,6 +330,13 @@ def report(rows: list[tuple[str, str, dict[str, Any]]], args: argparse.Namespace
     for call in ("POST /new", "GET /status"):
         ratio = by[("dbanalysis api", call)] / by[("bare FastAPI + asyncpg", call)]
         print(f"{call}: the api does {ratio:.2f} × the bare endpoint's throughput")
+    drain, seconds = relay.drain_s, relay.seconds
+    print(
+        f"outbox relay during POST /new: {relay.accepted} accepted "
+        f"({relay.accepted / seconds:.0f}/s), {relay.published} published to Kafka "
+        f"({relay.published / seconds:.0f}/s); {relay.backlog} left at the end of the run, "
+        + (f"published {drain:.1f} s later" if drain is not None else "not drained in 120 s")
+    )
 
 
 def main() -> None:

@@ -53,7 +53,11 @@ class EmbeddedService:
             await upgrade(settings.database_url)
         await resolve(self.container.init_resources())
         use_cases = self.container.use_cases
-        relay = OutboxRelayLoop(await resolve(use_cases.relay()), settings.relay_interval_seconds)
+        relay = OutboxRelayLoop(
+            await resolve(use_cases.relay()),
+            settings.relay_interval_seconds,
+            settings.relay_batch_size,
+        )
         worker = InProcessWorkerLoop(
             await resolve(self.container.queue()),
             await resolve(use_cases.process()),

@@ -66,7 +66,11 @@ def create_api_app(settings: Settings, container: ApiContainer | None = None) ->
             settings.kafka_bootstrap_servers, settings.kafka_topic, settings.kafka_partitions
         )
         use_cases = container.use_cases
-        relay = OutboxRelayLoop(await resolve(use_cases.relay()), settings.relay_interval_seconds)
+        relay = OutboxRelayLoop(
+            await resolve(use_cases.relay()),
+            settings.relay_interval_seconds,
+            settings.relay_batch_size,
+        )
         tasks = _background(("api-relay", relay))
         app.state.deps = ApiDependencies(
             submit=await resolve(use_cases.submit()),
@@ -141,7 +145,11 @@ async def run_worker(settings: Settings, container: WorkerContainer | None = Non
         )
         use_cases = container.use_cases
         process = await resolve(use_cases.process())
-        relay = OutboxRelayLoop(await resolve(use_cases.relay()), settings.relay_interval_seconds)
+        relay = OutboxRelayLoop(
+            await resolve(use_cases.relay()),
+            settings.relay_interval_seconds,
+            settings.relay_batch_size,
+        )
         stale = StaleTaskLoop(
             await resolve(use_cases.requeue()),
             settings.requeue_interval_seconds,

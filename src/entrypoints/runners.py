@@ -14,7 +14,7 @@ import uuid
 
 from adapters.memory.queue import InProcessTaskQueue
 from application.use_cases.process_task import ProcessTask, ProcessTaskRequest
-from application.use_cases.relay_outbox import RelayOutbox, RelayOutboxRequest
+from application.use_cases.relay_outbox import DEFAULT_BATCH_SIZE, RelayOutbox, RelayOutboxRequest
 from application.use_cases.requeue_stale_tasks import RequeueStaleTasks, RequeueStaleTasksRequest
 from application.use_cases.sweep_expired_secrets import SweepExpiredSecrets
 from entrypoints.logs import task_context
@@ -33,7 +33,9 @@ class OutboxRelayLoop:
     costs a few log lines a minute rather than a busy loop.
     """
 
-    def __init__(self, relay: RelayOutbox, interval: float, batch_size: int = 100) -> None:
+    def __init__(
+        self, relay: RelayOutbox, interval: float, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> None:
         self._relay = relay
         self._interval = interval
         self._batch_size = batch_size

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from application.use_cases.relay_outbox import DEFAULT_BATCH_SIZE
+
 __all__ = ["Settings", "service_version"]
 
 
@@ -46,6 +48,9 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=3, ge=1)
     lease_seconds: float = Field(default=900.0, gt=0)
     relay_interval_seconds: float = Field(default=1.0, gt=0)
+    relay_batch_size: int = Field(
+        default=DEFAULT_BATCH_SIZE, ge=1, description="outbox messages the relay takes at once"
+    )
     requeue_interval_seconds: float = Field(default=30.0, gt=0)
 
     # The JDBC credentials of a running task are kept encrypted with this Fernet key

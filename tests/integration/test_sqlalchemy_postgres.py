@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.pool import NullPool
 
 from adapters.fernet import FernetCredentialsCipher
@@ -24,6 +25,8 @@ from tests.unit.adapters.adapter_contract import (
     a_task,
     assert_same_state,
     load,
+    load_secret,
+    some_credentials,
 )
 
 pytestmark = pytest.mark.integration
@@ -61,6 +64,49 @@ class TestPostgresMigrations(MigrationContract):
     pass
 
 
+async def test_a_task_added_and_committed_in_one_call_is_one_statement_on_postgres(
+    postgres_database_url: str,
+) -> None:
+    # given a storage whose statements to PostgreSQL are recorded, its connection opened
+    await upgrade(postgres_database_url)
+    engine = create_engine(postgres_database_url, pool_size=1)
+    sent: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def record(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(lambda query: sent.append(query.query))
+
+    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
+    try:
+        async with factory() as uow:
+            assert await uow.tasks.summary(a_task().id) is None
+        await _delivered_to_query_loggers()
+        sent.clear()
+
+        # when a task is added with its message and credentials, and committed
+        task = a_task()
+        message = a_message(task, T0)
+        async with factory() as uow:
+            await uow.add_task_and_commit(task, message, some_credentials())
+        await _delivered_to_query_loggers()
+
+        # then one statement was sent: no BEGIN, no COMMIT; and all three were stored
+        assert len(sent) == 1
+        assert sent[0].startswith("WITH ")
+        assert_same_state(await load(factory, task.id), task)
+        assert await load_secret(factory, task.id) == some_credentials()
+        async with factory() as uow:
+            assert await uow.outbox.unpublished(10) == [message]
+    finally:
+        await engine.dispose()
+
+
+async def _delivered_to_query_loggers() -> None:
+    # asyncpg hands each query to its loggers with `loop.call_soon`: one turn of the loop
+    # delivers every query already sent (a yield, not a wait for time to pass).
+    await asyncio.sleep(0)
+
+
 async def test_a_unit_of_work_cancelled_while_its_statement_waits_gives_back_a_clean_connection(
     postgres_database_url: str,
 ) -> None:
@@ -92,8 +138,7 @@ async def test_a_unit_of_work_cancelled_while_its_statement_waits_gives_back_a_c
             added = a_task()
             async with factory() as uow:
                 assert await uow.tasks.summary(task.id) is None
-                await uow.tasks.add(added, message=a_message(added, T0))
-                await uow.commit()
+                await uow.add_task_and_commit(added, a_message(added, T0))
             return added
 
         added = await asyncio.gather(submit_one(), submit_one())

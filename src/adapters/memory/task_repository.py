@@ -7,9 +7,7 @@ import uuid
 from collections import Counter
 from datetime import datetime
 
-from adapters.memory.outbox import stage_new_message
 from adapters.memory.store import InMemoryTransaction
-from application.ports.outbox import OutboxMessage
 from application.ports.task_repository import TaskRepository, TaskSummary
 from domain.task import Task, TaskStatus
 
@@ -22,14 +20,12 @@ class InMemoryTaskRepository(TaskRepository):
     def __init__(self, transaction: InMemoryTransaction) -> None:
         self._transaction = transaction
 
-    async def add(self, task: Task, *, message: OutboxMessage | None = None) -> None:
+    async def add(self, task: Task) -> None:
         self._transaction.require_active()
         await self._transaction.lock("task", task.id)
         if self._transaction.task(task.id) is not None:
             raise ValueError(f"task {task.id} already exists")
         self._transaction.stage_task(task, new=True)
-        if message is not None:
-            await stage_new_message(self._transaction, message)
 
     async def get(self, task_id: uuid.UUID, *, for_update: bool = False) -> Task | None:
         self._transaction.require_active()

@@ -13,10 +13,16 @@ from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.secret_store import InMemorySecretStore
 from adapters.memory.store import InMemoryStore, InMemoryTransaction
 from adapters.memory.task_repository import InMemoryTaskRepository
-from application.ports.outbox import Outbox
+from application.ports.outbox import Outbox, OutboxMessage
 from application.ports.secret_store import SecretStore
 from application.ports.task_repository import TaskRepository
-from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from application.ports.unit_of_work import (
+    UnitOfWork,
+    UnitOfWorkFactory,
+    add_task_and_commit_in_turn,
+)
+from domain.task import Task
+from domain.workload import Credentials
 
 __all__ = ["InMemoryUnitOfWork", "InMemoryUnitOfWorkFactory"]
 
@@ -52,6 +58,11 @@ class InMemoryUnitOfWork(UnitOfWork):
     async def rollback(self) -> None:
         self._transaction.require_active()
         await self._transaction.end()
+
+    async def add_task_and_commit(
+        self, task: Task, message: OutboxMessage, credentials: Credentials | None = None
+    ) -> None:
+        await add_task_and_commit_in_turn(self, task, message, credentials)
 
 
 class InMemoryUnitOfWorkFactory(UnitOfWorkFactory):

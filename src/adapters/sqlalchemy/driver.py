@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 
 from adapters.sqlalchemy.tables import UtcDateTime
 
-__all__ = ["DriverInsert", "DriverInsertWith", "DriverSelect", "translate_error"]
+__all__ = ["DriverInsert", "DriverInsertAll", "DriverSelect", "translate_error"]
 
 Converter = Callable[[Any], Any]
 
@@ -85,18 +85,31 @@ class DriverInsert:
         return values
 
 
-class DriverInsertWith:
-    """Two inserts in one statement, so in one round trip: `WITH first AS (INSERT …) INSERT …`.
-    PostgreSQL runs both or neither, and checks the foreign keys once both rows are there (a
-    row the second refers to may be the one the first adds)."""
+class DriverInsertAll:
+    """Inserts into several tables in one statement, so in one round trip:
+    `WITH added_1 AS (INSERT …), added_2 AS (INSERT …) INSERT …`. PostgreSQL runs them all or
+    none, and checks the foreign keys once every row is there (a row a later insert refers to
+    may be one an earlier insert adds); sent alone in autocommit mode, the statement is its own
+    transaction, committed when it returns."""
 
-    def __init__(self, first: Table, second: Table, dialect: Dialect) -> None:
-        self._first = DriverInsert(first, dialect)
-        self._second = DriverInsert(second, dialect, first=len(first.columns) + 1)
-        self.sql = f"WITH added AS ({self._first.sql}) {self._second.sql}"
+    def __init__(self, tables: Sequence[Table], dialect: Dialect) -> None:
+        inserts: list[DriverInsert] = []
+        first = 1
+        for table in tables:
+            inserts.append(DriverInsert(table, dialect, first=first))
+            first += len(table.columns)
+        self._inserts = tuple(inserts)
+        *leading, last = (insert.sql for insert in inserts)
+        ctes = ", ".join(f"added_{n} AS ({sql})" for n, sql in enumerate(leading, 1))
+        self.sql = f"WITH {ctes} {last}" if ctes else last
 
-    def arguments(self, first: dict[str, Any], second: dict[str, Any]) -> list[Any]:
-        return [*self._first.arguments(first), *self._second.arguments(second)]
+    def arguments(self, *rows: dict[str, Any]) -> list[Any]:
+        """The rows' values, one row per table, in the tables' order."""
+        return [
+            value
+            for insert, row in zip(self._inserts, rows, strict=True)
+            for value in insert.arguments(row)
+        ]
 
 
 class DriverSelect:

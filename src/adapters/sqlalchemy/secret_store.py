@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 
@@ -14,9 +15,23 @@ from adapters.sqlalchemy.transaction import SqlAlchemyTransaction
 from application.ports.secret_store import SecretStore
 from domain.workload import Credentials
 
-__all__ = ["SqlAlchemySecretStore"]
+__all__ = ["SqlAlchemySecretStore", "secret_to_row"]
 
 log = logging.getLogger(__name__)
+
+
+def secret_to_row(
+    cipher: FernetCredentialsCipher,
+    task_id: uuid.UUID,
+    credentials: Credentials,
+    created_at: datetime,
+) -> dict[str, Any]:
+    """The `task_secrets` row of a task's credentials: encrypted."""
+    return {
+        "task_id": task_id,
+        "ciphertext": cipher.encrypt(credentials),
+        "created_at": created_at,
+    }
 
 
 class SqlAlchemySecretStore(SecretStore):
@@ -31,13 +46,8 @@ class SqlAlchemySecretStore(SecretStore):
         connection = await self._transaction.connection(write=True)
         # Delete, then insert: a replacement that needs no dialect's upsert.
         await connection.execute(delete(task_secrets).where(task_secrets.c.task_id == task_id))
-        await connection.execute(
-            insert(task_secrets).values(
-                task_id=task_id,
-                ciphertext=self._cipher.encrypt(credentials),
-                created_at=created_at,
-            )
-        )
+        row = secret_to_row(self._cipher, task_id, credentials, created_at)
+        await connection.execute(insert(task_secrets).values(row))
 
     async def get(self, task_id: uuid.UUID) -> Credentials | None:
         connection = await self._transaction.connection(write=False)

@@ -10,15 +10,13 @@ from sqlalchemy import bindparam, func, insert, select, update
 from adapters.sqlalchemy.mapping import (
     TASK_IMMUTABLE_COLUMNS,
     TASK_SUMMARY_COLUMNS,
-    message_to_row,
     summary_from_values,
     task_from_row,
     task_from_values,
     task_to_row,
 )
-from adapters.sqlalchemy.tables import outbox, tasks
+from adapters.sqlalchemy.tables import tasks
 from adapters.sqlalchemy.transaction import SqlAlchemyTransaction
-from application.ports.outbox import OutboxMessage
 from application.ports.task_repository import TaskRepository, TaskSummary
 from domain.task import Task, TaskStatus
 
@@ -28,7 +26,6 @@ __all__ = ["SqlAlchemyTaskRepository"]
 # call spent more CPU on coercing the values and keying the statement cache than the database
 # spent on the row (bench/api_load.py).
 _ADD = insert(tasks)
-_ADD_MESSAGE = insert(outbox)
 _SAVE = update(tasks).where(tasks.c.id == bindparam("saved_id"))
 _GET = select(tasks).where(tasks.c.id == bindparam("task_id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
@@ -48,22 +45,14 @@ class SqlAlchemyTaskRepository(TaskRepository):
     def __init__(self, transaction: SqlAlchemyTransaction) -> None:
         self._transaction = transaction
 
-    async def add(self, task: Task, *, message: OutboxMessage | None = None) -> None:
+    async def add(self, task: Task) -> None:
         statements = self._transaction.statements
         if statements is not None:
-            # On PostgreSQL the task and its message are one statement, one round trip.
-            if message is None:
-                add = statements.add_task
-                await self._transaction.execute(add.sql, add.arguments(task_to_row(task)))
-            else:
-                both = statements.add_task_with_message
-                arguments = both.arguments(task_to_row(task), message_to_row(message))
-                await self._transaction.execute(both.sql, arguments)
+            add = statements.add_task
+            await self._transaction.execute(add.sql, add.arguments(task_to_row(task)))
             return
         connection = await self._transaction.connection(write=True)
         await connection.execute(_ADD, task_to_row(task))
-        if message is not None:
-            await connection.execute(_ADD_MESSAGE, message_to_row(message))
 
     async def get(self, task_id: uuid.UUID, *, for_update: bool = False) -> Task | None:
         statements = self._transaction.statements

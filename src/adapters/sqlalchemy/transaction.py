@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sqlalchemy.driver import (
     DriverInsert,
-    DriverInsertWith,
+    DriverInsertAll,
     DriverSelect,
     translate_error,
 )
 from adapters.sqlalchemy.engine import prepare_sqlite_write
 from adapters.sqlalchemy.mapping import MESSAGE_COLUMNS, TASK_SUMMARY_COLUMNS
-from adapters.sqlalchemy.tables import UtcDateTime, outbox, tasks
+from adapters.sqlalchemy.tables import UtcDateTime, outbox, task_secrets, tasks
 
 __all__ = ["DriverStatements", "SqlAlchemyTransaction"]
 
@@ -36,7 +36,10 @@ class DriverStatements:
         self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.add_task = DriverInsert(tasks, dialect)
         self.add_message = DriverInsert(outbox, dialect)
-        self.add_task_with_message = DriverInsertWith(tasks, outbox, dialect)
+        # A submission: the task, its outbox message and (when the URL had them) its
+        # credentials, one statement.
+        self.add_submission = DriverInsertAll((tasks, outbox), dialect)
+        self.add_submission_with_secret = DriverInsertAll((tasks, outbox, task_secrets), dialect)
         self.get_task = DriverSelect(tasks, "id")
         self.get_summary = DriverSelect(tasks, "id", TASK_SUMMARY_COLUMNS)
         # The relay's two statements: its oldest unpublished messages, locked, and marking a
@@ -111,6 +114,23 @@ class SqlAlchemyTransaction:
             await self._begin()
         status: str = await self._driver_call("execute", sql, arguments)
         return status
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a statement of this unit of work began a transaction not yet ended."""
+        connection = self._require_open()
+        if self.statements is not None:
+            return self._begun
+        return connection.in_transaction()
+
+    async def execute_alone(self, sql: str, arguments: list[Any]) -> None:
+        """On PostgreSQL, outside a transaction: send a writing statement on its own, in
+        autocommit mode (one round trip, no `BEGIN` and `COMMIT` around it). It is committed
+        when this returns, or it changed nothing."""
+        self._require_open()
+        if self._begun:
+            raise RuntimeError("a transaction is open: its statements go with `execute`")
+        await self._driver_call("execute", sql, arguments)
 
     async def fetch_locked(self, sql: str, arguments: list[Any]) -> list[Any]:
         """Send a statement that locks the rows it reads, in the transaction (begun first if

@@ -8,14 +8,21 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.fernet import FernetCredentialsCipher
+from adapters.sqlalchemy.mapping import message_to_row, task_to_row
 from adapters.sqlalchemy.outbox import SqlAlchemyOutbox
-from adapters.sqlalchemy.secret_store import SqlAlchemySecretStore
+from adapters.sqlalchemy.secret_store import SqlAlchemySecretStore, secret_to_row
 from adapters.sqlalchemy.task_repository import SqlAlchemyTaskRepository
 from adapters.sqlalchemy.transaction import DriverStatements, SqlAlchemyTransaction
-from application.ports.outbox import Outbox
+from application.ports.outbox import Outbox, OutboxMessage
 from application.ports.secret_store import SecretStore
 from application.ports.task_repository import TaskRepository
-from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from application.ports.unit_of_work import (
+    UnitOfWork,
+    UnitOfWorkFactory,
+    add_task_and_commit_in_turn,
+)
+from domain.task import Task
+from domain.workload import Credentials
 
 __all__ = ["SqlAlchemyUnitOfWork", "SqlAlchemyUnitOfWorkFactory"]
 
@@ -36,6 +43,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     ) -> None:
         # `statements`: those of `DriverStatements.for_engine(engine)`, made once by the factory.
         self._transaction = SqlAlchemyTransaction(engine, statements)
+        self._cipher = cipher
         self.tasks = SqlAlchemyTaskRepository(self._transaction)
         self.outbox = SqlAlchemyOutbox(self._transaction)
         self.secrets = SqlAlchemySecretStore(self._transaction, cipher)
@@ -57,6 +65,23 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
 
     async def rollback(self) -> None:
         await self._transaction.rollback()
+
+    async def add_task_and_commit(
+        self, task: Task, message: OutboxMessage, credentials: Credentials | None = None
+    ) -> None:
+        """On PostgreSQL, outside a transaction, one statement in autocommit mode: one round
+        trip where `BEGIN`, the inserts and `COMMIT` took three. Elsewhere, the calls in turn."""
+        transaction, statements = self._transaction, self._transaction.statements
+        if statements is None or transaction.in_transaction:
+            await add_task_and_commit_in_turn(self, task, message, credentials)
+            return
+        rows = [task_to_row(task), message_to_row(message)]
+        if credentials is None:
+            insert = statements.add_submission
+        else:
+            insert = statements.add_submission_with_secret
+            rows.append(secret_to_row(self._cipher, task.id, credentials, task.created_at))
+        await transaction.execute_alone(insert.sql, insert.arguments(*rows))
 
 
 class SqlAlchemyUnitOfWorkFactory(UnitOfWorkFactory):

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from application.ports.outbox import OutboxMessage
 from domain.task import Progress, Task, TaskError, TaskStatus
 
 __all__ = ["TaskRepository", "TaskSummary"]
@@ -41,9 +40,8 @@ class TaskSummary:
 class TaskRepository(Protocol):
     """Stores and loads tasks; changes become durable only when the unit of work commits."""
 
-    async def add(self, task: Task, *, message: OutboxMessage | None = None) -> None:
-        """Stage a new task; with `message`, the outbox message that announces it too, as
-        `Outbox.add` would (a storage may write both at once)."""
+    async def add(self, task: Task) -> None:
+        """Stage a new task."""
         ...
 
     async def get(self, task_id: uuid.UUID, *, for_update: bool = False) -> Task | None:

@@ -49,10 +49,8 @@ class SubmitTask:
     async def execute(self, request: SubmitTaskRequest) -> SubmittedTask:
         now = self._clock.now()
         task = Task.submit(request.workload, now, max_attempts=self._max_attempts)
+        message = OutboxMessage(id=uuid.uuid4(), task_id=task.id, created_at=now)
         async with self._uow_factory() as uow:
-            message = OutboxMessage(id=uuid.uuid4(), task_id=task.id, created_at=now)
-            await uow.tasks.add(task, message=message)
-            if request.credentials is not None:
-                await uow.secrets.put(task.id, request.credentials, now)
-            await uow.commit()
+            # One call: on PostgreSQL one statement that commits on its own, one round trip.
+            await uow.add_task_and_commit(task, message, request.credentials)
         return SubmittedTask(task.id, task.status)

@@ -146,6 +146,15 @@ async def store(uow_factory: UnitOfWorkFactory, *tasks: Task) -> None:
         await uow.commit()
 
 
+async def store_announced(uow_factory: UnitOfWorkFactory) -> tuple[Task, OutboxMessage]:
+    """A new task stored with the outbox message that announces it, as a submission stores it."""
+    task = a_task()
+    message = a_message(task, T0)
+    async with uow_factory() as uow:
+        await uow.add_task_and_commit(task, message)
+    return task, message
+
+
 async def load(uow_factory: UnitOfWorkFactory, task_id: uuid.UUID) -> Task | None:
     async with uow_factory() as uow:
         return await uow.tasks.get(task_id)
@@ -757,26 +766,65 @@ class StorageContract:
             assert [m.task_id for m in await uow.outbox.unpublished(10)] == [kept.id]
         assert await load(uow_factory, dropped.id) is None
 
-    async def test_a_task_added_with_its_message_is_kept_or_dropped_with_it(
+    @pytest.mark.parametrize("credentials", [None, some_credentials()], ids=["bare", "secret"])
+    async def test_a_task_added_and_committed_in_one_call_is_kept_with_its_message(
+        self, uow_factory: UnitOfWorkFactory, credentials: Credentials | None
+    ) -> None:
+        # given a task, the message that announces it, and perhaps its credentials
+        task = a_task()
+        message = a_message(task, T0)
+
+        # when they are added and committed in one call
+        async with uow_factory() as uow:
+            await uow.add_task_and_commit(task, message, credentials)
+
+        # then another unit of work reads them all
+        assert_same_state(await load(uow_factory, task.id), task)
+        assert await load_secret(uow_factory, task.id) == credentials
+        async with uow_factory() as uow:
+            assert await uow.outbox.unpublished(10) == [message]
+            # the credentials, stored as of the task's creation
+            assert await uow.secrets.sweep(task.created_at) == 0
+            swept = await uow.secrets.sweep(task.created_at + timedelta(seconds=1))
+            assert swept == (0 if credentials is None else 1)
+
+    async def test_adding_and_committing_in_one_call_commits_what_was_staged_before(
         self, uow_factory: UnitOfWorkFactory
     ) -> None:
-        kept, dropped = a_task(), a_task()
-        kept_message, dropped_message = a_message(kept, T0), a_message(dropped, T0)
-        for task, message, commit in (
-            (kept, kept_message, True),
-            (dropped, dropped_message, False),
-        ):
-            async with uow_factory() as uow:
-                await uow.tasks.add(task, message=message)
-                # the unit of work sees both before its commit
-                assert_same_state(await uow.tasks.get(task.id), task)
-                if commit:
-                    await uow.commit()
-
+        # given a unit of work that staged a task of its own first
+        staged, submitted = a_task(), a_task()
         async with uow_factory() as uow:
-            assert await uow.outbox.unpublished(10) == [kept_message]
-        assert_same_state(await load(uow_factory, kept.id), kept)
-        assert await load(uow_factory, dropped.id) is None
+            await uow.tasks.add(staged)
+            # when it adds and commits another in one call
+            await uow.add_task_and_commit(submitted, a_message(submitted, T0))
+
+        # then both are kept
+        assert_same_state(await load(uow_factory, staged.id), staged)
+        assert_same_state(await load(uow_factory, submitted.id), submitted)
+
+    async def test_a_refused_addition_in_one_call_keeps_nothing(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        # given a task stored with its message
+        task, message = await store_announced(uow_factory)
+
+        # when the same task, or a new task with the same message id, is added again
+        again, other = dataclasses.replace(a_task(), id=task.id), a_task()
+        reused = dataclasses.replace(a_message(other, T0), id=message.id)
+        # (a database raises IntegrityError, the memory adapter ValueError)
+        database = isinstance(uow_factory, SqlAlchemyUnitOfWorkFactory)
+        refused = IntegrityError if database else ValueError
+        for added, announced in ((again, a_message(again, T0)), (other, reused)):
+            async with uow_factory() as uow:
+                with pytest.raises(refused):
+                    await uow.add_task_and_commit(added, announced, some_credentials())
+
+        # then what was stored is unchanged, and nothing of the refused calls is kept
+        assert_same_state(await load(uow_factory, task.id), task)
+        assert await load(uow_factory, other.id) is None
+        assert await load_secret(uow_factory, task.id) is None
+        async with uow_factory() as uow:
+            assert await uow.outbox.unpublished(10) == [message]
 
     # secrets ----------------------------------------------------------------------------------
 
@@ -1091,23 +1139,6 @@ class SqlAlchemyContract:
         async with uow_factory() as uow:
             with pytest.raises(IntegrityError):
                 await uow.tasks.add(task)
-
-    async def test_adding_a_task_and_its_message_twice_is_refused(
-        self, uow_factory: UnitOfWorkFactory
-    ) -> None:
-        task = a_task()
-        message = a_message(task, T0)
-        async with uow_factory() as uow:
-            await uow.tasks.add(task, message=message)
-            await uow.commit()
-        async with uow_factory() as uow:
-            with pytest.raises(IntegrityError):
-                await uow.tasks.add(task, message=a_message(task, T0))
-        async with uow_factory() as uow:
-            with pytest.raises(IntegrityError):
-                await uow.tasks.add(a_task(), message=message)
-        async with uow_factory() as uow:
-            assert await uow.outbox.unpublished(10) == [message]
 
     async def test_a_secret_for_an_unknown_task_is_refused(
         self, uow_factory: UnitOfWorkFactory
