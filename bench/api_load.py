@@ -183,6 +183,20 @@ async def admin(server_url: str, statement: str) -> None:
         await connection.close()
 
 
+async def drop_database(server_url: str, name: str, seconds: float = 30.0) -> None:
+    """Drops the run's database. FORCE ends the sessions still on it, but not one of another
+    role (an autovacuum worker of the superuser's): that refusal is tried again until it ends."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            await admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except asyncpg.InsufficientPrivilegeError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
 def bench(args: argparse.Namespace) -> None:
     server_url = os.environ["DBANALYSIS_TEST_DATABASE_URL"]
     bootstrap = os.environ["DBANALYSIS_TEST_KAFKA_BOOTSTRAP"]
@@ -231,7 +245,7 @@ def bench(args: argparse.Namespace) -> None:
                 process.wait(30)
             except subprocess.TimeoutExpired:
                 process.kill()
-        asyncio.run(admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(server_url, name))
 
 
 @dataclass
