@@ -19,7 +19,7 @@ bounded; the report states the assumed cardinalities):
   ``priority``, ``region``…) used in equality / IN filters. Never a column whose name or
   type suggests high cardinality, nor a flag only ever compared with FALSE (``is_test =
   false`` keeps nearly every row: it prunes nothing and multiplies files; nor is it sorted on).
-- **bucket(col, 16)** — a key (``id``, ``*_id``, ``*_key``, ``*_number``…) used in point
+- **bucket(col, 16)** — a key (``id``, ``*_id``, ``*_key``, ``*_hk``, ``*_number``…) used in point
   lookups: 16 buckets keep a month's partitions × buckets per migration statement under
   the 100 writers Trino allows by default, while a lookup reads 1/16 of the table.
 - **truncate(col, n)** — a varchar filtered by ``LIKE 'prefix%'`` (n = the shortest
@@ -27,7 +27,8 @@ bounded; the report states the assumed cardinalities):
 
 Sort order: up to two columns by filter weight (join keys count half: Trino's dynamic
 filters prune files by the join key's min/max — but only on a table that is also filtered;
-one read whole to build a join is left alone), skipping identity partition columns.
+one read whole to build a join is left alone; a join key that a lookup by key in the joined
+table hands a few values counts as a lookup), skipping identity partition columns.
 
 Type fixes: a varchar column compared only with ``'YYYY-MM-DD'`` literals (or cast to date)
 by the queries becomes ``date``; one compared only with ``'YYYY-MM-DD HH:MM:SS'`` literals
@@ -53,6 +54,7 @@ from datetime import date, datetime
 
 from sqlglot import exp
 
+from domain.analysis.cardinality import KEY_NAME
 from domain.analysis.catalog import Catalog, Column, SourceTable
 from domain.analysis.names import TableName, identifier_sql
 from domain.analysis.profile import ColumnStats, Profile, TableUsage
@@ -100,10 +102,10 @@ _CALENDAR = {
     "day_of_month": 31,
     "week": 53,
 }
-_KEY = re.compile(r"(^id$|_id$|_key$|_number$|_no$|^uuid$|_uuid$|^email$)")
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 _PRUNABLE = ("eq", "in", "range", "like", "is_null")
+_KIND_NAMES = {"lookup": "joined lookup"}
 _ASSUMED_CARDINALITY = 10
 
 
@@ -392,7 +394,7 @@ def _other_field(
                 )
             )
         elif (
-            _KEY.search(column)
+            KEY_NAME.search(column)
             and lookups >= floor
             and lookups > 0
             and (data_type.this in _INTEGERS or data_type.this in _STRINGS)
@@ -459,7 +461,7 @@ def _exclusion_flags(columns: Mapping[str, Column], stats: Mapping[str, ColumnSt
 def _is_low_cardinality(column: str, data_type: exp.DataType) -> bool:
     if data_type.this == exp.DataType.Type.BOOLEAN:
         return True
-    if _KEY.search(column):
+    if KEY_NAME.search(column):
         return False
     return data_type.this in _STRINGS and bool(_LOW_CARDINALITY.search(column))
 
@@ -474,10 +476,12 @@ def _sort_keys(stats: Mapping[str, ColumnStats], floor: float, skip: set[str]) -
         # a join's hash table (a dimension) gains nothing from its order. A key looked up by
         # value counts LOOKUP_GAIN times: min/max skip nearly every file and row group for
         # one id, where a range or a category keeps a good share of them.
-        lookups = use.of("eq", "in") if _KEY.search(column) else 0.0
+        # A key a lookup in a joined table hands over (dynamic filtering) counts as a lookup.
+        lookups = use.of("eq", "in") if KEY_NAME.search(column) else 0.0
         score = (
             use.of(*_PRUNABLE)
             + (LOOKUP_GAIN - 1) * lookups
+            + LOOKUP_GAIN * use.of("lookup")
             + (0.5 * use.of("join") if filtered else 0.0)
         )
         if score >= floor and score > 0:
@@ -485,10 +489,10 @@ def _sort_keys(stats: Mapping[str, ColumnStats], floor: float, skip: set[str]) -
     scored.sort(key=lambda s: (-s[0], s[1]))
     keys = []
     for score, column, use in scored[:MAX_SORT_KEYS]:
-        kinds = [k for k in (*_PRUNABLE, "join") if use.of(k) > 0]
+        kinds = [_KIND_NAMES.get(k, k) for k in (*_PRUNABLE, "lookup", "join") if use.of(k) > 0]
         carried = (
-            f" (ranges also reach it through joins with {', '.join(sorted(use.through))}, "
-            "whose time filters Trino's dynamic filtering hands to this table's scan)"
+            f" (filters also reach it through joins with {', '.join(sorted(use.through))}, "
+            "whose matching keys Trino's dynamic filtering hands to this table's scan)"
             if use.through
             else ""
         )
@@ -497,7 +501,7 @@ def _sort_keys(stats: Mapping[str, ColumnStats], floor: float, skip: set[str]) -
                 column,
                 f"{column} is used in {', '.join(kinds)} predicates{carried}; sorted files let "
                 "Trino skip files and row groups by their min/max",
-                tuple(use.ids(*_PRUNABLE, "join")),
+                tuple(use.ids(*_PRUNABLE, "lookup", "join")),
                 score,
             )
         )
@@ -510,7 +514,7 @@ def _lookups(stats: Mapping[str, ColumnStats], floor: float, skip: set[str]) -> 
     found = [
         (use.of("eq", "in"), column, use)
         for column, use in stats.items()
-        if column not in skip and _KEY.search(column) and _plain_name(column)
+        if column not in skip and KEY_NAME.search(column) and _plain_name(column)
     ]
     return tuple(
         SortKey(

@@ -27,4 +27,7 @@ HIGH_CARDINALITY = re.compile(
     r"(name|title|subject|body|text|description|comment|note|email|url|address|phone|"
     r"agent|referrer|path|query|message|hash|token|uuid|number|sku)s?$"
 )
-KEY_NAME = re.compile(r"(^id$|_id$|_key$|_sk$|_hk$|_pk$|_fk$|^key$|_number$|_no$|uuid$)")
+# keys: ids, surrogate, hash and business keys (a Data Vault's ``_hk`` and ``_bk``), numbers
+KEY_NAME = re.compile(
+    r"(^id$|_id$|_key$|_sk$|_hk$|_bk$|_pk$|_fk$|^key$|_number$|_no$|uuid$|^email$)"
+)

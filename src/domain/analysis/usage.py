@@ -12,6 +12,9 @@ aliases, CTEs and subqueries, by the scope rules Trino applies — and the kind 
               — and a fact's join key where the select filters the dimension it joins on time
               (``d.year = 2024``): Trino's dynamic filtering hands the scan that range of
               keys (`through` names the dimension)
+    lookup    a join key where the select looks the table it joins up by one of its keys
+              (``h.customer_bk = 'C-1'``): Trino's dynamic filtering hands this table's scan
+              the few key values the lookup found (`through` names the looked-up table)
     like      ``col LIKE 'prefix%'``
     is_null   ``col IS NULL``
     filter    any other predicate on the column (inside OR, functions…): not prunable
@@ -51,6 +54,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from domain.analysis.cardinality import KEY_NAME
 from domain.analysis.catalog import Catalog, column_types, name_parts
 from domain.analysis.names import TableName, normalize
 
@@ -105,7 +109,7 @@ class ColumnUse:
     values: tuple[str, ...] = ()
     width_days: float | None = None
     date_like: bool = False  # compared with a 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS' string
-    through: TableName | None = None  # a range the join with this table's time filter makes
+    through: TableName | None = None  # the joined table whose filter dynamic filtering carries
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,13 +236,22 @@ def column_uses(
 def _through_joins(
     conditions: list[exp.Expr], found: list[ColumnUse], resolver: Resolver, catalog: Catalog
 ) -> list[ColumnUse]:
-    """The ranges Trino's dynamic filtering puts on a join key: where a select joins a table by
-    equality to one it filters on time (``d.year = 2024``, ``d.full_date BETWEEN …``), the
-    join hands the matching keys to the scan of the other table as a range of values, which
-    skips its files and row groups by their min/max when they are sorted by the key (a star's
-    fact by its date key). Only inner joins: an outer join keeps every row of one side."""
+    """The filters Trino's dynamic filtering puts on a join key. Where a select joins a table
+    by equality to one it filters, the join hands the scan of the other table the keys that
+    matched, which skip its files and row groups by their min/max when they are sorted by the
+    key. Two shapes make that worth a layout:
+
+    - **a range** — the filtered table is a dimension filtered on time (``d.year = 2024``,
+      ``d.full_date BETWEEN …``) and the key a day: the keys are a range (a star's fact by
+      its date key);
+    - **a lookup** — the filtered table is looked up by one of its keys (``h.customer_bk =
+      'C-1'``) and the join is on keys: the keys are a few values (a Data Vault's satellite
+      by the hash key of the hub it describes).
+
+    Only inner joins: an outer join keeps every row of one side."""
     timed = {u.table for u in found if u.kind in _TIME_KINDS and _in_time(catalog, u)}
-    if not timed:
+    looked_up = {u.table for u in found if u.kind in ("eq", "in") and KEY_NAME.search(u.column)}
+    if not timed and not looked_up:
         return []
     derived: list[ColumnUse] = []
     for condition in conditions:
@@ -253,13 +266,27 @@ def _through_joins(
                 continue
             ends = [(resolver.table_of(c), c) for c in (conjunct.left, conjunct.right)]
             for (near, column), (far, key) in (ends, ends[::-1]):
-                if near is None or far is None or far not in timed or near in timed:
+                if near is None or far is None or near == far:
                     continue
-                name = normalize(column.name)
+                name, far_key = normalize(column.name), normalize(key.name)
                 # the filtered side is a dimension, and the key a day (not a hash or an id,
                 # whose matching values scatter over the whole range)
-                if _owns(catalog, far, normalize(key.name)) and _names_time(catalog, near, name):
+                if (
+                    far in timed
+                    and near not in timed
+                    and _owns(catalog, far, far_key)
+                    and _names_time(catalog, near, name)
+                ):
                     derived.append(ColumnUse(near, name, "range", through=far))
+                # a few rows found by a key hand over a few keys: near is not filtered by a
+                # key itself (a table looked up on its own reads its own few rows already)
+                elif (
+                    far in looked_up
+                    and near not in looked_up
+                    and KEY_NAME.search(name)
+                    and KEY_NAME.search(far_key)
+                ):
+                    derived.append(ColumnUse(near, name, "lookup", through=far))
     return derived
 
 

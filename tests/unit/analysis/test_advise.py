@@ -217,3 +217,16 @@ def test_a_key_looked_up_by_value_leads_the_sort_order_over_heavier_range_filter
     found = advice(id=stats("eq", 1.0, values=["7"]), amount=stats("range", 2.0))
     # then id sorts first: min/max skip nearly everything for one id, less for a range
     assert [k.column for k in found.sorted_by] == ["id", "amount"]
+
+
+def test_a_key_a_joined_lookup_hands_over_sorts_the_table_but_makes_no_partition() -> None:
+    # given a table read whole but for the few keys a lookup in a joined table finds
+    # (Trino's dynamic filtering hands its scan those keys), beside a heavier join
+    handed = stats("lookup", 1.0, queryid="q-lookup")
+    handed.through.add("lake.s.customers")
+    found = advice(customer_id=handed, id=stats("join", 3.0, queryid="q-join"))
+    # then the key leads the sort order, so that min/max skip what the keys miss
+    assert [k.column for k in found.sorted_by] == ["customer_id"]
+    assert "dynamic filtering" in found.sorted_by[0].reason
+    # and no bucket is made of it: the dynamic filter prunes by min/max, not by partition
+    assert specs(found) == []

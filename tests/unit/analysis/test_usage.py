@@ -237,3 +237,59 @@ def test_an_implicit_join_in_the_where_clause_carries_it_too() -> None:
 )
 def test_no_range_is_carried_where_dynamic_filtering_makes_none(sql: str) -> None:
     assert carried(sql) == []
+
+
+# -- keys a join carries from a lookup by key (a Data Vault's hub and its satellite) --------
+
+HUB = TableName("lake", "s", "hub_customer")
+SATELLITE = TableName("lake", "s", "sat_customer")
+
+
+def vault() -> Catalog:
+    return Catalog(
+        Session("lake", "s"),
+        {
+            HUB: table(HUB, {"customer_hk": "varchar", "customer_bk": "varchar"}),
+            SATELLITE: table(
+                SATELLITE,
+                {"customer_hk": "varchar", "load_dts": "timestamp(6)", "country": "varchar"},
+            ),
+        },
+    )
+
+
+def looked_up(sql: str) -> list[tuple[str, str, str, str]]:
+    uses = column_uses(sqlglot.parse_one(sql, read="trino"), vault()).uses
+    return [
+        (u.table.table, u.column, u.kind, u.through.table) for u in uses if u.through is not None
+    ]
+
+
+@pytest.mark.parametrize("condition", ["h.customer_bk = 'C-1'", "h.customer_bk IN ('C-1', 'C-2')"])
+def test_a_lookup_by_key_hands_the_joined_table_its_few_keys(condition: str) -> None:
+    sql = (
+        "SELECT s.country FROM hub_customer h JOIN sat_customer s"
+        f" ON s.customer_hk = h.customer_hk WHERE {condition}"
+    )
+    assert looked_up(sql) == [("sat_customer", "customer_hk", "lookup", "hub_customer")]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # a filter on a column that is no key keeps any number of rows: no few keys to hand
+        "SELECT count(*) FROM hub_customer h JOIN sat_customer s"
+        " ON s.customer_hk = h.customer_hk WHERE s.country = 'DE'",
+        # an outer join keeps every row of its preserved side
+        "SELECT count(*) FROM sat_customer s LEFT JOIN hub_customer h"
+        " ON s.customer_hk = h.customer_hk WHERE h.customer_bk = 'C-1'",
+        # both sides looked up by key: each reads its own few rows already
+        "SELECT count(*) FROM hub_customer h JOIN sat_customer s"
+        " ON s.customer_hk = h.customer_hk WHERE h.customer_bk = 'C-1' AND s.customer_hk = 'a'",
+        # joined on a column that is no key: its matching values are anything
+        "SELECT count(*) FROM hub_customer h JOIN sat_customer s"
+        " ON s.country = h.customer_hk WHERE h.customer_bk = 'C-1'",
+    ],
+)
+def test_no_keys_are_carried_where_a_lookup_makes_none(sql: str) -> None:
+    assert looked_up(sql) == []
