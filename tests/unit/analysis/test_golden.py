@@ -33,20 +33,21 @@ def flights(load_example: Loader) -> AnalysisResult:
     return analyze(load_example("flights"))
 
 
-def test_flights_is_partitioned_by_month_of_its_date_for_the_queries_that_read_it(
+def test_flights_of_unknown_size_is_bucketed_by_tail_and_sorted_by_its_date(
     flights: AnalysisResult,
 ) -> None:
     ddl = create(flights, "flights.optimized.flights")
-    # the year/month filter of f-airline-month reads a rollup: it no longer shapes the table
-    assert "partitioning = ARRAY['month(flightdate)', 'bucket(tail_number, 16)']" in ddl
+    # without statistics no time partition (see sizing): the date the quarter ranges ask
+    # for leads the sort; the year/month filter of f-airline-month reads a rollup
+    assert "partitioning = ARRAY['bucket(tail_number, 16)']" in ddl
     # cancelled = false keeps nearly every flight: the flag is not a sort key
-    assert "sorted_by = ARRAY['tail_number']" in ddl
+    assert "sorted_by = ARRAY['flightdate', 'tail_number']" in ddl
     assert "flights_rollup" in query(flights, "f-airline-month")
     [partition] = findings(flights, "partition_recommended")
-    # the reasons name the driving queries: the quarter range and the tail
-    assert set(partition.queryids) == {"f-route-delays", "f-tail"}
-    assert "ranges of about 90 day(s)" in partition.rationale
-    assert partition.details["migration_statements"] == 13
+    assert set(partition.queryids) == {"f-tail"}
+    assert partition.details["migration_statements"] == 1
+    [sort] = findings(flights, "sort_recommended")
+    assert set(sort.queryids) == {"f-route-delays", "f-tail"}
 
 
 def test_flights_year_and_month_filters_are_not_rewritten_into_dates(
@@ -108,16 +109,18 @@ class TestClicks:
     def result(self, load_example: Loader) -> AnalysisResult:
         return analyze(load_example("clicks"))
 
-    def test_the_varchar_date_becomes_a_date_and_partitions_by_month_of_unknown_size(
+    def test_the_varchar_date_becomes_a_date_and_leads_the_sort_of_unknown_size(
         self, result: AnalysisResult
     ) -> None:
         ddl = create(result, "web.optimized.clicks")
         assert "event_date DATE" in ddl
         # the queries ask for days; without statistics the table may be small (see sizing)
-        assert "partitioning = ARRAY['month(event_date)']" in ddl
+        assert "partitioning" not in ddl
+        assert "sorted_by = ARRAY['event_date', 'country', 'event_ts']" in ddl
         [fix] = findings(result, "type_fix")
         assert fix.details["check"].startswith("SELECT count(*) FROM web.events.clicks")
-        assert all("CAST(event_date AS DATE)" in m.statement for m in result.migrations[:13])
+        [copy] = [m.statement for m in result.migrations if "web.optimized.clicks" in m.statement]
+        assert "CAST(event_date AS DATE)" in copy
 
     def test_queries_compare_with_dates_and_read_the_text_back(
         self, result: AnalysisResult

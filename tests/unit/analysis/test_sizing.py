@@ -106,25 +106,31 @@ def test_bucket_count_follows_the_size_per_partition() -> None:
     ]
 
 
-def test_without_statistics_time_partitions_are_no_finer_than_a_month() -> None:
-    # the size is unknown: days would split a small table into hundreds of files, months
-    # still prune a large one, and the sort on the time column narrows a day inside a month
+def test_without_statistics_no_time_partition_is_made_and_the_time_leads_the_sort() -> None:
+    # the size is unknown: time partitions would split a small table into many small files,
+    # while the sort on the time column skips row groups by min/max whatever the size
     fitted = fit_to_size(advice(day()), None)
-    assert [f.spec() for f in fitted.partitioning] == ["month(ts)"]
+    assert fitted.partitioning == ()
     assert [k.column for k in fitted.sorted_by] == ["ts"]
     assert "size is unknown" in fitted.sizing[0]
-    # a sort the queries asked for (lookups) is kept as it is
+    # a sort the queries asked for (lookups) follows the time
     user = SortKey("user_id", "point lookups", ("q-user",), 100.0)
     assert [k.column for k in fit_to_size(Advice(TABLE, (day(),), (user,)), None).sorted_by] == [
-        "user_id"
+        "ts",
+        "user_id",
     ]
 
 
-def test_without_statistics_coarser_partitions_are_left_as_the_queries_made_them() -> None:
+def test_without_statistics_the_fields_on_keys_stay_as_the_queries_made_them() -> None:
     year = PartitionField("year", "ts", "ranges of years", cardinality=10)
+    month_part = PartitionField("identity", "month", "calendar part", cardinality=1)
     key = PartitionField("bucket", "user_id", "lookups", param=16, cardinality=16)
-    original = advice(year, key)
-    assert fit_to_size(original, None) is original
+    fitted = fit_to_size(advice(year, month_part, key), None)
+    assert [f.spec() for f in fitted.partitioning] == ["bucket(user_id, 16)"]
+    assert [k.column for k in fitted.sorted_by] == ["ts"]
+    # a table with no time field is left as it is
+    keys_only = advice(key)
+    assert fit_to_size(keys_only, None) is keys_only
 
 
 def test_the_engine_leaves_a_small_table_unpartitioned_and_reports_the_statistics() -> None:
