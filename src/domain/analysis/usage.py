@@ -244,13 +244,16 @@ def _through_joins(
     - **a range** — the filtered table is a dimension filtered on time (``d.year = 2024``,
       ``d.full_date BETWEEN …``) and the key a day: the keys are a range (a star's fact by
       its date key);
-    - **a lookup** — the filtered table is looked up by one of its keys (``h.customer_bk =
-      'C-1'``) and the join is on keys: the keys are a few values (a Data Vault's satellite
-      by the hash key of the hub it describes).
+    - **a lookup** — the filtered table is looked up by its own key (``h.customer_bk =
+      'C-1'`` in ``hub_customer``) and the join is on keys: the keys are a few values (a Data
+      Vault's satellite by the hash key of the hub it describes).
 
     Only inner joins: an outer join keeps every row of one side."""
     timed = {u.table for u in found if u.kind in _TIME_KINDS and _in_time(catalog, u)}
-    looked_up = {u.table for u in found if u.kind in ("eq", "in") and KEY_NAME.search(u.column)}
+    # a lookup by the table's own key finds a row or a few, not a fact's rows of one store
+    looked_up = {
+        u.table for u in found if u.kind in ("eq", "in") and _owns(catalog, u.table, u.column)
+    }
     if not timed and not looked_up:
         return []
     derived: list[ColumnUse] = []
@@ -302,6 +305,8 @@ def _owns(catalog: Catalog, table: TableName, column: str) -> bool:
         f"{stem}_key",
         f"{stem}_id",
         f"{stem}_sk",
+        f"{stem}_hk",  # a Data Vault hub's hash key and business key
+        f"{stem}_bk",
     }
 
 

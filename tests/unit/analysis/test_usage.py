@@ -230,6 +230,10 @@ def test_an_implicit_join_in_the_where_clause_carries_it_too() -> None:
         # a key that is no day (a hash, an id): the values a time filter keeps scatter
         "SELECT count(*) FROM fact_sales f JOIN dim_date d ON f.store_key = d.date_key"
         " WHERE d.year = 2024",
+        # a fact filtered by a key that is not its own keeps any number of rows: the
+        # dimension it joins is built whole, not handed a few keys
+        "SELECT count(*) FROM fact_sales f JOIN dim_store s ON f.store_key = s.store_key"
+        " WHERE f.store_key = 5",
         # the fact filtered on its own time: the dimension it joins is built whole
         "SELECT count(*) FROM fact_sales f JOIN dim_store s ON f.store_key = s.store_key"
         " WHERE f.sold_on >= DATE '2024-01-01'",
