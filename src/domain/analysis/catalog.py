@@ -30,6 +30,7 @@ table and are reported; a table defined twice keeps its first definition.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
@@ -53,6 +54,7 @@ __all__ = [
     "name_parts",
     "property_name",
     "session_for",
+    "time_partitioned",
 ]
 
 DEFAULT_CATALOG = "iceberg"
@@ -141,6 +143,27 @@ def column_types(source: SourceTable) -> Mapping[str, exp.DataType | None]:
     types = {c.key: c.data_type for c in source.columns}
     _TYPES_CACHE[id(source)] = (source, types)
     return types
+
+
+_TIME_TRANSFORM = re.compile(r"^\s*(year|month|day|hour)\s*\(", re.IGNORECASE)
+_TIME_TYPES = {exp.DataType.Type.DATE, *exp.DataType.TEMPORAL_TYPES}
+
+
+def time_partitioned(source: SourceTable) -> bool:
+    """Whether `source`'s own DDL partitions it by time: a year/month/day/hour transform, or
+    the identity of a date or timestamp column (Hive's ``partitioned_by`` too)."""
+    types = column_types(source)
+    for prop in source.properties:
+        if prop.name not in ("partitioning", "partitioned_by"):
+            continue
+        for item in prop.value.find_all(exp.Literal):
+            text = item.name
+            data_type = types.get(normalize(text.strip().strip('"')))
+            if _TIME_TRANSFORM.match(text) or (
+                data_type is not None and data_type.this in _TIME_TYPES
+            ):
+                return True
+    return False
 
 
 def name_parts(table: exp.Table) -> list[str] | None:

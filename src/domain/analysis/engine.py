@@ -60,7 +60,13 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from domain.analysis.advise import advise
-from domain.analysis.catalog import DEFAULT_CATALOG, Catalog, build_catalog, name_parts
+from domain.analysis.catalog import (
+    DEFAULT_CATALOG,
+    Catalog,
+    build_catalog,
+    name_parts,
+    time_partitioned,
+)
 from domain.analysis.latest import (
     LatestTable,
     Window,
@@ -333,7 +339,9 @@ def _passes(
     unchanged.clear()
     if adaptation.refused:  # a query could not keep its results: no fix on its tables
         advice = advise(catalog, base_profile, adaptation.refused)
-    advice = with_bloom_filters(size_all(advice, statistics), statistics, catalog.session.catalog)
+    partitioned = {n for n, t in catalog.tables.items() if time_partitioned(t)}
+    advice = size_all(advice, statistics, partitioned)
+    advice = with_bloom_filters(advice, statistics, catalog.session.catalog)
     layout, layout_issues = plan_layout(catalog, workload.options.target_schema, advice)
     create = [layout.create_schema_sql()]
     create += [layout.create_table_sql(t) for t in layout.targets.values()]

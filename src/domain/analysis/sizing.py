@@ -25,7 +25,9 @@ column instead keeps each file's row groups in narrow time ranges, which Trino s
 min/max whatever the table's size: a day's query on a large table still reads about a day's
 row groups. So without statistics no time partition is made: the time column leads the sort
 instead, and the other fields (a bucket on a looked-up key, an identity on a column of few
-values) stay as the queries made them. Every change is explained in `Advice.sizing`.
+values) stay as the queries made them. Only a source its owners partitioned by time already
+keeps a temporal partition (no finer than a month): it was large enough for one. Every
+change is explained in `Advice.sizing`.
 
 >>> from domain.analysis.advise import Advice, PartitionField, SortKey
 >>> from domain.analysis.names import TableName
@@ -42,7 +44,7 @@ values) stay as the queries made them. Every change is explained in `Advice.sizi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 
 from domain.analysis.advise import Advice, PartitionField, SortKey
@@ -72,11 +74,18 @@ _COARSER = {"hour": "day", "day": "month", "month": "year"}
 
 
 def size_all(
-    advice: Mapping[TableName, Advice], statistics: WorkloadStatistics | None
+    advice: Mapping[TableName, Advice],
+    statistics: WorkloadStatistics | None,
+    time_partitioned: Collection[TableName] = (),
 ) -> dict[TableName, Advice]:
-    """Every table's advice fitted to its statistics (to an unknown size without them)."""
+    """Every table's advice fitted to its statistics (to an unknown size without them);
+    `time_partitioned` names the sources their own DDL partitions by time."""
     return {
-        name: fit_to_size(a, statistics.table(name) if statistics is not None else None)
+        name: fit_to_size(
+            a,
+            statistics.table(name) if statistics is not None else None,
+            time_partitioned=name in time_partitioned,
+        )
         for name, a in advice.items()
     }
 
@@ -115,13 +124,16 @@ def _bloom_filters(advice: Advice, stats: TableStatistics | None) -> Advice:
     return replace(advice, bloom_filter=tuple(chosen[:MAX_BLOOM_FILTERS]))
 
 
-def fit_to_size(advice: Advice, stats: TableStatistics | None) -> Advice:
-    """`advice` with its partitioning fitted to the table's size, or to an unknown size."""
+def fit_to_size(
+    advice: Advice, stats: TableStatistics | None, *, time_partitioned: bool = False
+) -> Advice:
+    """`advice` with its partitioning fitted to the table's size, or to an unknown size
+    (`time_partitioned`: the source is partitioned by time already, see `_unknown_size`)."""
     if not advice.partitioning:
         return advice
     size = _bytes(stats) if stats is not None else None
     if stats is None or size is None:
-        return _unknown_size(advice)
+        return _unknown_size(advice, time_partitioned)
     notes: list[str] = []
     if size < SMALL_TABLE_BYTES:
         advice = _sorted_by_time(advice, advice.temporal)
@@ -158,12 +170,16 @@ def fit_to_size(advice: Advice, stats: TableStatistics | None) -> Advice:
     return _with(advice, tuple(fields), notes)
 
 
-def _unknown_size(advice: Advice) -> Advice:
+def _unknown_size(advice: Advice, time_partitioned: bool) -> Advice:
     """`advice` for a table of unknown size: no time partition (nor the calendar parts that
-    ride along with it), the time column first in the sort instead (see the module's text)."""
+    ride along with it), the time column first in the sort instead (see the module's text).
+    A source its owners partitioned by time already is taken to be large enough for it: its
+    temporal partition is kept, no finer than a month."""
     temporal = advice.temporal
     if temporal is None:
         return advice
+    if time_partitioned:
+        return _no_finer_than_a_month(advice, temporal)
     kept = tuple(
         f
         for f in advice.partitioning
@@ -178,6 +194,27 @@ def _unknown_size(advice: Advice) -> Advice:
     )
     advice = _sorted_by_time(advice, temporal)
     return replace(advice, partitioning=kept, sizing=(*advice.sizing, note))
+
+
+def _no_finer_than_a_month(advice: Advice, temporal: PartitionField) -> Advice:
+    if temporal.transform not in ("day", "hour"):
+        return advice
+    note = (
+        f"the table's size is unknown (no statistics), but its source is partitioned by time: "
+        f"month({temporal.column}) partitions, as {temporal.transform} partitions might split "
+        "it into many small files"
+    )
+    month = replace(
+        temporal,
+        transform="month",
+        reason=f"{temporal.reason}; {note}",
+        cardinality=min(temporal.cardinality, 120),
+    )
+    fields = tuple(month if f is temporal else f for f in advice.partitioning)
+    if not advice.sorted_by:
+        advice = _sorted_by_time(advice, temporal)
+        note += f", sorted by {temporal.column} so that a narrower range skips row groups"
+    return replace(advice, partitioning=fields, sizing=(*advice.sizing, note))
 
 
 def _sorted_by_time(advice: Advice, dropped: PartitionField | None) -> Advice:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.analysis.catalog import Catalog, build_catalog
+from domain.analysis.catalog import Catalog, build_catalog, time_partitioned
 from domain.analysis.findings import Issue
 from domain.analysis.names import TableName
 from domain.analysis.parse import parse_ddl
@@ -144,3 +144,26 @@ def test_properties_and_comment_are_collected_by_trino_name() -> None:
     ]
     assert table.comment is not None
     assert table.comment.sql(dialect="trino") == "'facts'"
+
+
+@pytest.mark.parametrize(
+    ("partitioning", "by_time"),
+    [
+        ("partitioning = ARRAY['month(ts)']", True),
+        ("partitioning = ARRAY['bucket(id, 8)', 'day(ts)']", True),
+        ("partitioning = ARRAY['d']", True),  # the identity of a date column: days
+        ("partitioned_by = ARRAY['d']", True),
+        ("partitioning = ARRAY['bucket(id, 8)', 'country']", False),
+        ("format = 'PARQUET'", False),
+    ],
+)
+def test_a_source_partitioned_by_time_is_told_from_its_own_ddl(
+    partitioning: str, by_time: bool
+) -> None:
+    catalog, _ = catalog_of(
+        "jdbc:trino://h:8080/lake/sales",
+        "CREATE TABLE t (id bigint, ts timestamp(6), d date, country varchar) "
+        f"WITH ({partitioning})",
+    )
+    [table] = catalog.tables.values()
+    assert time_partitioned(table) is by_time

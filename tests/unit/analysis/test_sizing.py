@@ -121,6 +121,18 @@ def test_without_statistics_no_time_partition_is_made_and_the_time_leads_the_sor
     ]
 
 
+def test_without_statistics_a_source_partitioned_by_time_keeps_months() -> None:
+    # its owners partitioned it by time: it was large enough for partitions
+    fitted = fit_to_size(advice(day()), None, time_partitioned=True)
+    assert [f.spec() for f in fitted.partitioning] == ["month(ts)"]
+    assert [k.column for k in fitted.sorted_by] == ["ts"]
+    assert "source is partitioned by time" in fitted.sizing[0]
+    # a sort the queries asked for (lookups) is kept as it is
+    user = SortKey("user_id", "point lookups", ("q-user",), 100.0)
+    kept = fit_to_size(Advice(TABLE, (day(),), (user,)), None, time_partitioned=True)
+    assert [k.column for k in kept.sorted_by] == ["user_id"]
+
+
 def test_without_statistics_the_fields_on_keys_stay_as_the_queries_made_them() -> None:
     year = PartitionField("year", "ts", "ranges of years", cardinality=10)
     month_part = PartitionField("identity", "month", "calendar part", cardinality=1)

@@ -6,6 +6,7 @@ Driven by `FunctionAdvisor`, a fake advisor whose answers are a function of the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 
@@ -27,13 +28,14 @@ from application.ports.analyzer import ProgressSink
 from application.refinement.guarded_analyzer import GuardedAdvisorAnalyzer
 from domain.result import AnalysisResult
 from domain.task import Progress
-from domain.workload import Workload, credentials_from_jdbc_url
+from domain.workload import DdlStatement, Workload, credentials_from_jdbc_url
 from tests.unit.analysis.contract import assert_result_obeys_contract
 from tests.unit.llm.support import (
     GOOD_DDL,
     HEAVY_QUERY,
     INJECTION,
     LIGHT_QUERY,
+    ORDERS,
     SECRET,
     URL,
     orders_workload,
@@ -258,12 +260,17 @@ async def test_a_rewrite_that_changes_the_rows_is_not_returned() -> None:
 
 
 async def test_a_migration_that_copies_every_row_once_is_accepted() -> None:
+    # given a copy split by calendar month and its NULLs, where the engine makes one INSERT
     copy = (
         f"INSERT INTO {TABLE} (id, customer, amount, ordered_at, day) "
         "SELECT id, customer, amount, ordered_at, day FROM lake.sales.orders"
     )
-    result = await run(answering(AdviceReply(tables=(ProposedTable(TABLE, migrations=(copy,)),))))
-    assert [m.statement for m in result.migrations] == [copy]
+    split = (
+        *(f"{copy} WHERE month(day) = {m}" for m in range(1, 13)),
+        f"{copy} WHERE day IS NULL",
+    )
+    result = await run(answering(AdviceReply(tables=(ProposedTable(TABLE, migrations=split),))))
+    assert [m.statement for m in result.migrations] == list(split)
     assert result.meta.parts["migrations"] == "llm"
 
 
@@ -288,8 +295,20 @@ async def test_the_brief_is_heaviest_first_without_credentials_or_untouchable_qu
     assert SECRET not in repr(request)
     assert "alice" not in repr(request)
     assert INJECTION in request.tables[0].ddl  # data, carried as data
-    assert request.tables[0].split_by[-1] == "day IS NULL"
+    # without statistics the engine fills the table with one INSERT: no split to keep
+    assert request.tables[0].split_by == ()
     assert Progress("refine", 90) in progress
+
+
+async def test_the_brief_carries_the_engines_split_of_a_copy() -> None:
+    # given a source partitioned by month, whose copy the engine splits by calendar month
+    workload = orders_workload()
+    partitioned = DdlStatement(f"{ORDERS} WITH (partitioning = ARRAY['month(day)'])")
+    advisor = answering(AdviceReply())
+    await run(advisor, dataclasses.replace(workload, ddl=(partitioned,)))
+    [request] = advisor.requests
+    assert request.tables[0].split_by[0] == "MONTH(day) = 1"
+    assert request.tables[0].split_by[-1] == "day IS NULL"
 
 
 async def test_the_credentials_reach_the_engine_and_never_the_advisor() -> None:
