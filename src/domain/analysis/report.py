@@ -21,8 +21,7 @@ pass, which the test suite checks by running both forms in DuckDB. When the task
 for it (`verify`, the default), the verification step that follows the engine runs every
 statement on generated data and replaces this section (see `domain.verification.merge`).
 
->>> from domain.analysis.advise import KeptType, TypeFix
-from domain.analysis.findings import Issue, Severity
+>>> from domain.analysis.findings import Issue, Severity
 >>> findings = number_findings([Issue("parse_error", Severity.ERROR, "t", "r")], {}, 0.0)
 >>> findings[0].id
 'F001'

@@ -26,7 +26,8 @@ included, so it holds wherever the expression stands (under NOT, OR, in a join c
   beside a relation whose columns are unknown, a join ``USING`` it — raises `Unadaptable`.
 - **number fixes**: for a varchar column that becomes a number type T (the migration
   stores ``CAST(c AS T)``), ``CAST(c AS T)`` becomes ``c`` — the very value, whatever the
-  text looked like; ``CAST(c AS varchar)`` stays (the text, canonical as the report's check
+  text looked like — except in ORDER BY, where ``c`` may name an output column now text;
+  ``CAST(c AS varchar)`` stays (the text, canonical as the report's check
   proves); ``c IS NULL`` stays; and the column read as a whole text — projected, grouped,
   ordered, counted, its min or max, joined by equality to another column or ``IN (SELECT
   …)`` — reads ``CAST(c AS varchar)``. Anything else says the text may be more than a
@@ -525,7 +526,11 @@ def _fix_number(column: exp.Column, new_type: exp.DataType, table: TableName) ->
         raise Unadaptable(f"TRY_CAST({name} …): some values may not be numbers", key)
     if isinstance(parent, exp.Cast) and parent.this is column:
         if parent.to == new_type:
-            parent.replace(copy_tree(column))  # the migration stored this very value
+            # the migration stored this very value; but in ORDER BY the name may be an output
+            # column the rewrite made text (``CAST(c AS varchar) AS c``), whose order is
+            # not the number's: there the cast stays, exact on the text and on the number
+            if not in_order_by(column):
+                parent.replace(copy_tree(column))
             return
         if parent.to.this not in _VARCHAR or parent.to.expressions:
             target = parent.to.sql("trino")
