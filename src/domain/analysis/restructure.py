@@ -29,9 +29,9 @@ included, so it holds wherever the expression stands (under NOT, OR, in a join c
   text looked like — except in ORDER BY, where ``c`` may name an output column now text;
   ``CAST(c AS varchar)`` stays (the text, canonical as the report's check
   proves); ``c IS NULL`` stays; and the column read as a whole text — projected, grouped,
-  ordered, counted, its min or max, joined by equality to another column or ``IN (SELECT
-  …)`` — reads ``CAST(c AS varchar)``. Anything else says the text may be more than a
-  number and raises `Unadaptable` for that column alone (`Unadaptable.column`): a
+  ordered, counted, its min or max, a window's partition, joined by equality to another
+  column or ``IN (SELECT …)`` — reads ``CAST(c AS varchar)``. Anything else says the text
+  may be more than a number and raises `Unadaptable` for that column alone (`Unadaptable.column`): a
   ``TRY_CAST``, a cast to another type, a comparison with a literal, LIKE, a function of
   the text; and any reading of the text when T is a double or a real (Trino prints
   ``1.0E2``, not the text it held).
@@ -555,6 +555,8 @@ def _reads_text(column: exp.Column, parent: exp.Expr | None) -> bool:
     """Whether `column` stands where only its whole text (or its equality) is read."""
     if isinstance(parent, exp.Select):
         return column.arg_key in ("expressions", "group")
+    if isinstance(parent, exp.Window):
+        return column.arg_key == "partition_by"
     if isinstance(parent, _TEXT_READERS):
         return True
     if isinstance(parent, exp.EQ | exp.NEQ):

@@ -192,6 +192,12 @@ ADAPTED = [
         "WHERE id > 0",
         "SELECT id, CAST(qty AS VARCHAR) AS qty FROM",
     ),
+    # a window partitioned by the text and ordered by the number
+    (
+        "SELECT id, rank() OVER (PARTITION BY qty ORDER BY CAST(price AS decimal(12,2))) AS r "
+        "FROM n",
+        "OVER (PARTITION BY CAST(qty AS VARCHAR) ORDER BY CAST(price AS DECIMAL(12, 2)))",
+    ),
     # equal to another varchar column: text to text
     ("SELECT a.id FROM n a JOIN n b ON a.qty = b.note", "CAST(a.qty AS VARCHAR) = b.note"),
 ]
