@@ -332,8 +332,15 @@ def adapt_type_fixes(
                 dropped.setdefault(outcome.column, []).append((query.queryid, outcome.reason))
             elif isinstance(outcome, _Refusal) and len(tables) > 1:
                 alone = {t: adapt(query, (t,)) for t in tables}
+                # a column's own use found on one table alone: that column first, the least
+                own = [
+                    o for o in alone.values() if isinstance(o, _Refusal) and o.column is not None
+                ]
+                for refusal in own:
+                    assert refusal.column is not None
+                    dropped.setdefault(refusal.column, []).append((query.queryid, refusal.reason))
                 guilty = [t for t, o in alone.items() if isinstance(o, _Refusal)] or list(tables)
-                for table in guilty:
+                for table in guilty if not own else ():
                     found = alone[table]
                     reason = found.reason if isinstance(found, _Refusal) else outcome.reason
                     blamed.setdefault(table, []).append((query.queryid, reason))
