@@ -85,8 +85,8 @@ def answer(db: Any, sql: str) -> tuple[list[Any], list[tuple[Any, ...]]]:
     """The result's columns (name, type) and its rows, in the order the query gives them."""
     cursor = db.execute(sqlglot.transpile(sql, read="trino", write="duckdb")[0])
     rows = cursor.fetchall()
-    if "ORDER BY" not in sql.upper():
-        rows = sorted(rows, key=repr)
+    if sqlglot.parse_one(sql, read="trino").args.get("order") is None:
+        rows = sorted(rows, key=repr)  # no order of its own: any order of the rows
     return [(d[0], str(d[1])) for d in cursor.description], rows
 
 
