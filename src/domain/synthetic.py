@@ -100,6 +100,7 @@ _CALENDAR_FUNCTIONS = {
     "hour": "hour",
 }
 _INTEGER_LIMITS = {"tinyint": 100, "smallint": 30_000}
+_NUMBERS = NUMBER_TYPES | {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +292,7 @@ def _gather(
             isinstance(node, exp.Cast)
             and not isinstance(node, exp.TryCast)
             and isinstance(node.this, exp.Column)
-            and node.to.this in NUMBER_TYPES
+            and node.to.this in _NUMBERS
         ):
             for ref in _refs(node.this, aliases, in_query):
                 evidence[ref].casts.append(node.to)

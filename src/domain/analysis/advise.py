@@ -41,7 +41,8 @@ reads it in a way the rewrite cannot adapt: that query would otherwise come back
 retargeted, with the column's type changed in its result.
 
 A varchar column holding numbers becomes that number type: one every query reads only
-through ``CAST(col AS <type>)`` — always the same integer, decimal or floating type — or
+through ``CAST(col AS <type>)`` — always the same integer, bigint, decimal, real or double
+(not a tinyint or smallint: Iceberg stores them as integers, read back as such) — or
 as a whole text (projected, grouped, ordered, counted, joined to another column). The
 migration converts it with that very CAST, so a cast in a query becomes the column itself
 and is exact whatever the text looked like; the text read back becomes ``CAST(col AS

@@ -243,11 +243,10 @@ def column_uses(
     return QueryUsage(tuple(uses), needs_tree)
 
 
-# The types a varchar column holding numbers may be fixed to (see `advise`).
+# The types a varchar column holding numbers may be fixed to (see `advise`): not tinyint nor
+# smallint, which Iceberg stores as integer (the column would read back as another type).
 NUMBER_TYPES = frozenset(
     {
-        exp.DataType.Type.TINYINT,
-        exp.DataType.Type.SMALLINT,
         exp.DataType.Type.INT,
         exp.DataType.Type.BIGINT,
         exp.DataType.Type.DECIMAL,
