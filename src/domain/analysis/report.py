@@ -573,13 +573,11 @@ def _number_fix_issue(
     new_type = trino_sql(fix.new_type)
     name = fix.sql_name
     floating = fix.new_type.this in _FLOATING
+    decimals = (
+        ", every decimal of its scale" if fix.new_type.this == exp.DataType.Type.DECIMAL else ""
+    )
     shape = (
-        "a number"
-        if floating
-        else f"the number written as Trino prints a {new_type} (no leading zero, '+' or "
-        "space"
-        + (", every decimal of the scale" if fix.new_type.this == exp.DataType.Type.DECIMAL else "")
-        + ")"
+        f"the number written as Trino prints a {new_type} (no leading zero, '+' or space{decimals})"
     )
     read_back = (
         "No query reads its text, which a floating type would print otherwise (1.0E2)."
@@ -597,7 +595,8 @@ def _number_fix_issue(
         queryids=fix.queryids,
         effect="No text is parsed into a number at each read; the column compresses better "
         "and its min/max statistics order numbers.",
-        risk=f"The migration CASTs every value and fails (losing nothing) if one is not {shape}"
+        risk="The migration CASTs every value and fails (losing nothing) if one is not a "
+        "number; run the check first: it must return 0."
         if floating
         else "The migration CASTs every value and fails (losing nothing) if one is not a "
         f"number; run the check first: it must return 0 (it also proves every value is "
