@@ -16,6 +16,9 @@ says about the column:
 - **cardinality** from the name and the use: flags and codes compared by equality or grouped
   by are low, names and texts high; dates kept as ``varchar`` are written as Trino writes
   dates;
+- **numbers kept as text**: a ``varchar`` column the queries cast to a number type holds
+  numbers written as Trino prints that type (``CAST(CAST(n AS type) AS varchar)``), so the
+  casts convert and the text is the canonical one a type fix reads back;
 - **NULLs** in every nullable column that is not a key (more where a query asks
   ``IS NULL``), and **skew** in categories and foreign keys.
 
@@ -52,6 +55,7 @@ from domain.analysis.cardinality import HIGH_CARDINALITY, KEY_NAME, LOW_CARDINAL
 from domain.analysis.catalog import Catalog, Column, SourceTable, build_catalog, name_parts
 from domain.analysis.names import TRINO, TableName, normalize
 from domain.analysis.parse import parse_ddl
+from domain.analysis.usage import NUMBER_TYPES
 from domain.workload import Workload
 
 __all__ = ["ColumnSpec", "DataPlan", "TablePlan", "plan_data", "trino_select"]
@@ -96,6 +100,7 @@ _CALENDAR_FUNCTIONS = {
     "hour": "hour",
 }
 _INTEGER_LIMITS = {"tinyint": 100, "smallint": 30_000}
+_NUMBERS = NUMBER_TYPES | {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +137,8 @@ class ColumnSpec:
     nulls: float = 0.0
     salt: int = 0
     exact: bool = False  # dates one day per row, no jitter (a date dimension's calendar)
+    # a varchar holding numbers: each value written as this type prints it (`text` numbers)
+    number_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +169,7 @@ class _Evidence:
     grouped: bool = False
     is_null: bool = False
     prefixes: list[str] = field(default_factory=list)
+    casts: list[exp.DataType] = field(default_factory=list)  # number types it is cast to
 
 
 _ColumnRef = tuple[TableName, str]
@@ -280,6 +288,14 @@ def _gather(
         elif isinstance(node, exp.Is) and isinstance(node.this, exp.Column):
             for ref in _refs(node.this, aliases, in_query):
                 evidence[ref].is_null = True
+        if (
+            isinstance(node, exp.Cast)
+            and not isinstance(node, exp.TryCast)
+            and isinstance(node.this, exp.Column)
+            and node.to.this in _NUMBERS
+        ):
+            for ref in _refs(node.this, aliases, in_query):
+                evidence[ref].casts.append(node.to)
 
 
 def _tables_of(tree: exp.Expr, catalog: Catalog) -> tuple[dict[str, TableName], list[SourceTable]]:
@@ -512,6 +528,8 @@ def _column_spec(
     def spec(kind: str, **kwargs: Any) -> ColumnSpec:
         return ColumnSpec(column.sql_name, type_sql, kind, salt=salt, **kwargs)
 
+    if textual and found.casts:
+        return _number_text_spec(spec, name, found, span, rows, nulls)
     if domain is not None and domain.owner[0] in calendars:
         if domain.owner == (table.name, name):  # the date dimension's own key: a day per row
             return spec("day_key", start=span[0], end=_day_after(span[0], rows), exact=True)
@@ -562,6 +580,39 @@ def _column_spec(
             return spec("decimal", low=low, high=high, nulls=nulls)
         return spec("real", low=low, high=high, nulls=nulls)
     return spec("null", nulls=1.0)
+
+
+def _number_text_spec(
+    spec: _SpecMaker,
+    name: str,
+    found: _Evidence,
+    span: tuple[datetime, datetime],
+    rows: int,
+    nulls: float,
+) -> ColumnSpec:
+    """A varchar column the queries cast to a number: numbers of the type it is cast to
+    most, written as that type prints them; the number literals compared with among them."""
+    counts: dict[str, tuple[int, exp.DataType]] = {}
+    for data_type in found.casts:
+        key = data_type.sql(dialect=TRINO)
+        counts[key] = (counts.get(key, (0, data_type))[0] + 1, data_type)
+    type_sql, (_, data_type) = max(counts.items(), key=lambda c: c[1][0])
+    numbers = _Evidence(
+        literals=[lit for lit in found.literals if not lit.startswith("'")],
+        numbers=found.numbers,
+    )
+    base = data_type.this
+    # from one digit to several: the text's order is not the numbers' (9 < 10, '9' > '10')
+    widened = [*numbers.numbers, 1.0, 1_000.0]
+    if base in exp.DataType.INTEGER_TYPES:
+        low, high = _integer_range(name, _Evidence(numbers=widened), base.value.lower(), span, rows)
+        values = tuple(numbers.literals)
+        return spec("integer", low=low, high=high, values=values, nulls=nulls, number_type=type_sql)
+    low, high = _number_range(_Evidence(numbers=widened))
+    if base == exp.DataType.Type.DECIMAL:
+        low, high = _within_precision(data_type, low, high)
+        return spec("decimal", low=low, high=high, nulls=nulls, number_type=type_sql)
+    return spec("real", low=low, high=high, nulls=nulls, number_type=type_sql)
 
 
 def _holds_instants(name: str, found: _Evidence) -> bool:
@@ -666,6 +717,8 @@ def _skewed_index(salt: int, size: int, extra: int = 1) -> str:
 
 def _value_sql(spec: ColumnSpec, rows: int) -> str:
     value = _raw_value_sql(spec, rows)
+    if spec.number_type:
+        value = f"CAST(CAST({value} AS {spec.number_type}) AS varchar)"
     if spec.kind != "null" and spec.nulls > 0:
         value = f"CASE WHEN {_hash(spec.salt, 2)} < {spec.nulls} THEN NULL ELSE {value} END"
     return f"CAST({value} AS {spec.type_sql})"

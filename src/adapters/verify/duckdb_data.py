@@ -51,6 +51,8 @@ def _skewed_index(salt: int, size: int, extra: int = 1) -> str:
 
 def _value_sql(spec: ColumnSpec, rows: int) -> str:
     value = _raw_value_sql(spec, rows)
+    if spec.number_type:
+        value = f"CAST(CAST({value} AS {duckdb_type(spec.number_type)}) AS VARCHAR)"
     if spec.kind != "null" and spec.nulls > 0:
         value = f"CASE WHEN {_hash(spec.salt, 2)} < {spec.nulls} THEN NULL ELSE {value} END"
     return f"CAST({value} AS {duckdb_type(spec.type_sql)})"

@@ -40,6 +40,21 @@ A table's fixes are refused (and the report says which query prevents them) when
 reads it in a way the rewrite cannot adapt: that query would otherwise come back only
 retargeted, with the column's type changed in its result.
 
+A varchar column holding numbers becomes that number type: one every query reads only
+through ``CAST(col AS <type>)`` — always the same integer, bigint, decimal, real or double
+(not a tinyint or smallint: Iceberg stores them as integers, read back as such) — or
+as a whole text (projected, grouped, ordered, counted, joined to another column). The
+migration converts it with that very CAST, so a cast in a query becomes the column itself
+and is exact whatever the text looked like; the text read back becomes ``CAST(col AS
+varchar)``, the text it held when that text is the number as Trino prints it (the report's
+check proves it: no leading zero, ``+`` or space; a decimal's every scale digit). A double
+or real prints otherwise (``1.0E2``), so such a fix is made only where no query reads the
+text. The fix is not made, and the report says which query shows why (`KeptType`), when a
+query reads the column with ``TRY_CAST`` (some values may not be numbers), casts it to
+another number type, or writes the table; nor, column by column, when a query compares the
+text with a string, matches it with LIKE or hands it to a function (see
+`restructure.Unadaptable`): the text is then more than a number's.
+
 >>> from domain.analysis.advise import granularity
 >>> granularity([(90.0, 1.0)], temporal_type="date"), granularity([(None, 1.0)], "timestamp")
 ('month', 'month')
@@ -64,6 +79,7 @@ __all__ = [
     "PARTITION_SHARE",
     "SORT_SHARE",
     "Advice",
+    "KeptType",
     "PartitionField",
     "SortKey",
     "TypeFix",
@@ -149,6 +165,15 @@ class TypeFix:
 
 
 @dataclass(frozen=True, slots=True)
+class KeptType:
+    """A type fix the column's uses suggest, not made: why, as (queryid, reason) for each
+    query that shows the column may hold more than the new type does."""
+
+    fix: TypeFix
+    reasons: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Advice:
     """The recommended layout of one table; empty when it should stay as it is."""
 
@@ -167,6 +192,7 @@ class Advice:
     # bloom filter on each lets Trino skip the row groups that cannot hold the value
     lookups: tuple[SortKey, ...] = ()
     bloom_filter: tuple[SortKey, ...] = ()  # the lookups given one (see sizing)
+    kept_types: tuple[KeptType, ...] = ()  # fixes of single columns not made, and why
 
     @property
     def changed(self) -> bool:
@@ -181,21 +207,28 @@ class Advice:
 
 
 Refusals = Mapping[TableName, Sequence[tuple[str, str]]]
+Declined = Mapping[TableName, Mapping[str, Sequence[tuple[str, str]]]]
 
 
 def advise(
-    catalog: Catalog, profile: Profile, refused: Refusals | None = None
+    catalog: Catalog,
+    profile: Profile,
+    refused: Refusals | None = None,
+    declined: Declined | None = None,
 ) -> dict[TableName, Advice]:
     """The advice for every source table, in DDL order. `refused` names the tables whose
     type fixes must not be made — some query reads them in a way no rewrite can adapt —
-    with those queries and why (see `retarget.adapt_type_fixes`)."""
+    with those queries and why (see `retarget.adapt_type_fixes`); `declined` the single
+    columns whose fix must not be made, with the queries showing why."""
     refused = refused or {}
+    declined = declined or {}
     return {
         name: advise_table(
             source,
             profile.usage.get(name, TableUsage()),
             profile.columns.get(name, {}),
             tuple(refused.get(name, ())),
+            declined.get(name, {}),
         )
         for name, source in catalog.tables.items()
     }
@@ -206,13 +239,17 @@ def advise_table(
     usage: TableUsage,
     stats: Mapping[str, ColumnStats],
     refusals: tuple[tuple[str, str], ...] = (),
+    declined: Mapping[str, Sequence[tuple[str, str]]] | None = None,
 ) -> Advice:
     if not source.typed:
         return Advice(source.name, unchanged_reason="its columns are not known from the DDL")
     if usage.weight <= 0 or not usage.queryids:
         return Advice(source.name, unchanged_reason="no query of the workload reads it")
     columns = {c.key: c for c in source.columns}
-    fixes = _type_fixes(columns, stats, usage)
+    fixes, kept = _type_fixes(columns, stats, usage)
+    if declined:
+        kept += [KeptType(f, tuple(declined[f.column])) for f in fixes if f.column in declined]
+        fixes = [f for f in fixes if f.column not in declined]
     refused_fixes: tuple[TypeFix, ...] = ()
     if refusals:
         refused_fixes, fixes = tuple(fixes), []
@@ -245,6 +282,7 @@ def advise_table(
         refused_fixes=refused_fixes,
         refusals=refusals if refused_fixes else (),
         lookups=_lookups(stats, SORT_SHARE * usage.weight, skip | _bucketed(fields)),
+        kept_types=tuple(kept),
     )
     if advice.changed:
         return advice
@@ -257,6 +295,7 @@ def advise_table(
         types=advice.types,
         refused_fixes=advice.refused_fixes,
         refusals=advice.refusals,
+        kept_types=advice.kept_types,
     )
 
 
@@ -535,31 +574,77 @@ def _bucketed(fields: Sequence[PartitionField]) -> set[str]:
 
 def _type_fixes(
     columns: Mapping[str, Column], stats: Mapping[str, ColumnStats], usage: TableUsage
-) -> list[TypeFix]:
-    if usage.writes:
-        return []  # a statement writing the table would write varchar into a date column
-    fixes = []
+) -> tuple[list[TypeFix], list[KeptType]]:
+    """The fixes the queries' uses of each varchar column suggest, and those of columns
+    holding numbers that some query shows must not be made (with why)."""
+    fixes: list[TypeFix] = []
+    kept: list[KeptType] = []
     for column, definition in columns.items():
         data_type = definition.data_type
         use = stats.get(column)
         if data_type is None or use is None or data_type.this not in _STRINGS:
             continue
-        if data_type.this == exp.DataType.Type.CHAR or not use.date_like:
+        if data_type.this == exp.DataType.Type.CHAR:
             continue
-        new_type = _fixed_type(list(use.values))
-        if new_type is None:
-            continue  # compared with something else: the data may hold it too
-        fixes.append(
-            TypeFix(
-                column,
-                definition.sql_name,
-                "VARCHAR",
-                exp.DataType.build(new_type, dialect="trino"),
-                tuple(use.ids("eq", "in", "range", "filter")),
-                use.of("eq", "in", "range", "filter"),
+        if use.date_like:
+            # a statement writing the table would write varchar into a date column
+            new_type = None if usage.writes else _fixed_type(list(use.values))
+            if new_type is None:
+                continue  # compared with something else: the data may hold it too
+            fixes.append(
+                TypeFix(
+                    column,
+                    definition.sql_name,
+                    "VARCHAR",
+                    exp.DataType.build(new_type, dialect="trino"),
+                    tuple(use.ids("eq", "in", "range", "filter")),
+                    use.of("eq", "in", "range", "filter"),
+                )
             )
-        )
-    return fixes
+        elif use.casts:
+            fix, reasons = _number_fix(column, definition, use, usage)
+            if reasons:
+                kept.append(KeptType(fix, reasons))
+            else:
+                fixes.append(fix)
+    return fixes, kept
+
+
+def _number_fix(
+    column: str, definition: Column, use: ColumnStats, usage: TableUsage
+) -> tuple[TypeFix, tuple[tuple[str, str], ...]]:
+    """The number type a varchar column the queries cast to numbers becomes, and what
+    forbids it: (queryid, why) for every query that shows the text may not convert, or
+    converts to another type, or that writes the table."""
+    # the type most queries cast to (the first written, on a tie)
+    types = sorted(use.casts.items(), key=lambda t: -len(t[1]))
+    new_type = types[0][0]
+    reasons: list[tuple[str, str]] = []
+    name = definition.sql_name
+    if len(types) > 1:
+        listed = " and ".join(t for t, _ in types)
+        reasons += [
+            (q, f"it casts {name} to {type_sql}, while the queries cast it to {listed}")
+            for type_sql, ids in types
+            for q in ids
+        ]
+    reasons += [
+        (q, f"it reads {name} with TRY_CAST, so some values may not be numbers")
+        for q in use.ids("try_cast")
+    ]
+    reasons += [
+        (q, f"it writes the table, and would write text into the {new_type} column")
+        for q in usage.writes
+    ]
+    fix = TypeFix(
+        column,
+        name,
+        "VARCHAR",
+        exp.DataType.build(new_type, dialect="trino"),
+        tuple(use.ids("cast")),
+        use.of("cast"),
+    )
+    return fix, tuple(dict.fromkeys(reasons))
 
 
 def _fixed_type(literals: Sequence[str]) -> str | None:

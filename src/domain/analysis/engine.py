@@ -19,7 +19,8 @@ its SELECTs' scopes built once (`usage.Resolver`) for every pass that reads it, 
 as soon as it is parsed and dropped: the profile keeps the positions the rewrite needs.
 The only trees kept are those of the aggregate queries a rollup may answer
 (`rollup.may_be_answered`), for their rewrite, and, until the type fixes are known, those
-of the queries a type fix may rewrite (they name a column compared with date-like strings):
+of the queries a type fix may rewrite (they name a column compared with date-like strings
+or cast to a number):
 at most one per query a rollup or a fix can change, not the workload's (thousands of live
 sqlglot trees, full of parent-child cycles, would make Python's garbage collector the
 bottleneck).
@@ -216,7 +217,8 @@ def _passes(
     trees: dict[int, tuple[exp.Expr, Nodes | None]] = {}
     numbered: dict[int, list[Window]] = {}  # queries that keep the latest row per key
     # The trees (and scans) of queries a type fix may make rewrite, as parsed, by index; and
-    # the columns compared with date-like strings so far, which are those a fix may change.
+    # the columns compared with date-like strings or cast to numbers so far, which are those
+    # a fix may change.
     unchanged: dict[int, tuple[exp.Expr, Nodes | None]] = {}
     dated: dict[TableName, set[str]] = {}
     # What the first query of each text found: a query repeated (the same text, another
@@ -266,7 +268,7 @@ def _passes(
             if rewritten is not None:
                 early[index] = rewritten
         for use in profiled.uses:
-            if use.date_like:
+            if use.date_like or use.cast_to is not None:
                 dated.setdefault(use.table, set()).add(use.column)
         if (
             untouched
@@ -337,8 +339,9 @@ def _passes(
     }
     adaptation = adapt_type_fixes(profile, catalog, fixes, names, unchanged)
     unchanged.clear()
-    if adaptation.refused:  # a query could not keep its results: no fix on its tables
-        advice = advise(catalog, base_profile, adaptation.refused)
+    if adaptation.refused or adaptation.declined:
+        # a query could not keep its results: no fix on its tables (or on that column)
+        advice = advise(catalog, base_profile, adaptation.refused, adaptation.declined)
     partitioned = {n for n, t in catalog.tables.items() if time_partitioned(t)}
     advice = size_all(advice, statistics, partitioned)
     advice = with_bloom_filters(advice, statistics, catalog.session.catalog)
@@ -484,8 +487,9 @@ class _First:
 
 def _may_be_fixed(query: QueryProfile, dated: Mapping[TableName, set[str]]) -> bool:
     """Whether `adapt_type_fixes` may rewrite `query` (a cheap test: only its speed depends
-    on it): it reads a table with a column compared with date-like strings (the columns a
-    type fix changes) and names that column, or selects * from the table."""
+    on it): it reads a table with a column compared with date-like strings or cast to a
+    number (the columns a type fix changes) and names that column, or selects * from the
+    table."""
     if query.error is not None or not query.reads_only or query.unknown:
         return False
     text = ""

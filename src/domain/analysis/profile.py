@@ -168,6 +168,8 @@ class ColumnStats:
     widths: list[tuple[float | None, float]] = field(default_factory=list)
     date_like: bool = False
     through: set[str] = field(default_factory=set)  # tables whose time filter a join carries
+    # the number types a varchar column is cast to, with the queries casting to each
+    casts: dict[str, list[str]] = field(default_factory=dict)
 
     def of(self, *kinds: str) -> float:
         return sum(self.weight.get(k, 0.0) for k in kinds)
@@ -291,6 +293,10 @@ def summarize(queries: Sequence[QueryProfile]) -> tuple[Profile, list[Issue]]:
                 stats.queryids.setdefault(use.kind, []).append(query.queryid)
             stats.values.update(use.values)
             stats.date_like = stats.date_like or use.date_like
+            if use.cast_to is not None:
+                cast = stats.casts.setdefault(use.cast_to, [])
+                if not cast or cast[-1] != query.queryid:
+                    cast.append(query.queryid)
             if use.through is not None:
                 stats.through.add(str(use.through))
             if use.kind in ("range", "eq") and (use.kind == "range" or use.width_days):

@@ -9,7 +9,8 @@ their share of the weight: ``partition_recommended``, ``sort_recommended``, ``ty
 ``layout_unchanged``, ``full_scan`` (queries that filter a table on nothing a layout could
 prune), ``unused_columns`` (never read; kept, as no column is dropped), ``type_fix_refused``
 (a type fix the queries suggest, not made because some query could not keep its results
-under it), and, from the rewrite stage, ``predicate_rewritten`` and ``order_by_dropped``.
+under it, or shows the column holds more than the new type), and, from the rewrite stage,
+``predicate_rewritten`` and ``order_by_dropped``.
 Severity follows the weight share: a warning from `ATTENTION_SHARE` of the workload on, else
 info.
 
@@ -34,6 +35,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from domain.analysis.advise import KeptType, TypeFix
 from domain.analysis.catalog import Catalog
 from domain.analysis.estimate import estimate
 from domain.analysis.findings import Issue, Severity
@@ -49,6 +51,7 @@ from domain.analysis.retarget import (
     UNCHANGED,
     Rewrite,
 )
+from domain.analysis.usage import NUMBER_TYPES
 from domain.result import Finding, Report
 from domain.statistics import WorkloadStatistics
 
@@ -202,6 +205,9 @@ def advice_issues(layout: Layout, profile: Profile) -> list[Issue]:
         for fix in advice.type_fixes if advice is not None else ():
             new_type = trino_sql(fix.new_type)
             name = fix.sql_name
+            if fix.new_type.this in NUMBER_TYPES:
+                issues.append(_number_fix_issue(fix, str(source), table, weights, total))
+                continue
             if fix.new_type.this == exp.DataType.Type.DATE:
                 shape, back, length = "'YYYY-MM-DD'", f"CAST({name} AS varchar)", 10
                 read_back = f"CAST(try_cast({name} AS date) AS varchar)"
@@ -244,13 +250,21 @@ def advice_issues(layout: Layout, profile: Profile) -> list[Issue]:
         if advice is not None and advice.refused_fixes:
             columns = [f.sql_name for f in advice.refused_fixes]
             blocking = tuple(dict.fromkeys(q for q, _ in advice.refusals))
+            suggested = (
+                f"The queries compare {', '.join(columns)} with 'YYYY-MM-DD' literals "
+                "only, so it could be stored as DATE"
+                if all(f.new_type.this not in NUMBER_TYPES for f in advice.refused_fixes)
+                else "The queries' uses suggest storing "
+                + ", ".join(
+                    f"{f.sql_name} as {trino_sql(f.new_type)}" for f in advice.refused_fixes
+                )
+            )
             issues.append(
                 Issue(
                     "type_fix_refused",
                     Severity.WARNING,
                     f"{source}.{', '.join(columns)} kept as VARCHAR",
-                    f"The queries compare {', '.join(columns)} with 'YYYY-MM-DD' literals "
-                    "only, so it could be stored as DATE, but "
+                    f"{suggested}, but "
                     f"{len(blocking)} quer{'ies' if len(blocking) != 1 else 'y'} read the "
                     "table in a way the rewrite cannot adapt to the new type; changing it "
                     "would change what they return, so the type is kept.",
@@ -266,6 +280,8 @@ def advice_issues(layout: Layout, profile: Profile) -> list[Issue]:
                     },
                 )
             )
+        for kept in advice.kept_types if advice is not None else ():
+            issues.append(_kept_type_issue(kept, str(source), table))
         if advice is not None and not advice.changed:
             issues.append(
                 Issue(
@@ -533,3 +549,84 @@ def _verification(rewrites: Sequence[Rewrite]) -> dict[str, Any]:
             {"queryid": r.queryid, "status": r.status, "reason": r.reason} for r in rewrites
         ],
     }
+
+
+_FLOATING = (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
+
+
+def number_check(source: str, column: str, new_type: exp.DataType) -> str:
+    """The query that proves a varchar column may be stored as the number type `new_type`
+    with every query keeping its rows: the count of values that do not convert or — for an
+    integer or a decimal, whose text the rewritten queries read back as ``CAST(col AS
+    varchar)`` — that are not written as Trino prints that number. It must return 0. A
+    double's text is never read back (see `advise`): converting is enough."""
+    type_sql = trino_sql(new_type)
+    failing = f"try_cast({column} AS {type_sql}) IS NULL"
+    if new_type.this not in _FLOATING:
+        failing += f" OR CAST(try_cast({column} AS {type_sql}) AS varchar) <> {column}"
+    return f"SELECT count(*) FROM {source} WHERE {column} IS NOT NULL AND ({failing})"
+
+
+def _number_fix_issue(
+    fix: TypeFix, source: str, table: str, weights: Mapping[str, float], total: float
+) -> Issue:
+    new_type = trino_sql(fix.new_type)
+    name = fix.sql_name
+    floating = fix.new_type.this in _FLOATING
+    decimals = (
+        ", every decimal of its scale" if fix.new_type.this == exp.DataType.Type.DECIMAL else ""
+    )
+    shape = (
+        f"the number written as Trino prints a {new_type} (no leading zero, '+' or space{decimals})"
+    )
+    read_back = (
+        "No query reads its text, which a floating type would print otherwise (1.0E2)."
+        if floating
+        else f"Wherever a query reads the text, it reads CAST({name} AS varchar), the text it held."
+    )
+    return Issue(
+        "type_fix",
+        _severity(fix.queryids, weights, total),
+        f"Store {source}.{name} as {new_type} instead of VARCHAR",
+        f"The queries use {name} only as CAST({name} AS {new_type}) or as a whole text: it "
+        f"holds numbers. As {new_type} it is smaller and needs no conversion at every read; "
+        f"the casts become the column itself. {read_back}",
+        table=table,
+        queryids=fix.queryids,
+        effect="No text is parsed into a number at each read; the column compresses better "
+        "and its min/max statistics order numbers.",
+        risk="The migration CASTs every value and fails (losing nothing) if one is not a "
+        "number; run the check first: it must return 0."
+        if floating
+        else "The migration CASTs every value and fails (losing nothing) if one is not a "
+        f"number; run the check first: it must return 0 (it also proves every value is "
+        f"{shape}, so the text read back is the text stored).",
+        details={
+            "column": name,
+            "from": fix.old_type,
+            "to": new_type,
+            "check": number_check(source, name, fix.new_type),
+        },
+    )
+
+
+def _kept_type_issue(kept: KeptType, source: str, table: str) -> Issue:
+    fix = kept.fix
+    blocking = tuple(dict.fromkeys(q for q, _ in kept.reasons))
+    return Issue(
+        "type_fix_refused",
+        Severity.INFO,
+        f"{source}.{fix.sql_name} kept as VARCHAR",
+        f"The queries cast {fix.sql_name} to {trino_sql(fix.new_type)}, so it may hold "
+        f"numbers, but {len(blocking)} quer{'ies' if len(blocking) != 1 else 'y'} show it "
+        "may hold more (or be read otherwise) than that type gives back; the type is kept.",
+        table=table,
+        queryids=blocking,
+        effect="Every query keeps its results; the text is still converted at every read.",
+        risk="None.",
+        details={
+            "columns": [fix.sql_name],
+            "to": trino_sql(fix.new_type),
+            "queries": [{"queryid": q, "reason": r} for q, r in kept.reasons],
+        },
+    )

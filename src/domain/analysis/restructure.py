@@ -24,6 +24,17 @@ included, so it holds wherever the expression stands (under NOT, OR, in a join c
   ``substr(CAST(c AS varchar), 1, 19)`` (a timestamp(6) prints its six fraction digits).
   A reference that cannot be adapted — the fixed column cannot be told apart, ``SELECT *``
   beside a relation whose columns are unknown, a join ``USING`` it — raises `Unadaptable`.
+- **number fixes**: for a varchar column that becomes a number type T (the migration
+  stores ``CAST(c AS T)``), ``CAST(c AS T)`` becomes ``c`` — the very value, whatever the
+  text looked like — except in ORDER BY, where ``c`` may name an output column now text;
+  ``CAST(c AS varchar)`` stays (the text, canonical as the report's check
+  proves); ``c IS NULL`` stays; and the column read as a whole text — projected, grouped,
+  ordered, counted, its min or max, a window's partition, joined by equality to another
+  column or ``IN (SELECT …)`` — reads ``CAST(c AS varchar)``. Anything else says the text
+  may be more than a number and raises `Unadaptable` for that column alone (`Unadaptable.column`): a
+  ``TRY_CAST``, a cast to another type, a comparison with a literal, LIKE, a function of
+  the text; and any reading of the text when T is a double or a real (Trino prints
+  ``1.0E2``, not the text it held).
 
 >>> import sqlglot
 >>> from domain.analysis.catalog import Catalog, Column, SourceTable
@@ -49,6 +60,7 @@ from sqlglot import exp
 from domain.analysis.catalog import Catalog
 from domain.analysis.names import TableName, copy_tree, identifier, normalize
 from domain.analysis.usage import (
+    NUMBER_TYPES,
     Nodes,
     Resolver,
     date_literal,
@@ -356,18 +368,28 @@ def _fix_types(
             continue
         table = resolver.table_of(column)
         new_type = fixes.get(table, {}).get(normalize(column.name)) if table else None
-        if new_type is not None:
-            targets.append((column, new_type))
+        if table is not None and new_type is not None:
+            targets.append((column, new_type, table))
         elif table is None and normalize(column.name) in names:
             _check_unresolved(column, resolver, fixes)
-    for column, new_type in targets:
-        _fix_one(column, new_type)
+    for column, new_type, table in targets:
+        if new_type.this in NUMBER_TYPES:
+            _fix_number(column, new_type, table)
+        else:
+            _fix_one(column, new_type)
         changed = True
     return changed
 
 
 class Unadaptable(ValueError):
-    """The query reads a column whose type is fixed in a way no rewrite can adapt."""
+    """The query reads a column whose type is fixed in a way no rewrite can adapt.
+
+    `column` names the (table, column) when the reason is that column's own use — it shows
+    the text is more than the new type holds — and the other fixes may still be made."""
+
+    def __init__(self, reason: str, column: tuple[TableName, str] | None = None) -> None:
+        super().__init__(reason)
+        self.column = column
 
 
 def _check_unresolved(
@@ -473,6 +495,97 @@ def _fix_one(column: exp.Column, new_type: exp.DataType) -> None:
         column.replace(exp.alias_(as_text, _same_identifier(column.this), copy=False))
     else:
         column.replace(as_text)
+
+
+# Where a column read as a whole text may stand: its value, or only its equality, counts.
+_TEXT_READERS = (
+    exp.Alias,
+    exp.Group,
+    exp.Ordered,
+    exp.Order,
+    exp.Distinct,
+    exp.Count,
+    exp.Min,
+    exp.Max,
+    exp.ApproxDistinct,
+)
+_VARCHAR = (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT)
+_COMPARED = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ)
+_FLOATING = (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
+
+
+def _fix_number(column: exp.Column, new_type: exp.DataType, table: TableName) -> None:
+    """Adapt one reference to a varchar column that becomes the number type `new_type`, or
+    raise `Unadaptable` (for that column) where the use shows the text is more than a
+    number, or needs a text the new type does not give back."""
+    parent = column.parent
+    name = column.sql("trino")
+    key = (table, normalize(column.name))
+    type_sql = new_type.sql("trino")
+    if isinstance(parent, exp.TryCast):
+        raise Unadaptable(f"TRY_CAST({name} …): some values may not be numbers", key)
+    if isinstance(parent, exp.Cast) and parent.this is column:
+        if parent.to == new_type:
+            # the migration stored this very value; but in ORDER BY the name may be an output
+            # column the rewrite made text (``CAST(c AS varchar) AS c``), whose order is
+            # not the number's: there the cast stays, exact on the text and on the number
+            if not in_order_by(column):
+                parent.replace(copy_tree(column))
+            return
+        if parent.to.this not in _VARCHAR or parent.to.expressions:
+            target = parent.to.sql("trino")
+            raise Unadaptable(f"{name} is also cast to {target}, not only to {type_sql}", key)
+        if new_type.this in _FLOATING:
+            raise Unadaptable(_floating_text(name, type_sql), key)
+        return  # CAST(c AS varchar): the text it held (canonical: the report's check)
+    if isinstance(parent, exp.Is):
+        return
+    if not _reads_text(column, parent):
+        raise Unadaptable(_text_use(name, parent), key)
+    if new_type.this in _FLOATING:
+        raise Unadaptable(_floating_text(name, type_sql), key)
+    as_text: exp.Expr = exp.Cast(this=copy_tree(column), to=_type(exp.DataType.Type.VARCHAR))
+    if isinstance(parent, exp.Select) and column.arg_key == "expressions":
+        column.replace(exp.alias_(as_text, _same_identifier(column.this), copy=False))
+    else:
+        column.replace(as_text)
+
+
+def _reads_text(column: exp.Column, parent: exp.Expr | None) -> bool:
+    """Whether `column` stands where only its whole text (or its equality) is read."""
+    if isinstance(parent, exp.Select):
+        return column.arg_key in ("expressions", "group")
+    if isinstance(parent, exp.Window):
+        return column.arg_key == "partition_by"
+    if isinstance(parent, _TEXT_READERS):
+        return True
+    if isinstance(parent, exp.EQ | exp.NEQ):
+        other = parent.expression if parent.this is column else parent.this
+        if isinstance(other, exp.Cast) and other.to.this in _VARCHAR:
+            other = other.this  # another fixed column, read as text already
+        return isinstance(other, exp.Column)
+    if isinstance(parent, exp.In):
+        return parent.this is column and parent.args.get("query") is not None
+    return False
+
+
+def _text_use(name: str, parent: exp.Expr | None) -> str:
+    """Why a use of `name` shows its text is more than a number."""
+    shown = parent.sql("trino") if parent is not None else name
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    if isinstance(parent, exp.Like | exp.ILike | exp.RegexpLike):
+        return f"it matches the text of {name} with a pattern ({shown})"
+    if isinstance(parent, (*_COMPARED, exp.Between, exp.In)):
+        return f"it compares the text of {name} with a value, not a number ({shown})"
+    if isinstance(parent, exp.Func | exp.Binary):
+        return f"it hands the text of {name} to a function or operator ({shown})"
+    return f"it uses the text of {name} otherwise than a number's ({shown})"
+
+
+def _floating_text(name: str, type_sql: str) -> str:
+    return (
+        f"it reads the text of {name}, which as {type_sql} Trino prints otherwise (1.0E2 for 100)"
+    )
 
 
 def _timestamp_string(node: exp.Expr) -> bool:

@@ -253,11 +253,25 @@ def reads_fixed(query: QueryProfile, fixes: Fixes) -> tuple[TableName, ...]:
 @dataclass(frozen=True, slots=True)
 class Adaptation:
     """What `adapt_type_fixes` found: the rewrite of each query reading a fixed column (None
-    when nothing changes), by query index; and the tables whose fixes are refused, with the
-    queries that could not be adapted and why."""
+    when nothing changes), by query index; the tables whose fixes are refused, with the
+    queries that could not be adapted and why; and the single columns whose fix is refused
+    because a query's use of the column shows it holds more than the new type (the table's
+    other fixes stand), with those queries and why."""
 
     rewrites: Mapping[int, Rewrite | None]
     refused: Mapping[TableName, tuple[tuple[str, str], ...]]  # (queryid, reason)
+    declined: Mapping[TableName, Mapping[str, tuple[tuple[str, str], ...]]] = field(
+        default_factory=dict
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """Why a query cannot be adapted; `column` the (table, column) whose use is the reason,
+    when it is one column's (see `restructure.Unadaptable`)."""
+
+    reason: str
+    column: tuple[TableName, str] | None = None
 
 
 def adapt_type_fixes(
@@ -271,16 +285,21 @@ def adapt_type_fixes(
     fixes of a table that some query reads in a way no rewrite can adapt (a ``SELECT *`` mixing
     it with a subquery, a column the resolver cannot tie to one table, a query that also reads
     a table outside the DDL…): that query would be returned only retargeted, and its result
-    would change type. Refusing a fix may change other queries' rewrites, so this runs until
-    no more fix is refused. `trees` holds trees of queries as they were parsed (and their
-    `scan`), by index, where the caller kept them: each is rewritten (and taken out) instead
-    of parsing the query again, the first time the query is adapted."""
+    would change type. A query whose use of one column shows the column holds more than its
+    new type (a number compared with a string…) refuses that column's fix alone. Refusing a
+    fix may change other queries' rewrites, so this runs until no more fix is refused.
+    `trees` holds trees of queries as they were parsed (and their `scan`), by index, where
+    the caller kept them: each is rewritten (and taken out) instead of parsing the query
+    again, the first time the query is adapted."""
     kept = trees if trees is not None else {}
-    # the outcomes by query text and fixed tables: a query repeated is adapted once
-    outcomes: dict[tuple[str, frozenset[TableName]], Rewrite | str | None] = {}
+    # the outcomes by query text and fixed columns: a query repeated is adapted once
+    outcomes: dict[tuple[str, frozenset[tuple[TableName, str]]], Rewrite | _Refusal | None] = {}
 
-    def adapt(query: QueryProfile, tables: Sequence[TableName]) -> Rewrite | str | None:
-        key = (query.text, frozenset(tables))
+    def fixed_columns(tables: Sequence[TableName]) -> frozenset[tuple[TableName, str]]:
+        return frozenset((t, c) for t in tables for c in current[t])
+
+    def adapt(query: QueryProfile, tables: Sequence[TableName]) -> Rewrite | _Refusal | None:
+        key = (query.text, fixed_columns(tables))
         if key in outcomes:
             outcome = outcomes[key]
             if isinstance(outcome, Rewrite) and outcome.queryid != query.queryid:
@@ -291,11 +310,13 @@ def adapt_type_fixes(
         outcome = outcomes[key] = _adapt(query, catalog, fixes, names, tree, nodes)
         return outcome
 
-    current = dict(fixes)
+    current = {t: dict(columns) for t, columns in fixes.items()}
     refused: dict[TableName, list[tuple[str, str]]] = {}
-    done: dict[int, tuple[frozenset[TableName], Rewrite | None]] = {}
+    declined: dict[TableName, dict[str, list[tuple[str, str]]]] = {}
+    done: dict[int, tuple[frozenset[tuple[TableName, str]], Rewrite | None]] = {}
     while True:
         blamed: dict[TableName, list[tuple[str, str]]] = {}
+        dropped: dict[tuple[TableName, str], list[tuple[str, str]]] = {}
         for query in profile.queries:
             if query.error is not None or not query.kind:
                 continue
@@ -303,28 +324,45 @@ def adapt_type_fixes(
             if not tables:
                 done.pop(query.index, None)
                 continue
-            key = frozenset(tables)
+            key = fixed_columns(tables)
             if query.index in done and done[query.index][0] == key:
                 continue
             outcome = adapt(query, tables)
-            if isinstance(outcome, str) and len(tables) > 1:
+            if isinstance(outcome, _Refusal) and outcome.column is not None:
+                dropped.setdefault(outcome.column, []).append((query.queryid, outcome.reason))
+            elif isinstance(outcome, _Refusal) and len(tables) > 1:
                 alone = {t: adapt(query, (t,)) for t in tables}
-                guilty = [t for t, o in alone.items() if isinstance(o, str)] or list(tables)
-                for table in guilty:
-                    reason = alone[table] if isinstance(alone[table], str) else outcome
-                    blamed.setdefault(table, []).append((query.queryid, str(reason)))
-            elif isinstance(outcome, str):
-                blamed.setdefault(tables[0], []).append((query.queryid, outcome))
+                # a column's own use found on one table alone: that column first, the least
+                own = [
+                    o for o in alone.values() if isinstance(o, _Refusal) and o.column is not None
+                ]
+                for refusal in own:
+                    assert refusal.column is not None
+                    dropped.setdefault(refusal.column, []).append((query.queryid, refusal.reason))
+                guilty = [t for t, o in alone.items() if isinstance(o, _Refusal)] or list(tables)
+                for table in guilty if not own else ():
+                    found = alone[table]
+                    reason = found.reason if isinstance(found, _Refusal) else outcome.reason
+                    blamed.setdefault(table, []).append((query.queryid, reason))
+            elif isinstance(outcome, _Refusal):
+                blamed.setdefault(tables[0], []).append((query.queryid, outcome.reason))
             else:
                 done[query.index] = (key, outcome)
-        if not blamed:
+        if not blamed and not dropped:
             break
+        for (table, column), why in dropped.items():
+            declined.setdefault(table, {}).setdefault(column, []).extend(why)
+            columns = current.get(table, {})
+            columns.pop(column, None)
+            if not columns:
+                current.pop(table, None)
         for table, why in blamed.items():
             refused.setdefault(table, []).extend(why)
             current.pop(table, None)
     return Adaptation(
         {index: rewrite for index, (_, rewrite) in done.items()},
         {table: tuple(why) for table, why in refused.items()},
+        {t: {c: tuple(why) for c, why in columns.items()} for t, columns in declined.items()},
     )
 
 
@@ -335,29 +373,29 @@ def _adapt(
     names: Mapping[TableName, TableName],
     statement: exp.Expr | None = None,
     nodes: Nodes | None = None,
-) -> Rewrite | str | None:
+) -> Rewrite | _Refusal | None:
     """The query rewritten for `fixes` (None: nothing to change), or why it cannot be;
     `statement` is the query's tree as parsed, when the caller has one (it is rewritten),
     `nodes` its `scan`."""
     if not query.reads_only:
-        return f"it is a {query.kind} statement"
+        return _Refusal(f"it is a {query.kind} statement")
     if query.unknown:
         still = ", ".join(sorted({r.written for r in query.unknown}))
-        return f"it also reads {still}, which is not in the DDL, so it is not rewritten"
+        return _Refusal(f"it also reads {still}, which is not in the DDL, so it is not rewritten")
     types = _FixedTypes(catalog, fixes)
     try:
         if statement is None:
             statement, nodes = parse_trino(query.text)[0], None
         if statement is None:
-            return "it could not be parsed again"
+            return _Refusal("it could not be parsed again")
         made = restructure(statement, catalog, types, fixes, nodes)
         if not made:
             return None
         text = rename_and_generate(statement, names, catalog.session)
     except Unadaptable as error:
-        return str(error)
+        return _Refusal(str(error), error.column)
     except Exception as error:
-        return f"the rewrite failed ({type(error).__name__}: {error})"[:300]
+        return _Refusal(f"the rewrite failed ({type(error).__name__}: {error})"[:300])
     kinds = tuple(sorted(made))
     reason = "rewritten for the new layout: " + ", ".join(k.replace("_", " ") for k in kinds)
     return Rewrite(query.queryid, text, REWRITTEN, reason, kinds)

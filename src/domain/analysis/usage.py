@@ -20,6 +20,9 @@ aliases, CTEs and subqueries, by the scope rules Trino applies — and the kind 
     filter    any other predicate on the column (inside OR, functions…): not prunable
     join      ``a.col = b.col`` between two relations, or ``col IN (SELECT …)``
     project   ``SELECT *`` / ``t.*`` (column ``*``): every column of the table is read
+    cast      ``CAST(col AS <number type>)`` of a varchar column, anywhere in the query
+              (`cast_to` names the type: the evidence that the text holds numbers)
+    try_cast  ``TRY_CAST(col AS …)`` of a varchar column: some values may not convert
 
 Columns only projected, grouped or ordered by are not resolved (the advice needs filters and
 joins; which columns are read at all is told from the query's words, see `profile`): that
@@ -59,6 +62,7 @@ from domain.analysis.catalog import Catalog, column_types, name_parts
 from domain.analysis.names import TableName, normalize
 
 __all__ = [
+    "NUMBER_TYPES",
     "ColumnUse",
     "Nodes",
     "QueryUsage",
@@ -109,6 +113,7 @@ class ColumnUse:
     values: tuple[str, ...] = ()
     width_days: float | None = None
     date_like: bool = False  # compared with a 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS' string
+    cast_to: str | None = None  # the number type a varchar column is cast to (kind cast)
     through: TableName | None = None  # the joined table whose filter dynamic filtering carries
 
 
@@ -134,6 +139,7 @@ class Nodes:
     stars: list[exp.Star] = field(default_factory=list)
     # windows, UNNEST, LATERAL, placeholders: shapes a rollup cannot answer
     unrollable: list[exp.Expr] = field(default_factory=list)
+    casts: list[exp.Cast] = field(default_factory=list)  # CAST and TRY_CAST
 
 
 _COMPARED = (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
@@ -152,6 +158,7 @@ def scan(statement: exp.Expr) -> Nodes:
         nodes.aggregates,
         nodes.stars,
         nodes.unrollable,
+        nodes.casts,
     )
     kinds = _SCANNED
     for node in statement.walk(bfs=False):
@@ -177,6 +184,7 @@ _SCAN_ORDER: tuple[type[exp.Expr] | tuple[type[exp.Expr], ...], ...] = (
     exp.AggFunc,
     exp.Star,
     (exp.Window, exp.Unnest, exp.Lateral, exp.Placeholder),
+    exp.Cast,
 )
 _CTE_KIND = -2
 _SCANNED: dict[type, int] = {}
@@ -230,7 +238,50 @@ def column_uses(
     for union in nodes.set_operations:
         if isinstance(union.args.get("order"), exp.Order) and is_nested_unlimited_order(union):
             needs_tree = True
+    if nodes.casts:
+        uses += _casts(nodes.casts, resolver, catalog)
     return QueryUsage(tuple(uses), needs_tree)
+
+
+# The types a varchar column holding numbers may be fixed to (see `advise`): not tinyint nor
+# smallint, which Iceberg stores as integer (the column would read back as another type).
+NUMBER_TYPES = frozenset(
+    {
+        exp.DataType.Type.INT,
+        exp.DataType.Type.BIGINT,
+        exp.DataType.Type.DECIMAL,
+        exp.DataType.Type.FLOAT,
+        exp.DataType.Type.DOUBLE,
+    }
+)
+_TEXT_TYPES = frozenset({exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT})
+
+
+def _casts(casts: list[exp.Cast], resolver: Resolver, catalog: Catalog) -> list[ColumnUse]:
+    """The casts of varchar columns of stored tables to numbers (``cast``), and every
+    ``TRY_CAST`` of one (``try_cast``): whether the text holds numbers."""
+    uses = []
+    for cast in casts:
+        column = cast.this
+        if not isinstance(column, exp.Column) or isinstance(column.this, exp.Star):
+            continue
+        trying = isinstance(cast, exp.TryCast)
+        to = cast.args.get("to")
+        if not isinstance(to, exp.DataType) or (not trying and to.this not in NUMBER_TYPES):
+            continue
+        table = resolver.table_of(column)
+        source = catalog.get(table) if table is not None else None
+        if table is None or source is None:
+            continue
+        name = normalize(column.name)
+        data_type = column_types(source).get(name)
+        if data_type is None or data_type.this not in _TEXT_TYPES:
+            continue
+        if trying:
+            uses.append(ColumnUse(table, name, "try_cast"))
+        else:
+            uses.append(ColumnUse(table, name, "cast", cast_to=to.sql("trino")))
+    return uses
 
 
 def _through_joins(

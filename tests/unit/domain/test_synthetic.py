@@ -231,3 +231,26 @@ def test_ids_looked_up_by_value_hold_as_many_values_as_a_real_table_and_few_rows
     # and the looked-up value is among them
     assert "186378036" in line_id.values
     assert "'s-f7b0cda8056c'" in session_id.values
+
+
+def test_numbers_kept_as_varchar_are_written_as_their_type_prints_them() -> None:
+    # given varchar columns the queries cast to a bigint, a decimal and a double
+    w = workload(
+        ["CREATE TABLE raw (id bigint, qty varchar, price varchar, kg varchar)"],
+        [
+            "SELECT id FROM raw WHERE CAST(qty AS bigint) > 500 AND CAST(price AS "
+            "decimal(12,2)) < 20 AND CAST(kg AS double) > 1.5"
+        ],
+    )
+    plan = table(w, "raw")
+    qty, price, kg = (column(plan, n) for n in ("qty", "price", "kg"))
+    # then each holds numbers of that type, written as text the way the type prints them
+    assert (qty.kind, qty.number_type) == ("integer", "BIGINT")
+    assert (price.kind, price.number_type) == ("decimal", "DECIMAL(12, 2)")
+    assert (kg.kind, kg.number_type) == ("real", "DOUBLE")
+    sql = trino_select(plan, 0, 10)
+    assert "CAST(CAST(" in sql
+    assert "AS DECIMAL(12, 2)) AS varchar)" in sql
+    # and they span several digits, so that the text's order is not the numbers' order
+    assert qty.low <= 1
+    assert qty.high >= 1_000
