@@ -207,6 +207,8 @@ class AnalysisOptions:
     target_schema: str = DEFAULT_TARGET_SCHEMA
     use_llm: bool = True
     verify: bool = True
+    # store the results of the heaviest repeated aggregate queries no rollup answers
+    store_results: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +252,7 @@ class Workload:
                 "target_schema": self.options.target_schema,
                 "use_llm": self.options.use_llm,
                 "verify": self.options.verify,
+                "store_results": self.options.store_results,
             },
         }
 

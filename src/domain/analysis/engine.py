@@ -53,7 +53,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import threading
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import sqlglot
@@ -90,6 +90,7 @@ from domain.analysis.profile import (
     summarize,
 )
 from domain.analysis.report import build_report
+from domain.analysis.results import Result, plan_results, result_issues, results_estimates
 from domain.analysis.retarget import (
     REWRITTEN,
     UNCHANGED,
@@ -325,9 +326,24 @@ def _passes(
         statistics=rolled_statistics,
     )
     plan = _rollups_from_sources(plan, latest)
-    # The tables' layout serves the queries that still read them, not those a rollup answers.
-    if plan.serving:
-        unserved = [q for q in queries if q.index not in plan.serving]
+    results, unstored = (
+        ([], {})
+        if not workload.options.store_results
+        else plan_results(
+            profile,
+            catalog,
+            served=plan.serving,
+            catalog_name=catalog.session.catalog,
+            schema=schema,
+            taken=[*names.values(), *(t.name for t in latest), *(r.name for r in plan.rollups)],
+            statistics=statistics,
+        )
+    )
+    stored = {index: result for result in results for index in result.indexes}
+    # The tables' layout serves the queries that still read them, not those a rollup or a
+    # stored result answers.
+    if plan.serving or stored:
+        unserved = [q for q in queries if q.index not in plan.serving and q.index not in stored]
         base_profile, _ = summarize(unserved)
     else:
         base_profile = profile
@@ -354,13 +370,16 @@ def _passes(
     yield "rewrite"
     rewrites = rewrite_queries(profile, layout, catalog, early, adaptation.rewrites)
     rewrites, plan = _answer_from_rollups(workload, rolled, rewrites, plan, inlined, trees)
+    rewrites = _answer_from_results(rewrites, stored)
     rewrites, latest = _answer_from_latest(
-        profile, layout, catalog, rewrites, numbered, plan, latest
+        profile, layout, catalog, rewrites, numbered, {*plan.serving, *stored}, latest
     )
     create += [t.create_sql() for t in latest]
     copies += [t.insert_sql() for t in latest]
     create += [r.create_sql() for r in plan.rollups]
     copies += [r.insert_sql() for r in plan.rollups]
+    create += [r.create_sql() for r in results]
+    copies += [r.insert_sql() for r in results]
 
     yield "report"
     report = build_report(
@@ -377,9 +396,11 @@ def _passes(
             *slicing_issues(layout.targets, sliced),
             *rollup_issues(plan),
             *latest_issues(latest),
+            *result_issues(results, unstored, profile.total_weight),
         ],
         ddl_errors=sum(1 for d in ddl if d.error is not None),
         pre_aggregation=rollup_estimates(plan),
+        stored_results=results_estimates(results, profile),
         statistics=statistics,
     )
     return AnalysisResult(
@@ -435,6 +456,20 @@ def _answer_from_rollups(
     plan = with_serving(plan, answered)
     served = {i: r for i, r in answered.items() if i in plan.serving}
     return [served.get(i, r) for i, r in enumerate(rewrites)], plan
+
+
+def _answer_from_results(rewrites: list[Rewrite], stored: Mapping[int, Result]) -> list[Rewrite]:
+    """The queries whose result a table holds, rewritten to read it (see `results`)."""
+    if not stored:
+        return rewrites
+    answered = list(rewrites)
+    for index, result in stored.items():
+        reason = f"answered from {result.name.sql()}, which holds its result"
+        kinds = ("materialized_result",)
+        answered[index] = Rewrite(
+            rewrites[index].queryid, result.read_sql(), REWRITTEN, reason, kinds
+        )
+    return answered
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -617,12 +652,13 @@ def _answer_from_latest(
     catalog: Catalog,
     rewrites: list[Rewrite],
     numbered: Mapping[int, Sequence[Window]],
-    plan: Plan,
+    elsewhere: Collection[int],
     latest: Sequence[LatestTable],
 ) -> tuple[list[Rewrite], list[LatestTable]]:
-    """The queries that number a history to keep its latest rows and no rollup answers,
-    rewritten to read a table of those rows (see `latest`). The latest tables built are
-    those a rewrite reads (a rollup computes the latest rows from the source itself)."""
+    """The queries that number a history to keep its latest rows and that nothing else
+    answers (a rollup, a stored result: positions in `elsewhere`), rewritten to read a table
+    of those rows (see `latest`). The latest tables built are those a rewrite reads (a
+    rollup computes the latest rows from the source itself)."""
     by_window = {t.window: t for t in latest}
     sources = {target.name: source for source, target in layout.targets.items()}
     known = _known(catalog)
@@ -634,7 +670,7 @@ def _answer_from_latest(
     answered = list(rewrites)
     read: set[TableName] = set()
     for index in numbered:
-        if index in plan.serving:
+        if index in elsewhere:
             continue
         rewrite = rewrites[index]
         try:

@@ -94,6 +94,7 @@ def build_report(
     issues: Sequence[Issue],
     ddl_errors: int,
     pre_aggregation: Mapping[str, Any] | None = None,
+    stored_results: Mapping[str, Any] | None = None,
     statistics: WorkloadStatistics | None = None,
 ) -> Report:
     weights: dict[str, float] = {}
@@ -104,6 +105,8 @@ def build_report(
     estimates = _estimates(catalog, layout, profile, statistics)
     if pre_aggregation:
         estimates["pre_aggregation"] = dict(pre_aggregation)
+    if stored_results:
+        estimates["stored_results"] = dict(stored_results)
     return Report(
         summary=_summary(layout, rewrites, findings, ddl_errors, estimates),
         findings=tuple(findings),

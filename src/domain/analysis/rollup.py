@@ -80,6 +80,8 @@ __all__ = [
     "Measure",
     "Plan",
     "Rollup",
+    "distinct_values",
+    "guess_distinct",
     "may_be_answered",
     "plan_rollups",
     "recognize",
@@ -727,20 +729,8 @@ class _Sizer:
         return found
 
     def _count_distinct(self, key: tuple[int, str], grain: str | None) -> float:
-        table = self.source.tables[key[0]]
-        column = key[1]
-        data_type = _column_type(self.catalog, table, column)
-        if not self.assumed and self.statistics is not None:
-            stats = self.statistics.table(table)
-            column_stats = stats.column(column) if stats is not None else None
-            if column_stats is not None and column_stats.distinct is not None:
-                distinct = column_stats.distinct + (1 if column_stats.null_fraction else 0)
-                span = column_stats.span_days
-                if grain is not None and span is not None:
-                    per_day = {"hour": 24.0, "day": 1.0, "month": 1 / 30.4}[grain]
-                    distinct = min(distinct, span * per_day + 1)
-                return max(distinct, 1.0)
-        return _guess_distinct(column, data_type, grain)
+        statistics = None if self.assumed else self.statistics
+        return distinct_values(self.catalog, statistics, self.source.tables[key[0]], key[1], grain)
 
     def rows_of(self, dimensions: Mapping[tuple[int, str], str | None]) -> float:
         cells = 1.0
@@ -772,12 +762,35 @@ class _Sizer:
         return BUDGET_SHARE * self.source_rows * self.source_width
 
 
+def distinct_values(
+    catalog: Catalog,
+    statistics: WorkloadStatistics | None,
+    table: TableName,
+    column: str,
+    grain: str | None = None,
+) -> float:
+    """Distinct values of `column` of `table` (truncated to `grain`, when given): from the
+    statistics where they were read (NULL counting as one value), else assumed from the
+    column's name and type (see `guess_distinct`); math.inf where nothing bounds them."""
+    data_type = _column_type(catalog, table, column)
+    stats = statistics.table(table) if statistics is not None else None
+    column_stats = stats.column(column) if stats is not None else None
+    if column_stats is not None and column_stats.distinct is not None:
+        distinct = column_stats.distinct + (1 if column_stats.null_fraction else 0)
+        span = column_stats.span_days
+        if grain is not None and span is not None:
+            per_day = {"hour": 24.0, "day": 1.0, "month": 1 / 30.4}[grain]
+            distinct = min(distinct, span * per_day + 1)
+        return max(distinct, 1.0)
+    return guess_distinct(column, data_type, grain)
+
+
 def _column_type(catalog: Catalog, table: TableName, column: str) -> exp.DataType | None:
     source = catalog.get(table)
     return column_types(source).get(column) if source is not None else None
 
 
-def _guess_distinct(column: str, data_type: exp.DataType | None, grain: str | None) -> float:
+def guess_distinct(column: str, data_type: exp.DataType | None, grain: str | None) -> float:
     """Distinct values assumed from a column's type and name (3 years of data assumed)."""
     kind = data_type.this if data_type is not None else None
     if kind == _T.BOOLEAN:

@@ -157,6 +157,13 @@ class OptionsItem(BaseModel):
     ] = "optimized"
     use_llm: StrictBool = True
     verify: StrictBool = True
+    store_results: Annotated[
+        StrictBool,
+        Field(
+            description="store the result of the heaviest repeated aggregate queries that no "
+            "rollup answers in tables the migrations fill (refreshed by re-running them)"
+        ),
+    ] = True
 
 
 class NewTaskRequest(BaseModel):
@@ -236,7 +243,9 @@ class NewTaskRequest(BaseModel):
             queries=tuple(
                 Query(q.queryid, q.query, q.runquantity, q.executiontime) for q in self.queries
             ),
-            options=AnalysisOptions(options.target_schema, options.use_llm, options.verify),
+            options=AnalysisOptions(
+                options.target_schema, options.use_llm, options.verify, options.store_results
+            ),
         )
 
 

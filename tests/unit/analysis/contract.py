@@ -31,6 +31,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from domain.analysis.names import normalize
 from domain.result import AnalysisResult
 from domain.workload import DEFAULT_TARGET_SCHEMA, Workload
 
@@ -146,7 +147,7 @@ def _check_ddl(result: AnalysisResult, catalog: str, schema: str) -> None:
         assert target is not None
         name = _full_name(target, statement.statement)
         assert name[:2] == (catalog, schema), f"{'.'.join(name)} is not in {catalog}.{schema}"
-        for table in tree.find_all(exp.Table):
+        for table in _tables(tree):
             _full_name(table, statement.statement)
         created.append(name)
     assert len(created) == len(set(created)), f"a new table is created twice: {created}"
@@ -161,7 +162,7 @@ def _check_migrations(result: AnalysisResult, catalog: str, schema: str) -> None
     for statement in result.migrations:
         tree = parse_trino(statement.statement)
         assert isinstance(tree, exp.Insert), f"a migration is not INSERT: {statement.statement}"
-        tables = [_full_name(t, statement.statement) for t in tree.find_all(exp.Table)]
+        tables = [_full_name(t, statement.statement) for t in _tables(tree)]
         target, *sources = tables
         assert target in created, f"migration fills {'.'.join(target)}, which no DDL creates"
         assert sources, f"migration reads no table: {statement.statement}"
@@ -217,6 +218,16 @@ def _check_no_credentials(result: AnalysisResult, url: str) -> None:
 
 def _queryids(result: AnalysisResult, *codes: str) -> set[str]:
     return {q for f in result.report.findings if f.code in codes for q in f.queryids}
+
+
+def _tables(tree: exp.Expr) -> list[exp.Table]:
+    """The tables a statement names, in order, without its references to its own CTEs."""
+    ctes = {normalize(c.alias_or_name) for c in tree.find_all(exp.CTE)}
+    return [
+        t
+        for t in tree.find_all(exp.Table)
+        if t.args.get("db") is not None or normalize(t.name) not in ctes
+    ]
 
 
 def _parts(table: exp.Table) -> tuple[str, ...] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -35,3 +36,11 @@ def duckdb_sql(statement: str) -> str:
     if no_data and isinstance(query, exp.Query):
         tree.set("expression", exp.select("*").from_(query.subquery("q")).limit(0))
     return tree.sql(dialect="duckdb")
+
+
+def layout_only(workload: Workload) -> Workload:
+    """`workload` analysed without stored results (see `domain.analysis.results`): for the
+    tests of how the tables' layout serves the queries, and how queries are rewritten for
+    it, on examples whose heaviest dashboards would otherwise read stored results."""
+    options = dataclasses.replace(workload.options, store_results=False)
+    return dataclasses.replace(workload, options=options)

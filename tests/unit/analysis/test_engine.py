@@ -12,7 +12,7 @@ from domain.analysis import analyze
 from domain.result import AnalysisResult
 from domain.workload import AnalysisOptions, DdlStatement, Query, Workload
 from tests.unit.analysis.contract import assert_result_obeys_contract, parse_trino
-from tests.unit.analysis.support import EXAMPLES, WorkloadFactory
+from tests.unit.analysis.support import EXAMPLES, WorkloadFactory, layout_only
 
 Loader = Callable[[str], Workload]
 
@@ -70,7 +70,7 @@ class TestTheMessyExample:
 
     @pytest.fixture
     def result(self, load_example: Loader) -> AnalysisResult:
-        return analyze(load_example("messy"))
+        return analyze(layout_only(load_example("messy")))
 
     def test_same_named_tables_in_two_schemas_are_told_apart(self, result: AnalysisResult) -> None:
         created = [s.statement.split(" (")[0] for s in result.ddl[1:]]

@@ -12,6 +12,7 @@ from domain.analysis import analyze
 from domain.result import AnalysisResult, Finding
 from domain.workload import Workload
 from tests.unit.analysis.contract import assert_result_obeys_contract
+from tests.unit.analysis.support import layout_only
 
 Loader = Callable[[str], Workload]
 
@@ -30,7 +31,7 @@ def query(result: AnalysisResult, queryid: str) -> str:
 
 @pytest.fixture
 def flights(load_example: Loader) -> AnalysisResult:
-    return analyze(load_example("flights"))
+    return analyze(layout_only(load_example("flights")))
 
 
 def test_flights_of_unknown_size_is_bucketed_by_tail_and_sorted_by_its_date(
@@ -75,7 +76,7 @@ def test_flights_data_read_estimate_drops(flights: AnalysisResult) -> None:
 def test_tickets_are_bucketed_by_customer_and_sorted_for_open_tickets(
     load_example: Loader,
 ) -> None:
-    result = analyze(load_example("tickets"))
+    result = analyze(layout_only(load_example("tickets")))
     ddl = create(result, "support.optimized.tickets")
     assert "partitioning = ARRAY['bucket(customer_id, 16)']" in ddl
     assert "sorted_by = ARRAY['customer_id', 'closed_at']" in ddl
@@ -107,7 +108,7 @@ class TestClicks:
 
     @pytest.fixture
     def result(self, load_example: Loader) -> AnalysisResult:
-        return analyze(load_example("clicks"))
+        return analyze(layout_only(load_example("clicks")))
 
     def test_the_varchar_date_becomes_a_date_and_leads_the_sort_of_unknown_size(
         self, result: AnalysisResult

@@ -12,6 +12,7 @@ from domain.analysis.names import TableName
 from domain.analysis.sizing import SMALL_TABLE_BYTES, fit_to_size
 from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatistics
 from domain.workload import Workload
+from tests.unit.analysis.support import layout_only
 
 GIB = 1 << 30
 TABLE = TableName("lake", "s", "events")
@@ -146,7 +147,7 @@ def test_without_statistics_the_fields_on_keys_stay_as_the_queries_made_them() -
 
 
 def test_the_engine_leaves_a_small_table_unpartitioned_and_reports_the_statistics() -> None:
-    workload = Workload.from_dict(json.loads(FLIGHTS.read_text()))
+    workload = layout_only(Workload.from_dict(json.loads(FLIGHTS.read_text())))
     flights = TableName("flights", "public", "flights")
     statistics = WorkloadStatistics(
         tables={
