@@ -569,11 +569,14 @@ def _inserted(tree: exp.Insert, session: Session) -> TableName | None:
 
 
 def _copy_source(tree: exp.Insert, session: Session) -> set[TableName] | None:
-    """The one table a plain copy reads (no join, no grouping, no aggregate), else None."""
+    """The one table a plain copy reads (no join, no grouping, no aggregate, no window, no
+    DISTINCT or LIMIT: a latest table or a stored result holds fewer rows), else None."""
     query = tree.args.get("expression")
     if not isinstance(query, exp.Select):
         return None
     if query.args.get("group") or query.args.get("joins") or query.find(exp.AggFunc):
+        return None
+    if query.args.get("distinct") or query.args.get("limit") or query.find(exp.Window):
         return None
     tables = list(query.find_all(exp.Table))
     if len(tables) != 1:

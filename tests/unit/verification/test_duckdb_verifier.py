@@ -173,3 +173,23 @@ def test_catalogs_duckdb_reserves_and_types_it_lacks_are_reported_not_fatal() ->
     statuses = {m["table"]: m["status"] for m in verification["migrations"]}
     assert statuses["lake.optimized.odd"] == "not_verifiable"
     assert statuses["lake.optimized.x"] == "ok"
+
+
+def test_tables_holding_fewer_rows_than_their_source_by_design_are_not_copies() -> None:
+    # given a latest table (one row per key of a history) and a stored SELECT DISTINCT
+    sat = (
+        "CREATE TABLE dv.raw.sat (hk varchar, load_dts timestamp(6), country varchar,"
+        " segment varchar)"
+    )
+    latest = (
+        "SELECT s.hk, s.country FROM (SELECT hk, country, row_number() OVER (PARTITION BY hk "
+        "ORDER BY load_dts DESC) AS rn FROM dv.raw.sat) s WHERE s.rn = 1"
+    )
+    distinct = "SELECT DISTINCT country, segment FROM dv.raw.sat ORDER BY country, segment"
+    load = workload(latest, distinct, ddl=(sat,), url="jdbc:trino://h:8080/dv/raw")
+    result = analyze(load)
+    filled = {m.statement.split()[2] for m in result.migrations}
+    assert {"dv.optimized.sat_latest", "dv.optimized.sat_result_q1"} <= filled
+    # when it is verified, then their migrations are not taken for copies that lost rows
+    migrations = verify(load, result).report.verification["migrations"]
+    assert {m["table"]: m["status"] for m in migrations} == dict.fromkeys(filled, "ok")
