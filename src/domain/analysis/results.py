@@ -109,6 +109,8 @@ _VOLATILE_TYPES: tuple[type[exp.Expr], ...] = (
     exp.Shuffle,
     exp.ArrayUniqueAgg,
     exp.TableSample,
+    exp.Placeholder,  # a parameter: the text is not the query that runs
+    exp.Parameter,
 )
 _VOLATILE_NAMES = frozenset(
     {
@@ -262,9 +264,6 @@ def plan_results(
         weight = sum(q.weight for q in queries)
         if runs < MIN_RUNS or profile.share(weight) < MIN_SHARE:
             continue
-        if len(results) == MAX_RESULTS:
-            refused[queries[0].queryid] = f"more than {MAX_RESULTS} queries qualify"
-            continue
         first = queries[0]
         qualified = retarget(
             text,
@@ -281,6 +280,9 @@ def plan_results(
             continue
         except Refused as why:
             refused[first.queryid] = str(why)
+            continue
+        if len(results) == MAX_RESULTS:
+            refused[first.queryid] = f"more than {MAX_RESULTS} queries qualify"
             continue
         stem = _QUERYID.sub("_", first.queryid.lower()).strip("_")[:40] or "query"
         name = _unique(f"{first.known[0].table}_result_{stem}", names)

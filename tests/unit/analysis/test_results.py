@@ -163,6 +163,7 @@ def test_queries_whose_value_changes_from_run_to_run_are_refused() -> None:
         "max_by": f"SELECT country, max_by(device, ms) FROM {T} GROUP BY country",
         "limit": f"SELECT country, count(DISTINCT user_id) FROM {T} GROUP BY country LIMIT 3",
         "sample": f"SELECT count(DISTINCT user_id) FROM {T} TABLESAMPLE BERNOULLI (10)",
+        "parameter": f"SELECT count(DISTINCT user_id) FROM {T} WHERE country = ?",
     }
     for name, query in refused.items():
         result = analyze(workload(query))
