@@ -11,8 +11,8 @@ for the few queries that carry the most weight:
 
     choose      the reading queries whose text repeats (at least MIN_RUNS runs), that
                 aggregate at their top level (GROUP BY, an aggregate, DISTINCT), that carry at
-                least MIN_SHARE of the workload's weight and that no rollup answers; at most
-                MAX_RESULTS of them, heaviest first;
+                least MIN_SHARE of the workload's weight or MIN_RUNS_SHARE of its runs, and
+                that no rollup answers; at most MAX_RESULTS of them, heaviest first;
     check       each one: deterministic (no clock, no random, no order-dependent aggregate),
                 every table it reads defined by the DDL, its output columns named once and of
                 types Iceberg stores, its ORDER BY expressible over its output columns, a
@@ -83,7 +83,8 @@ __all__ = [
 ]
 
 MIN_RUNS = 10  # a text run fewer times is not a dashboard: its result is not worth a table
-MIN_SHARE = 0.005  # of the workload's weight (runs × time)
+MIN_SHARE = 0.005  # of the workload's weight (runs × time)…
+MIN_RUNS_SHARE = 0.01  # … or of its runs: a fast tile run often
 MAX_RESULTS = 16
 MAX_RESULT_ROWS = 50_000
 MIN_SUMMARY = 100  # with statistics: source rows per result row, at least
@@ -262,7 +263,8 @@ def plan_results(
     for text, queries in heaviest:
         runs = sum(q.runs for q in queries)
         weight = sum(q.weight for q in queries)
-        if runs < MIN_RUNS or profile.share(weight) < MIN_SHARE:
+        often = profile.total_runs > 0 and runs / profile.total_runs >= MIN_RUNS_SHARE
+        if runs < MIN_RUNS or (profile.share(weight) < MIN_SHARE and not often):
             continue
         first = queries[0]
         qualified = retarget(
