@@ -69,7 +69,7 @@ from domain.analysis.names import (
 from domain.analysis.parse import parse_trino
 from domain.analysis.profile import Profile, QueryProfile
 from domain.analysis.retarget import retarget
-from domain.analysis.rollup import distinct_values, guess_distinct
+from domain.analysis.rollup import TRUNC_GRAINS, distinct_values, guess_distinct, unique_name
 from domain.analysis.usage import date_literal
 from domain.statistics import WorkloadStatistics
 
@@ -172,14 +172,6 @@ _CALENDAR: dict[type[exp.Expr], float] = {
     exp.Month: 12.0,
     exp.Quarter: 4.0,
     exp.Year: 30.0,
-}
-_TRUNC_GRAIN = {
-    "hour": "hour",
-    "day": "day",
-    "week": "day",
-    "month": "month",
-    "quarter": "month",
-    "year": "month",
 }
 _QUERYID = re.compile(r"[^a-z0-9_]+")
 
@@ -287,7 +279,7 @@ def plan_results(
             refused[first.queryid] = f"more than {MAX_RESULTS} queries qualify"
             continue
         stem = _QUERYID.sub("_", first.queryid.lower()).strip("_")[:40] or "query"
-        name = _unique(f"{first.known[0].table}_result_{stem}", names)
+        name = unique_name(f"{first.known[0].table}_result_{stem}", names)
         names.add(name)
         results.append(
             Result(
@@ -556,7 +548,7 @@ def _distinct(
     grain = None
     if isinstance(key, (exp.TimestampTrunc, exp.DateTrunc)):
         unit = key.args.get("unit")
-        grain = _TRUNC_GRAIN.get(unit.name.lower()) if unit is not None else None
+        grain = TRUNC_GRAINS.get(unit.name.lower()) if unit is not None else None
         key = key.this
     columns = [key] if isinstance(key, exp.Column) else list(key.find_all(exp.Column))
     if not columns:
@@ -668,15 +660,6 @@ def _limit(select: exp.Select) -> int | None:
 
 def _count(rows: float) -> str:
     return "unbounded" if math.isinf(rows) else f"{rows:,.0f}"
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    if name not in taken:
-        return name
-    number = 2
-    while f"{name}_{number}" in taken:
-        number += 1
-    return f"{name}_{number}"
 
 
 def result_issues(

@@ -75,6 +75,7 @@ from domain.analysis.usage import Nodes, date_literal, scan
 from domain.statistics import WorkloadStatistics
 
 __all__ = [
+    "TRUNC_GRAINS",
     "AggregateQuery",
     "Dimension",
     "Measure",
@@ -87,6 +88,7 @@ __all__ = [
     "recognize",
     "rewrite_for_rollup",
     "rollup_issues",
+    "unique_name",
 ]
 
 # Time grains a dimension can be kept at, by fineness; None (the raw value) is the finest.
@@ -138,7 +140,7 @@ _DAY_FUNCTIONS: tuple[type[exp.Expr], ...] = (
     exp.Date,
     exp.TsOrDsToDate,
 )
-_TRUNC_UNITS = {
+TRUNC_GRAINS = {
     "hour": "hour",
     "day": "day",
     "week": "day",
@@ -560,7 +562,7 @@ def _use_grain(column: exp.Column, data_type: exp.DataType | None) -> str | None
     grain: str | None = None
     if isinstance(parent, (exp.TimestampTrunc, exp.DateTrunc)) and parent.this is node:
         unit = parent.args.get("unit")
-        grain = _TRUNC_UNITS.get(unit.name.lower() if unit is not None else "")
+        grain = TRUNC_GRAINS.get(unit.name.lower() if unit is not None else "")
     elif isinstance(parent, _MONTH_FUNCTIONS) and parent.this is node:
         grain = "month"
     elif isinstance(parent, exp.Hour) and parent.this is node:
@@ -660,7 +662,7 @@ def plan_rollups(
         for dimensions, served in _choose(queries, sizer):
             measures = sorted({m for q in served for m in q.measures})
             base = source.tables[0].table
-            name = _unique(f"{base}_rollup", names)
+            name = unique_name(f"{base}_rollup", names)
             names.add(name)
             ordered = tuple(sorted(Dimension(t, c, g) for (t, c), g in dimensions.items()))
             rollup = Rollup(
@@ -919,7 +921,8 @@ def _union(
     return merged
 
 
-def _unique(name: str, taken: set[str]) -> str:
+def unique_name(name: str, taken: Collection[str]) -> str:
+    """`name`, or `name_2`, `name_3`… the first that is not in `taken`."""
     if name not in taken:
         return name
     number = 2
@@ -940,7 +943,7 @@ def _column_names(
         name = dimension.column
         if counts[name] > 1:
             name = f"{source.tables[dimension.table].table}_{name}"
-        names[dimension.key()] = _unique(name, set(names.values()))
+        names[dimension.key()] = unique_name(name, set(names.values()))
     return names
 
 
@@ -963,7 +966,7 @@ def _measure_names(
             stem = f"{measure.name}_{number}"
         if measure.filter:
             stem = f"{stem}_if_{number}"
-        name = _unique(stem, taken)
+        name = unique_name(stem, taken)
         taken.add(name)
         names[measure] = name
     return names
