@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import QueuePool
 
 from adapters.sqlalchemy.driver import (
     DriverInsert,
@@ -19,7 +20,72 @@ from adapters.sqlalchemy.engine import prepare_sqlite_write
 from adapters.sqlalchemy.mapping import MESSAGE_COLUMNS, TASK_SUMMARY_COLUMNS
 from adapters.sqlalchemy.tables import UtcDateTime, outbox, task_secrets, tasks
 
-__all__ = ["DriverStatements", "SqlAlchemyTransaction"]
+__all__ = ["DriverConnections", "DriverStatements", "SqlAlchemyTransaction"]
+
+
+class DriverConnections:
+    """The connections of the units of work of one PostgreSQL engine, handed from one unit of
+    work to the next while others are open.
+
+    Checking a connection out of SQLAlchemy's pool and back (a greenlet, a `Connection`, the
+    pool's events, autocommit set and reset) cost about a tenth of a `POST /new`'s CPU
+    (bench/api_load.py). A unit of work that ends while others are still open leaves its
+    connection here instead, for the next to take as it is; the last one to end gives them all
+    back. So under load they seldom go back to the pool, and when the units of work stop
+    (between bursts, before the engine is disposed) none is kept out of it. Only a connection
+    in a clean state is kept: not invalidated or closed, and in no transaction of SQLAlchemy's
+    or the server's. One that was invalidated (the server went away) makes the others go back
+    to the pool too, where SQLAlchemy deals with them as it does with any."""
+
+    def __init__(self, engine: AsyncEngine, keep: int) -> None:
+        self._engine = engine
+        self._keep = keep
+        self._idle: list[tuple[AsyncConnection, Any]] = []
+        self._open = 0
+
+    async def checkout(self) -> tuple[AsyncConnection, Any]:
+        """A connection in autocommit mode, and its adapted (DBAPI) connection."""
+        self._open += 1
+        try:
+            while self._idle:
+                connection, adapted = self._idle.pop()
+                if not adapted.driver_connection.is_closed():
+                    return connection, adapted
+                await connection.invalidate()
+                await connection.close()
+            connection = await self._engine.connect()
+        except BaseException:
+            self._open -= 1
+            raise
+        # Read without `get_raw_connection()`, which hands the same attribute over through a
+        # greenlet: a connection just checked out is valid, reading it does no I/O.
+        synchronous = connection.sync_connection
+        assert synchronous is not None
+        return connection, synchronous.connection.dbapi_connection
+
+    async def checkin(self, connection: AsyncConnection, adapted: Any) -> None:
+        """Keep `connection` for the next unit of work, or give it back to the pool."""
+        self._open -= 1
+        broken = (
+            connection.invalidated or connection.closed or adapted.driver_connection.is_closed()
+        )
+        clean = not (
+            broken or connection.in_transaction() or adapted.driver_connection.is_in_transaction()
+        )
+        if clean and self._open > 0 and len(self._idle) < self._keep:
+            self._idle.append((connection, adapted))
+            return
+        returning = [(connection, adapted)]
+        if broken or self._open == 0:
+            returning += self._idle
+            self._idle.clear()
+        for each, each_adapted in returning:
+            if each.closed:
+                continue
+            if not each.invalidated and each_adapted.driver_connection.is_closed():
+                # The server ended it: the pool must not hand it out again.
+                await each.invalidate()
+            await each.close()
 
 
 class DriverStatements:
@@ -34,6 +100,10 @@ class DriverStatements:
         # The same pool; each connection is set to autocommit as it is checked out, and set
         # back as it is returned (no round trip on asyncpg: a flag of the adapter).
         self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # At most half the pool's connections kept apart for the next unit of work: the rest
+        # stay in the pool for whoever connects without a unit of work (the health probe).
+        size = engine.pool.size() if isinstance(engine.pool, QueuePool) else 2
+        self.connections = DriverConnections(self.engine, max(1, size // 2))
         self.add_task = DriverInsert(tasks, dialect)
         self.add_message = DriverInsert(outbox, dialect)
         # A submission: the task, its outbox message and (when the URL had them) its
@@ -99,12 +169,7 @@ class SqlAlchemyTransaction:
         if self.statements is None:
             self._connection = await self._engine.connect()
             return
-        self._connection = connection = await self.statements.engine.connect()
-        # Read without `get_raw_connection()`, which hands the same attribute over through a
-        # greenlet: a connection just checked out is valid, reading it does no I/O.
-        synchronous = connection.sync_connection
-        assert synchronous is not None
-        self._adapted = synchronous.connection.dbapi_connection
+        self._connection, self._adapted = await self.statements.connections.checkout()
 
     async def execute(self, sql: str, arguments: list[Any]) -> str:
         """Send a writing statement to asyncpg, in the transaction (begun first if need be);
@@ -232,8 +297,8 @@ class SqlAlchemyTransaction:
                     await connection.invalidate()
                 raise
             finally:
-                self._connection = self._adapted = None
-                await connection.close()
+                adapted, self._connection, self._adapted = self._adapted, None, None
+                await self.statements.connections.checkin(connection, adapted)
             return
         self._connection = None
         try:
