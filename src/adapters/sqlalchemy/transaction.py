@@ -24,24 +24,44 @@ __all__ = ["DriverConnections", "DriverStatements", "SqlAlchemyTransaction"]
 
 
 class DriverConnections:
-    """The connections of the units of work of one PostgreSQL engine, handed from one unit of
-    work to the next while others are open.
+    """The connections of one PostgreSQL (asyncpg) engine's units of work, in autocommit mode,
+    handed from one unit of work to the next while others are open.
 
-    Checking a connection out of SQLAlchemy's pool and back (a greenlet, a `Connection`, the
-    pool's events, autocommit set and reset) cost about a tenth of a `POST /new`'s CPU
-    (bench/api_load.py). A unit of work that ends while others are still open leaves its
-    connection here instead, for the next to take as it is; the last one to end gives them all
-    back. So under load they seldom go back to the pool, and when the units of work stop
-    (between bursts, before the engine is disposed) none is kept out of it. Only a connection
-    in a clean state is kept: not invalidated or closed, and in no transaction of SQLAlchemy's
-    or the server's. One that was invalidated (the server went away) makes the others go back
-    to the pool too, where SQLAlchemy deals with them as it does with any."""
+    Checking a connection out of SQLAlchemy's pool and back (a greenlet, whose first frame
+    maps a fresh stack chunk; a `Connection`; the pool's events; autocommit set and reset) cost
+    about a tenth of a `POST /new`'s CPU (bench/api_load.py). A unit of work that ends while
+    others are still open leaves its connection here instead, for the next to take as it is;
+    the last one to end gives them all back, and one that ends while another waits for the
+    pool (all its connections taken) gives its own back, for that one. So under load they
+    seldom go back to the pool, and when the units of work stop (between bursts, before the
+    engine is disposed) none is kept out of it. Only a connection in a clean state is kept:
+    not invalidated or closed, and in no transaction of SQLAlchemy's or the server's. One that
+    was invalidated or that the server ended makes the others go back to the pool too, where
+    SQLAlchemy deals with them as it does with any.
 
-    def __init__(self, engine: AsyncEngine, keep: int) -> None:
-        self._engine = engine
-        self._keep = keep
+    One per engine (`of`), shared by its units of work and its health probe: whoever checks a
+    connection out here takes a kept one first, so keeping all of the pool's connections
+    starves no one."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        # The same pool; each connection is set to autocommit as it is checked out, and set
+        # back as it is returned (no round trip on asyncpg: a flag of the adapter).
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        pool = engine.pool
+        self._keep = pool.size() if isinstance(pool, QueuePool) else 2
         self._idle: list[tuple[AsyncConnection, Any]] = []
-        self._open = 0
+        self._open = 0  # units of work between `checkout` and `checkin`
+        self._waiting = 0  # of them, those waiting for a connection from the pool
+
+    @classmethod
+    def of(cls, engine: AsyncEngine) -> DriverConnections | None:
+        """Those of `engine` on PostgreSQL through asyncpg; None for any other database."""
+        if engine.dialect.name != "postgresql" or engine.dialect.driver != "asyncpg":
+            return None
+        connections = _connections_of.get(engine.sync_engine)
+        if connections is None:
+            connections = _connections_of[engine.sync_engine] = cls(engine)
+        return connections
 
     async def checkout(self) -> tuple[AsyncConnection, Any]:
         """A connection in autocommit mode, and its adapted (DBAPI) connection."""
@@ -53,7 +73,12 @@ class DriverConnections:
                     return connection, adapted
                 await connection.invalidate()
                 await connection.close()
-            connection = await self._engine.connect()
+            # None kept: one from the pool, which may have to wait for one given back to it.
+            self._waiting += 1
+            try:
+                connection = await self._engine.connect()
+            finally:
+                self._waiting -= 1
         except BaseException:
             self._open -= 1
             raise
@@ -72,7 +97,8 @@ class DriverConnections:
         clean = not (
             broken or connection.in_transaction() or adapted.driver_connection.is_in_transaction()
         )
-        if clean and self._open > 0 and len(self._idle) < self._keep:
+        # Kept only while no one waits for the pool: a connection kept here would not reach them.
+        if clean and self._open > 0 and not self._waiting and len(self._idle) < self._keep:
             self._idle.append((connection, adapted))
             return
         returning = [(connection, adapted)]
@@ -88,6 +114,9 @@ class DriverConnections:
             await each.close()
 
 
+_connections_of: weakref.WeakKeyDictionary[Engine, DriverConnections] = weakref.WeakKeyDictionary()
+
+
 class DriverStatements:
     """What the units of work of one PostgreSQL (asyncpg) engine send to asyncpg directly: its
     connections in autocommit mode, so that `BEGIN`, `COMMIT` and `ROLLBACK` are theirs to send
@@ -97,13 +126,9 @@ class DriverStatements:
     def __init__(self, engine: AsyncEngine) -> None:
         dialect = engine.dialect
         self.dialect = dialect
-        # The same pool; each connection is set to autocommit as it is checked out, and set
-        # back as it is returned (no round trip on asyncpg: a flag of the adapter).
-        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-        # At most half the pool's connections kept apart for the next unit of work: the rest
-        # stay in the pool for whoever connects without a unit of work (the health probe).
-        size = engine.pool.size() if isinstance(engine.pool, QueuePool) else 2
-        self.connections = DriverConnections(self.engine, max(1, size // 2))
+        connections = DriverConnections.of(engine)
+        assert connections is not None
+        self.connections = connections
         self.add_task = DriverInsert(tasks, dialect)
         self.add_message = DriverInsert(outbox, dialect)
         # A submission: the task, its outbox message and (when the URL had them) its
