@@ -211,7 +211,7 @@ def bench(args: argparse.Namespace) -> None:
         "DBANALYSIS_SECRET_KEY": "UvUYcj5C0bCiTfXiLO8CuJH1fS5Q8rRmUdZmdV4aeDA=",
         "DBANALYSIS_LOG_LEVEL": args.log_level,
         "BARE_DATABASE_URL": plain_url(database_url),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT))),
     }
     processes: list[subprocess.Popen[bytes]] = []
     try:

@@ -88,7 +88,7 @@ def run_mode(processes: str, args: argparse.Namespace) -> list[tuple[str, dict[s
             "DBANALYSIS_SECRET_KEY_FILE": f"{tmp}/secret.key",
             "DBANALYSIS_ANALYSIS_PROCESSES": processes,
             "DBANALYSIS_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT))),
         }
         command = [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)]
         process = subprocess.Popen(

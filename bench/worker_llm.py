@@ -155,7 +155,7 @@ def main() -> None:
         "DBANALYSIS_ANALYSIS_PROCESSES": str(args.processes),
         "DBANALYSIS_RELAY_INTERVAL_SECONDS": "0.2",
         "DBANALYSIS_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT))),
     }
     processes: list[subprocess.Popen[bytes]] = []
     try:

@@ -12,6 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from adapters.fernet import FernetCredentialsCipher
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
+from adapters.sqlalchemy.health import DatabaseProbe
 from adapters.sqlalchemy.migrate import upgrade
 from application.ports.unit_of_work import UnitOfWorkFactory
 from domain.task import Task
@@ -163,3 +164,117 @@ async def _until_a_statement_waits_for_a_lock(url: str, within: float = 10.0) ->
                 await asyncio.sleep(0.02)
     finally:
         await observer.dispose()
+
+
+async def test_units_of_work_hand_their_connection_on_while_others_are_open(
+    postgres_database_url: str,
+) -> None:
+    """A unit of work that ends while another is open leaves its connection for the next one;
+    the last to end gives every connection back to the pool (nothing kept out of it when no
+    unit of work is open, so disposing of the engine closes them all)."""
+    await upgrade(postgres_database_url)
+    engine = create_engine(postgres_database_url, pool_size=4, max_overflow=0)
+    pool: Any = engine.pool
+    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
+    task = a_task()
+    try:
+        async with factory() as first:
+            await first.tasks.summary(task.id)
+            async with factory() as second:
+                await second.add_task_and_commit(task, a_message(task, T0))
+            # the second's connection is kept, out of the pool, for the next unit of work
+            assert pool.checkedout() == 2
+            async with factory() as third:
+                assert (await third.tasks.summary(task.id)) is not None
+                assert pool.checkedout() == 2  # the kept one, not a third from the pool
+            async with factory() as fourth:
+                await fourth.tasks.add(a_task())  # a transaction left open: rolled back
+            async with factory() as fifth:
+                assert len(await fifth.tasks.pending_ids()) == 1
+                await fifth.commit()
+        assert pool.checkedout() == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_a_kept_connection_the_server_ended_is_not_handed_on(
+    postgres_database_url: str,
+) -> None:
+    await upgrade(postgres_database_url)
+    engine = create_engine(postgres_database_url, pool_size=4, max_overflow=0)
+    pool: Any = engine.pool
+    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
+    killer = create_engine(postgres_database_url, poolclass=NullPool)
+    try:
+        async with factory() as first:
+            await first.tasks.summary(a_task().id)
+            async with factory() as second:
+                await second.tasks.summary(a_task().id)
+            assert pool.checkedout() == 2
+            # the server ends both connections (a restart, an administrator)
+            async with killer.connect() as connection:
+                await connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            await asyncio.sleep(0.2)  # the driver sees its sockets closed
+            async with factory() as third:
+                assert await third.tasks.summary(a_task().id) is None
+        assert pool.checkedout() == 0
+        async with factory() as again:
+            assert await again.tasks.summary(a_task().id) is None
+    finally:
+        await killer.dispose()
+        await engine.dispose()
+
+
+async def test_the_health_probe_takes_a_kept_connection_rather_than_wait_for_the_pool(
+    postgres_database_url: str,
+) -> None:
+    await upgrade(postgres_database_url)
+    engine = create_engine(postgres_database_url, pool_size=2, max_overflow=0, pool_timeout=2)
+    pool: Any = engine.pool
+    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
+    probe = DatabaseProbe(engine)
+    try:
+        async with factory() as first:
+            await first.tasks.summary(a_task().id)
+            async with factory() as second:
+                await second.tasks.summary(a_task().id)
+            assert pool.checkedout() == 2  # the pool has none left: one open, one kept
+
+            await probe.check()
+
+            async with factory() as third:
+                assert await third.tasks.summary(a_task().id) is None
+        assert pool.checkedout() == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_a_unit_of_work_waiting_for_the_pool_gets_the_next_connection_given_back(
+    postgres_database_url: str,
+) -> None:
+    await upgrade(postgres_database_url)
+    engine = create_engine(postgres_database_url, pool_size=1, max_overflow=0, pool_timeout=5)
+    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
+    try:
+        started = asyncio.Event()
+
+        async def second() -> None:
+            started.set()
+            async with factory() as uow:  # waits: the pool's only connection is the first's
+                assert await uow.tasks.summary(a_task().id) is None
+
+        async with factory() as first:
+            await first.tasks.summary(a_task().id)
+            waiting = asyncio.create_task(second())
+            await started.wait()
+            await asyncio.sleep(0.1)
+        # the first ends while the second waits: its connection goes to the second
+        async with asyncio.timeout(3):
+            await waiting
+    finally:
+        await engine.dispose()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sqlalchemy.transaction import DriverConnections
+
 __all__ = ["DatabaseProbe"]
 
 
@@ -14,7 +16,18 @@ class DatabaseProbe:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # On PostgreSQL the units of work may keep every connection of the pool while they
+        # run (`DriverConnections`): the probe takes one the same way, so it never waits.
+        self._connections = DriverConnections.of(engine)
 
     async def check(self) -> None:
-        async with self._engine.connect() as connection:
+        if self._connections is None:
+            async with self._engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return
+        connection, adapted = await self._connections.checkout()
+        try:
             await connection.execute(text("SELECT 1"))
+            await connection.rollback()
+        finally:
+            await self._connections.checkin(connection, adapted)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import QueuePool
 
 from adapters.sqlalchemy.driver import (
     DriverInsert,
@@ -19,7 +20,101 @@ from adapters.sqlalchemy.engine import prepare_sqlite_write
 from adapters.sqlalchemy.mapping import MESSAGE_COLUMNS, TASK_SUMMARY_COLUMNS
 from adapters.sqlalchemy.tables import UtcDateTime, outbox, task_secrets, tasks
 
-__all__ = ["DriverStatements", "SqlAlchemyTransaction"]
+__all__ = ["DriverConnections", "DriverStatements", "SqlAlchemyTransaction"]
+
+
+class DriverConnections:
+    """The connections of one PostgreSQL (asyncpg) engine's units of work, in autocommit mode,
+    handed from one unit of work to the next while others are open.
+
+    Checking a connection out of SQLAlchemy's pool and back (a greenlet, whose first frame
+    maps a fresh stack chunk; a `Connection`; the pool's events; autocommit set and reset) cost
+    about a tenth of a `POST /new`'s CPU (bench/api_load.py). A unit of work that ends while
+    others are still open leaves its connection here instead, for the next to take as it is;
+    the last one to end gives them all back, and one that ends while another waits for the
+    pool (all its connections taken) gives its own back, for that one. So under load they
+    seldom go back to the pool, and when the units of work stop (between bursts, before the
+    engine is disposed) none is kept out of it. Only a connection in a clean state is kept:
+    not invalidated or closed, and in no transaction of SQLAlchemy's or the server's. One that
+    was invalidated or that the server ended makes the others go back to the pool too, where
+    SQLAlchemy deals with them as it does with any.
+
+    One per engine (`of`), shared by its units of work and its health probe: whoever checks a
+    connection out here takes a kept one first, so keeping all of the pool's connections
+    starves no one."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        # The same pool; each connection is set to autocommit as it is checked out, and set
+        # back as it is returned (no round trip on asyncpg: a flag of the adapter).
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        pool = engine.pool
+        self._keep = pool.size() if isinstance(pool, QueuePool) else 2
+        self._idle: list[tuple[AsyncConnection, Any]] = []
+        self._open = 0  # units of work between `checkout` and `checkin`
+        self._waiting = 0  # of them, those waiting for a connection from the pool
+
+    @classmethod
+    def of(cls, engine: AsyncEngine) -> DriverConnections | None:
+        """Those of `engine` on PostgreSQL through asyncpg; None for any other database."""
+        if engine.dialect.name != "postgresql" or engine.dialect.driver != "asyncpg":
+            return None
+        connections = _connections_of.get(engine.sync_engine)
+        if connections is None:
+            connections = _connections_of[engine.sync_engine] = cls(engine)
+        return connections
+
+    async def checkout(self) -> tuple[AsyncConnection, Any]:
+        """A connection in autocommit mode, and its adapted (DBAPI) connection."""
+        self._open += 1
+        try:
+            while self._idle:
+                connection, adapted = self._idle.pop()
+                if not adapted.driver_connection.is_closed():
+                    return connection, adapted
+                await connection.invalidate()
+                await connection.close()
+            # None kept: one from the pool, which may have to wait for one given back to it.
+            self._waiting += 1
+            try:
+                connection = await self._engine.connect()
+            finally:
+                self._waiting -= 1
+        except BaseException:
+            self._open -= 1
+            raise
+        # Read without `get_raw_connection()`, which hands the same attribute over through a
+        # greenlet: a connection just checked out is valid, reading it does no I/O.
+        synchronous = connection.sync_connection
+        assert synchronous is not None
+        return connection, synchronous.connection.dbapi_connection
+
+    async def checkin(self, connection: AsyncConnection, adapted: Any) -> None:
+        """Keep `connection` for the next unit of work, or give it back to the pool."""
+        self._open -= 1
+        broken = (
+            connection.invalidated or connection.closed or adapted.driver_connection.is_closed()
+        )
+        clean = not (
+            broken or connection.in_transaction() or adapted.driver_connection.is_in_transaction()
+        )
+        # Kept only while no one waits for the pool: a connection kept here would not reach them.
+        if clean and self._open > 0 and not self._waiting and len(self._idle) < self._keep:
+            self._idle.append((connection, adapted))
+            return
+        returning = [(connection, adapted)]
+        if broken or self._open == 0:
+            returning += self._idle
+            self._idle.clear()
+        for each, each_adapted in returning:
+            if each.closed:
+                continue
+            if not each.invalidated and each_adapted.driver_connection.is_closed():
+                # The server ended it: the pool must not hand it out again.
+                await each.invalidate()
+            await each.close()
+
+
+_connections_of: weakref.WeakKeyDictionary[Engine, DriverConnections] = weakref.WeakKeyDictionary()
 
 
 class DriverStatements:
@@ -31,9 +126,9 @@ class DriverStatements:
     def __init__(self, engine: AsyncEngine) -> None:
         dialect = engine.dialect
         self.dialect = dialect
-        # The same pool; each connection is set to autocommit as it is checked out, and set
-        # back as it is returned (no round trip on asyncpg: a flag of the adapter).
-        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        connections = DriverConnections.of(engine)
+        assert connections is not None
+        self.connections = connections
         self.add_task = DriverInsert(tasks, dialect)
         self.add_message = DriverInsert(outbox, dialect)
         # A submission: the task, its outbox message and (when the URL had them) its
@@ -99,12 +194,7 @@ class SqlAlchemyTransaction:
         if self.statements is None:
             self._connection = await self._engine.connect()
             return
-        self._connection = connection = await self.statements.engine.connect()
-        # Read without `get_raw_connection()`, which hands the same attribute over through a
-        # greenlet: a connection just checked out is valid, reading it does no I/O.
-        synchronous = connection.sync_connection
-        assert synchronous is not None
-        self._adapted = synchronous.connection.dbapi_connection
+        self._connection, self._adapted = await self.statements.connections.checkout()
 
     async def execute(self, sql: str, arguments: list[Any]) -> str:
         """Send a writing statement to asyncpg, in the transaction (begun first if need be);
@@ -232,8 +322,8 @@ class SqlAlchemyTransaction:
                     await connection.invalidate()
                 raise
             finally:
-                self._connection = self._adapted = None
-                await connection.close()
+                adapted, self._connection, self._adapted = self._adapted, None, None
+                await self.statements.connections.checkin(connection, adapted)
             return
         self._connection = None
         try:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Query, Request, Response, status
-from pydantic import BaseModel
+from starlette.types import Receive, Scope, Send
 
 from application.use_cases.get_task_result import GetTaskResult, GetTaskResultRequest
 from application.use_cases.get_task_status import GetTaskStatus, GetTaskStatusRequest
@@ -22,6 +22,7 @@ from entrypoints.api.errors import (
     install_error_handlers,
     problem_openapi,
 )
+from entrypoints.api.hot import HotRoutes
 from entrypoints.api.limits import BodySizeLimit
 from entrypoints.api.observability import Probe, TaskCounter, install_observability, task_context
 from entrypoints.api.options import ApiOptions
@@ -84,20 +85,61 @@ def _dependencies(request: Request) -> ApiDependencies:
     return deps
 
 
-def _json(model: BaseModel, status_code: int = 200) -> Response:
-    """The response of a route, serialized once: a model returned as it is would be dumped,
-    validated again against `response_model` and then serialized by FastAPI."""
-    return Response(model.model_dump_json(), status_code, media_type="application/json")
+async def _accept(deps: ApiDependencies, body: NewTaskRequest) -> bytes:
+    """What `POST /new` does with a valid body; the body of its 202."""
+    submitted = await deps.submit.execute(
+        SubmitTaskRequest(body.to_workload(), credentials=body.credentials())
+    )
+    with task_context(submitted.task_id):
+        log.info("task accepted: %d quer(ies)", len(body.queries))
+    if deps.on_submitted is not None:
+        deps.on_submitted()
+    return (
+        NewTaskResponse(taskid=submitted.task_id, status=str(submitted.status))
+        .model_dump_json()
+        .encode()
+    )
+
+
+async def _status(deps: ApiDependencies, task_id: uuid.UUID) -> bytes:
+    """The body of the 200 of `GET /status` for `task_id`."""
+    view = await deps.get_status.execute(GetTaskStatusRequest(task_id))
+    return StatusResponse.from_view(view).model_dump_json().encode()
+
+
+class ServiceApi(FastAPI):
+    """The FastAPI application, whose `POST /new` and `GET /status` go the fast way
+    (`entrypoints.api.hot`) when they can."""
+
+    hot: HotRoutes[ApiDependencies] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hot = self.hot
+        if hot is not None and scope["type"] == "http" and hot.serves(scope):
+            await hot(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def full(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request through the whole application: middlewares, router, FastAPI."""
+        await super().__call__(scope, receive, send)
+
+    def deps(self) -> ApiDependencies | None:
+        deps: ApiDependencies | None = getattr(self.state, "deps", None)
+        return deps
 
 
 def create_app(lifespan: Any, *, version: str = "", options: ApiOptions | None = None) -> FastAPI:
     """The API. Its `lifespan` builds the use cases and sets `app.state.deps` before serving."""
     options = options or ApiOptions()
-    app = FastAPI(
+    app = ServiceApi(
         title="LLM DB Analysis Service",
         version=version,
         summary="Better Trino/Iceberg table layouts and query rewrites from your workload.",
         lifespan=lifespan,
+        # This service's telemetry is its Prometheus /metrics and its logs: FastAPI's own
+        # OpenTelemetry hooks stay off, whatever the process's global providers.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=options.max_request_bytes)
@@ -119,18 +161,8 @@ def create_app(lifespan: Any, *, version: str = "", options: ApiOptions | None =
         summary="Submit a workload for analysis",
     )
     async def new_task(body: Annotated[NewTaskRequest, Body()], request: Request) -> Response:
-        deps = _dependencies(request)
-        submitted = await deps.submit.execute(
-            SubmitTaskRequest(body.to_workload(), credentials=body.credentials())
-        )
-        with task_context(submitted.task_id):
-            log.info("task accepted: %d quer(ies)", len(body.queries))
-        if deps.on_submitted is not None:
-            deps.on_submitted()
-        return _json(
-            NewTaskResponse(taskid=submitted.task_id, status=str(submitted.status)),
-            status.HTTP_202_ACCEPTED,
-        )
+        answer = await _accept(_dependencies(request), body)
+        return Response(answer, status.HTTP_202_ACCEPTED, media_type="application/json")
 
     @app.get(
         "/status",
@@ -145,8 +177,8 @@ def create_app(lifespan: Any, *, version: str = "", options: ApiOptions | None =
         # validation per poll for two optional strings (the document states them all the same).
         query = request.query_params
         task_id = _task_id(query.get("taskid"), query.get("task_id"))
-        view = await _dependencies(request).get_status.execute(GetTaskStatusRequest(task_id))
-        return _json(StatusResponse.from_view(view))
+        answer = await _status(_dependencies(request), task_id)
+        return Response(answer, media_type="application/json")
 
     @app.get(
         "/getresult",
@@ -175,6 +207,16 @@ def create_app(lifespan: Any, *, version: str = "", options: ApiOptions | None =
     install_observability(app, _dependencies)
     install_page(app)
     problem_openapi(app)
+    if not app.debug and app.max_body_size is None:
+        app.hot = HotRoutes(
+            app.full,
+            options,
+            app.deps,
+            _accept,
+            _status,
+            lambda: app.exception_handlers,
+            _task_id,
+        )
     return app
 
 
