@@ -137,6 +137,10 @@ def parse_statement(sql: str, allowed: Sequence[str]) -> tuple[exp.Expr | None, 
         trees = [t for t in sqlglot.parse(sql, read="trino", error_level=ErrorLevel.RAISE) if t]
     except SqlglotError as error:
         return None, [f"not valid Trino SQL: {_short(str(error))}"]
+    except RecursionError:
+        return None, ["statement nested too deeply to parse"]
+    except Exception as error:  # the parser's own bugs (a TypeError on some brackets…)
+        return None, [f"not readable as Trino SQL: {type(error).__name__}"]
     if len(trees) != 1:
         return None, [f"expected one statement, got {len(trees)}"]
     tree = trees[0]
@@ -275,6 +279,8 @@ def query_errors(sql: str, context: GuardContext) -> list[str]:
         )
     except SqlglotError as error:
         return [f"unknown column: {_short(str(error).split('. Line')[0])}"]
+    except Exception as error:  # the optimizer's own bugs: what cannot be checked is refused
+        return [f"its columns could not be checked: {type(error).__name__}"]
     return []
 
 
