@@ -15,6 +15,7 @@ from domain.analysis import analyze
 from domain.workload import Workload
 from tests.integration.conftest import session_runner
 from tests.integration.test_trino_rollups import check_every_rewrite
+from tests.unit.analysis.support import layout_only
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,7 @@ def test_numbers_fixed_from_text_keep_every_querys_rows_on_trino(
     lab: TrinoLab, trino_address: tuple[str, int]
 ) -> None:
     # given a table landed from CSV (every column varchar), loaded with numbers as text
-    workload = Workload.from_dict(json.loads(WORKLOAD.read_text()))
+    workload = layout_only(Workload.from_dict(json.loads(WORKLOAD.read_text())))
     originals = session_runner(lab, trino_address, workload)
     # when the engine's answer is applied
     result = analyze(workload)
@@ -50,7 +51,7 @@ def test_the_checks_find_the_texts_trino_would_not_give_back(
     lab: TrinoLab, trino_address: tuple[str, int]
 ) -> None:
     # given the checks the report gives, and a table of texts in other forms
-    workload = Workload.from_dict(json.loads(WORKLOAD.read_text()))
+    workload = layout_only(Workload.from_dict(json.loads(WORKLOAD.read_text())))
     originals = session_runner(lab, trino_address, workload)
     checks = {
         f.details["column"]: f.details["check"]

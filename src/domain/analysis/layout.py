@@ -15,10 +15,12 @@ fixes), or as the source was when the advice is to leave the table as it is.
 - **Properties**: the source's are storage details of the old table (``location``,
   ``format``, Hive bucketing…) and are dropped, except its layout, which the copy keeps (unless
   the advice replaces it) so that queries read no more data than before: Iceberg
-  ``partitioning`` and ``sorted_by``, and Hive ``partitioned_by`` as identity
-  ``partitioning``. The table comment is kept. Compression is left to the catalog
-  (``iceberg.compression-codec``, ZSTD by default): a table property for it exists only in
-  recent Trino releases, and an unknown property fails the CREATE TABLE.
+  ``partitioning`` and ``sorted_by``. Hive ``partitioned_by`` is dropped too: an identity
+  partition per value (a daily ``ds`` holds a thousand) would make the copy's one INSERT open
+  more writers than Trino's Iceberg connector allows (100); the advice partitions the new
+  table where the queries gain from it. The table comment is kept. Compression is left to
+  the catalog (``iceberg.compression-codec``, ZSTD by default): a table property for it
+  exists only in recent Trino releases, and an unknown property fails the CREATE TABLE.
 
 >>> import sqlglot
 >>> from domain.analysis.catalog import Catalog, Column, SourceTable
@@ -82,12 +84,11 @@ ICEBERG_TABLE_PROPERTIES = frozenset(
         "compression_codec",
     }
 )
-# Layout properties the copy keeps, by their Iceberg name; Hive's `partitioned_by` lists
-# identity partitions, which Iceberg calls `partitioning`.
+# Layout properties the copy keeps, by their Iceberg name (not Hive's `partitioned_by`: see
+# the module's docstring).
 _LAYOUT_PROPERTIES = {
     "partitioning": "partitioning",
     "sorted_by": "sorted_by",
-    "partitioned_by": "partitioning",
 }
 
 
@@ -334,7 +335,8 @@ def _properties(source: SourceTable) -> tuple[tuple[tuple[str, str], ...], Issue
         severity=Severity.INFO,
         title=f"Properties of {source.name} not carried over",
         rationale=(
-            "They describe how the old table is stored (its location, format or bucketing) "
+            "They describe how the old table is stored (its location, format, Hive partitions or "
+            "bucketing) "
             "and do not apply to, or would break, the new Iceberg table."
         ),
         table=str(source.name),
