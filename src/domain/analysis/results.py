@@ -275,6 +275,11 @@ def plan_results(
         except Refused as why:
             refused[first.queryid] = str(why)
             continue
+        except (RecursionError, ValueError, TypeError, AttributeError, KeyError) as error:
+            # a shape this pass did not foresee: the query keeps reading its tables, and the
+            # rest of the advice stands (an error here would fail the whole analysis)
+            refused[first.queryid] = f"not analysed ({type(error).__name__})"
+            continue
         if len(results) == MAX_RESULTS:
             refused[first.queryid] = f"more than {MAX_RESULTS} queries qualify"
             continue

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
+import pytest
 import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -360,3 +361,19 @@ def test_every_stored_result_returns_its_querys_rows_in_its_order(
         db.execute(duckdb_sql(statement.statement))
     # then the rewrite returns the original's rows, in the original's order (a total order)
     assert _rows(db, result.queries[0].query) == _rows(db, query), result.queries[0].query
+
+
+def test_a_shape_the_pass_did_not_foresee_leaves_the_rest_of_the_advice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import domain.analysis.results as results
+
+    def broken(*_: object) -> None:
+        raise TypeError("unforeseen")
+
+    monkeypatch.setattr(results, "shape_query", broken)
+    result = analyze(workload(DISTINCT_USERS))
+    assert not stored(result)
+    assert reasons(result) == {"q0": "not analysed (TypeError)"}
+    assert result.queries[0].query.startswith("SELECT country")
+    assert "lake.optimized.events" in result.queries[0].query
