@@ -320,9 +320,9 @@ def shape_query(sql: str, catalog: Catalog, statistics: WorkloadStatistics | Non
     if len(parsed) != 1 or not isinstance(parsed[0], exp.Select):
         raise Refused("not a single SELECT")
     select = parsed[0]
-    _check_deterministic(select)
     if not _summarizes(select):
         raise NotSummary("it does not aggregate: its rows are not a summary of what it reads")
+    _check_deterministic(select)
     outputs = select.expressions
     columns: list[str] = []
     labels: list[str] = []
