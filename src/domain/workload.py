@@ -209,6 +209,7 @@ class AnalysisOptions:
     verify: bool = True
     # store the results of the heaviest repeated aggregate queries no rollup answers
     store_results: bool = True
+    denormalize: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +254,7 @@ class Workload:
                 "use_llm": self.options.use_llm,
                 "verify": self.options.verify,
                 "store_results": self.options.store_results,
+                "denormalize": self.options.denormalize,
             },
         }
 

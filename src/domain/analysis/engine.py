@@ -68,6 +68,7 @@ from domain.analysis.catalog import (
     name_parts,
     time_partitioned,
 )
+from domain.analysis.denormalize import Denormalized, denormalize
 from domain.analysis.latest import (
     LatestTable,
     Window,
@@ -208,6 +209,16 @@ def _passes(
     yield "parse"
     ddl = parse_ddl(workload.ddl)
     catalog, catalog_issues = build_catalog(ddl, workload.url)
+    merged = None
+    originals = workload.queries
+    if statistics is not None and workload.options.denormalize:
+        # Facts and the dimensions their queries join, merged: the passes below see the wide
+        # tables in the facts' place, and the queries reading them (see `denormalize`).
+        merged = denormalize(workload, catalog, statistics)
+        if merged.merges:
+            workload, statistics = merged.workload, merged.statistics
+            ddl = parse_ddl(workload.ddl)
+            catalog, catalog_issues = build_catalog(ddl, workload.url)
     schema = schema_name(workload.options.target_schema)
     names, _ = new_names(list(catalog.tables), catalog.session.catalog, schema)
     queries = []
@@ -380,6 +391,12 @@ def _passes(
     copies += [r.insert_sql() for r in plan.rollups]
     create += [r.create_sql() for r in results]
     copies += [r.insert_sql() for r in results]
+    if merged is not None and merged.merges:
+        create = [merged.inline(s) for s in create]
+        copies = [merged.inline(s) for s in copies]
+        rewrites = [
+            _unmerged(r, original, merged) for r, original in zip(rewrites, originals, strict=True)
+        ]
 
     yield "report"
     report = build_report(
@@ -397,6 +414,7 @@ def _passes(
             *rollup_issues(plan),
             *latest_issues(latest),
             *result_issues(results, unstored, profile.total_weight),
+            *(merged.issues if merged is not None else ()),
         ],
         ddl_errors=sum(1 for d in ddl if d.error is not None),
         pre_aggregation=rollup_estimates(plan),
@@ -409,6 +427,19 @@ def _passes(
         queries=tuple(RewrittenQuery(r.queryid, r.sql) for r in rewrites),
         report=report,
         meta=Meta(engine=ENGINE, version=version, parts=dict(PARTS)),
+    )
+
+
+def _unmerged(rewrite: Rewrite, original: Query, merged: Denormalized) -> Rewrite:
+    """`rewrite`, or `original` as the user wrote it where the rewrite still reads a wide
+    table by the name the passes saw it by (a query they returned as it came)."""
+    if not merged.reads_wide(rewrite.sql):
+        return rewrite
+    return dataclasses.replace(
+        rewrite,
+        sql=original.query,
+        status=UNCHANGED,
+        reason="kept as written: it reads the tables as they are",
     )
 
 

@@ -164,6 +164,13 @@ class OptionsItem(BaseModel):
             "rollup answers in tables the migrations fill (refreshed by re-running them)"
         ),
     ] = True
+    denormalize: Annotated[
+        StrictBool,
+        Field(
+            description="store a large fact table with the columns its queries read from the "
+            "small dimensions they join on unique keys (by the statistics), in one table"
+        ),
+    ] = True
 
 
 class NewTaskRequest(BaseModel):
@@ -244,7 +251,11 @@ class NewTaskRequest(BaseModel):
                 Query(q.queryid, q.query, q.runquantity, q.executiontime) for q in self.queries
             ),
             options=AnalysisOptions(
-                options.target_schema, options.use_llm, options.verify, options.store_results
+                options.target_schema,
+                options.use_llm,
+                options.verify,
+                options.store_results,
+                options.denormalize,
             ),
         )
 
