@@ -17,7 +17,7 @@ from sqlglot import exp
 from adapters.trino.lab import TrinoLab
 from domain.analysis import analyze
 from domain.statistics import WorkloadStatistics
-from domain.workload import AnalysisOptions, Query
+from domain.workload import AnalysisOptions, Query, Workload
 from tests.integration.conftest import loaded_shape
 from tests.integration.test_trino_rollups import check_every_rewrite, scaled
 
@@ -44,6 +44,16 @@ EXTRA = [
 ]
 
 
+def with_extra(shape: Workload, schema: str) -> Workload:
+    """The star's workload and the queries above, heavy enough that merging pays (the star's
+    own dashboards read rollups and stored results, and its lookups read names and ids)."""
+    extra = tuple(
+        Query(f"x{i}", q, runquantity=5000, executiontime=60) for i, q in enumerate(EXTRA)
+    )
+    options = AnalysisOptions(target_schema=schema)
+    return dataclasses.replace(shape, queries=shape.queries + extra, options=options)
+
+
 def keys_unique(statistics: WorkloadStatistics) -> WorkloadStatistics:
     """Each table's first-named key column with as many distinct values as rows."""
     tables = {}
@@ -61,12 +71,7 @@ def test_the_star_reads_one_wide_table_and_every_query_keeps_its_rows(
 ) -> None:
     # given the star loaded, with queries of every shape the rewrite meets
     shape, originals, statistics = loaded_shape(lab, trino_address, "star")
-    extra = tuple(Query(f"x{i}", q, runquantity=50) for i, q in enumerate(EXTRA))
-    workload = dataclasses.replace(
-        shape,
-        queries=shape.queries + extra,
-        options=AnalysisOptions(target_schema="star_wide"),
-    )
+    workload = with_extra(shape, "star_wide")
     # when the engine answers with the lab's statistics, scaled up
     result = analyze(workload, statistics=keys_unique(scaled(statistics)))
     # then the fact is stored with its dimensions' columns, and the queries read it
@@ -84,7 +89,7 @@ def test_a_dimension_key_two_rows_share_fails_the_migration(
 ) -> None:
     # given the star loaded and a dimension row that repeats a key
     shape, originals, statistics = loaded_shape(lab, trino_address, "star")
-    workload = dataclasses.replace(shape, options=AnalysisOptions(target_schema="star_shared"))
+    workload = with_extra(shape, "star_shared")
     result = analyze(workload, statistics=keys_unique(scaled(statistics)))
     fill = next(m.statement for m in result.migrations if ".fact_sales_wide (" in m.statement)
     originals.rows(

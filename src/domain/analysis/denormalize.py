@@ -32,8 +32,9 @@ read are stored, so the table grows by what the queries need.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
@@ -53,8 +54,13 @@ __all__ = [
     "denormalize",
 ]
 
-# An edge is merged when the queries reading it carry at least this share of the weight.
-MIN_WEIGHT_SHARE = 0.01
+# An edge is merged when the queries it serves carry at least this share of the weight: those
+# that read it and that no rollup or stored result answers (those read a few rows anyway).
+MIN_WEIGHT_SHARE = 0.05
+# A dimension column is stored with every fact row only when it has at most this many
+# values: a dictionary of them encodes a row in a couple of bytes (and sorted, in less),
+# where a name or an id per fact row costs more than the join it saves.
+MAX_MERGED_DISTINCT = 2_048
 # A dimension has at most this share of the fact's rows (else the join is between facts).
 MAX_DIMENSION_SHARE = 0.05
 # The statistics' distinct keys over rows that count a key as unique (their counts are
@@ -192,9 +198,14 @@ class Denormalized:
 
 
 def denormalize(
-    workload: Workload, catalog: Catalog, statistics: WorkloadStatistics | None
+    workload: Workload,
+    catalog: Catalog,
+    statistics: WorkloadStatistics | None,
+    served: Collection[str] | None = None,
 ) -> Denormalized:
-    """The merges worth making in `workload`, and the workload with them applied."""
+    """The merges worth making in `workload`, and the workload with them applied. `served`:
+    the queryids a rollup or a stored result answers (their weight does not count), None
+    where that is not known (every query counts)."""
     unchanged = Denormalized(workload, statistics)
     if statistics is None or not catalog.tables:
         return unchanged
@@ -214,13 +225,20 @@ def denormalize(
             found = graph.setdefault(use.edge, _EdgeUse())
             found.weight += query.weight
             found.queryids.append(query.queryid)
-            found.columns.update(use.columns)
+            cheap = {c for c in use.columns if _few_values(statistics, use.edge.dimension, c)}
+            found.columns.update(cheap)
+            if served is not None and query.queryid in served:
+                found.served += query.weight
+            elif cheap == use.columns:
+                found.gain += query.weight
+            else:
+                found.costly.update(use.columns - cheap)
     if not graph:
         return unchanged
     decisions: dict[Edge, str] = {}
     chosen: dict[TableName, list[Edge]] = defaultdict(list)
     for edge in sorted(graph, key=lambda e: (-graph[e].weight, e)):
-        why = _refusal(edge, graph[edge].weight / total, catalog, statistics, writes)
+        why = _refusal(edge, graph[edge], total, catalog, statistics, writes)
         decisions[edge] = why or "merged"
         if why is None:
             chosen[edge.fact].append(edge)
@@ -247,7 +265,7 @@ def denormalize(
     texts = {}
     for merge in merges:
         _rewrite_all(merge, workload, catalog, texts)
-    issues = _issues(graph, decisions, merges, total)
+    issues = _issues(graph, decisions, merges, total, answered=served is not None)
     if not merges:
         return Denormalized(workload, statistics, (), tuple(issues))
     virtual = replace(
@@ -266,9 +284,20 @@ def denormalize(
 
 @dataclass
 class _EdgeUse:
-    weight: float = 0.0
+    weight: float = 0.0  # of every query reading the edge
+    served: float = 0.0  # of those a rollup or a stored result answers
+    gain: float = 0.0  # of the others, reading only columns with few values
     queryids: list[str] = field(default_factory=list)
-    columns: set[str] = field(default_factory=set)
+    columns: set[str] = field(default_factory=set)  # read, with few values
+    costly: set[str] = field(default_factory=set)  # read, with many values
+
+
+def _few_values(statistics: WorkloadStatistics, table: TableName, column: str) -> bool:
+    found = statistics.table(table)
+    stats = found.column(column) if found is not None else None
+    return (
+        stats is not None and stats.distinct is not None and stats.distinct <= MAX_MERGED_DISTINCT
+    )
 
 
 @dataclass(frozen=True)
@@ -403,7 +432,8 @@ def _survey(tree: exp.Query, catalog: Catalog) -> list[_Use]:
 
 def _refusal(
     edge: Edge,
-    share: float,
+    use: _EdgeUse,
+    total: float,
     catalog: Catalog,
     statistics: WorkloadStatistics,
     writes: set[TableName],
@@ -430,8 +460,18 @@ def _refusal(
             f"{edge.dimension.table}.{edge.key} is not unique "
             f"({key.distinct:,.0f} distinct values in {non_null:,.0f} rows)"
         )
+    share = use.gain / total
     if share < MIN_WEIGHT_SHARE:
-        return f"its queries carry {share:.2%} of the weight"
+        parts = [f"the queries it would serve carry {share:.2%} of the weight"]
+        if use.served:
+            parts.append(f"rollups or stored results answer {use.served / total:.2%}")
+        if use.costly:
+            many = ", ".join(sorted(use.costly))
+            parts.append(
+                f"{many} ha{'s' if len(use.costly) == 1 else 've'} too many values to "
+                "store with every fact row: those queries keep the join"
+            )
+        return "; ".join(parts)
     return None
 
 
@@ -568,6 +608,8 @@ def _merge_scope(scope: _Scope, merge: Merge, catalog: Catalog) -> bool:
             continue
         if _referenced_inside(select, alias) or _star_of(select, alias):
             return False
+        if not _reads_only(select, alias, link, catalog, join, scope):
+            continue  # it reads a column the wide table does not hold: the join stays
         merged[alias] = link
         merged_joins.append(join)
         if (join.args.get("side") or "").upper() != "LEFT":
@@ -608,6 +650,24 @@ def _merge_scope(scope: _Scope, merge: Merge, catalog: Catalog) -> bool:
         where = select.args.get("where")
         condition = marker if where is None else exp.and_(exp.Paren(this=where.this), marker)
         select.set("where", exp.Where(this=condition))
+    return True
+
+
+def _reads_only(
+    select: exp.Select, alias: str, link: Link, catalog: Catalog, join: exp.Join, scope: _Scope
+) -> bool:
+    """Whether the columns `select` reads through `alias` (but in its join's ON) are all in
+    the wide table (an unqualified name counts where no other table of `scope` has it)."""
+    names = _columns_of(catalog.tables[link.edge.dimension])
+    others = [_columns_of(catalog.tables[t]) for a, t in scope.tables.items() if a != alias]
+    for column in _own_columns(select, [join]):
+        name = normalize(column.name)
+        if name not in names or name in link.columns:
+            continue
+        if normalize(column.table) == alias or (
+            not column.table and not any(name in o for o in others)
+        ):
+            return False
     return True
 
 
@@ -698,17 +758,21 @@ def _issues(
     decisions: Mapping[Edge, str],
     merges: Sequence[Merge],
     total: float,
+    *,
+    answered: bool,
 ) -> list[Issue]:
-    edges = [
-        {
+    edges: list[dict[str, Any]] = []
+    for edge in sorted(graph, key=lambda e: (-graph[e].weight, e)):
+        entry: dict[str, Any] = {
             "join": edge.describe(),
             "weight_share": round(graph[edge].weight / total, 6),
             "queries": len(graph[edge].queryids),
             "merged": decisions[edge] == "merged",
             "why": decisions[edge],
         }
-        for edge in sorted(graph, key=lambda e: (-graph[e].weight, e))
-    ]
+        if answered:  # the share of the weight rollups and stored results answer
+            entry["answered_share"] = round(graph[edge].served / total, 6)
+        edges.append(entry)
     issues = []
     for merge in merges:
         queryids = sorted({q for link in merge.links for q in graph[link.edge].queryids})

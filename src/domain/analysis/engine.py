@@ -151,19 +151,55 @@ def analyze(
     is the caller's and propagates. `statistics`, read from the user's Trino, fit the
     partitioning to the data (see `sizing`); without them the advice rests on the queries.
     """
-    percent = dict(STAGES)
-    passes = _passes(workload, version, statistics)
     with _few_full_collections():
-        while True:
+        merged = None
+        if statistics is not None and workload.options.denormalize:
             try:
-                stage = next(passes)
-            except StopIteration as done:
-                result: AnalysisResult = done.value
-                return result
-            except Exception as error:  # an engine bug must not fail the task: answer safely
-                return _unchanged(workload, version, error)
-            if on_stage is not None:
-                on_stage(stage, percent[stage])
+                merged = _merges(workload, version, statistics)
+            except Exception:  # a bug of the pass must not cost the rest of the advice
+                merged = None
+        return _run(_passes(workload, version, statistics, merged), workload, version, on_stage)
+
+
+def _run(
+    passes: Generator[str, None, AnalysisResult],
+    workload: Workload,
+    version: str,
+    on_stage: StageCallback | None,
+) -> AnalysisResult:
+    percent = dict(STAGES)
+    while True:
+        try:
+            stage = next(passes)
+        except StopIteration as done:
+            result: AnalysisResult = done.value
+            return result
+        except Exception as error:  # an engine bug must not fail the task: answer safely
+            return _unchanged(workload, version, error)
+        if on_stage is not None:
+            on_stage(stage, percent[stage])
+
+
+# The findings whose queries read a few stored rows, whatever the tables' layout.
+_ANSWERED = frozenset({"pre_aggregated", "materialized_result"})
+
+
+def _merges(workload: Workload, version: str, statistics: WorkloadStatistics) -> Denormalized:
+    """The facts worth merging with their dimensions (see `denormalize`). What a merge gains
+    is in the queries that still read the tables, so when one may be worth it the workload
+    is first analysed as it is, to know which queries rollups and stored results answer."""
+    catalog, _ = build_catalog(parse_ddl(workload.ddl), workload.url)
+    probe = denormalize(workload, catalog, statistics)
+    if not probe.merges:
+        return probe
+    first = _run(_passes(workload, version, statistics, None), workload, version, None)
+    served = {
+        queryid
+        for finding in first.report.findings
+        if finding.code in _ANSWERED
+        for queryid in finding.queryids
+    }
+    return denormalize(workload, catalog, statistics, served)
 
 
 # The threshold of Python's oldest generation while the engine runs (see below).
@@ -203,22 +239,19 @@ def _few_full_collections() -> Iterator[None]:
 
 
 def _passes(
-    workload: Workload, version: str, statistics: WorkloadStatistics | None = None
+    workload: Workload,
+    version: str,
+    statistics: WorkloadStatistics | None = None,
+    merged: Denormalized | None = None,
 ) -> Generator[str, None, AnalysisResult]:
-    """The pipeline, yielding the name of each pass before running it."""
+    """The pipeline, yielding the name of each pass before running it. With `merged`, the
+    passes see its wide tables in the facts' place, and the queries reading them."""
     yield "parse"
+    originals = workload.queries
+    if merged is not None and merged.merges:
+        workload, statistics = merged.workload, merged.statistics
     ddl = parse_ddl(workload.ddl)
     catalog, catalog_issues = build_catalog(ddl, workload.url)
-    merged = None
-    originals = workload.queries
-    if statistics is not None and workload.options.denormalize:
-        # Facts and the dimensions their queries join, merged: the passes below see the wide
-        # tables in the facts' place, and the queries reading them (see `denormalize`).
-        merged = denormalize(workload, catalog, statistics)
-        if merged.merges:
-            workload, statistics = merged.workload, merged.statistics
-            ddl = parse_ddl(workload.ddl)
-            catalog, catalog_issues = build_catalog(ddl, workload.url)
     schema = schema_name(workload.options.target_schema)
     names, _ = new_names(list(catalog.tables), catalog.session.catalog, schema)
     queries = []

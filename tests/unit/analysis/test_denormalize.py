@@ -5,6 +5,7 @@ duplicating fact rows."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from decimal import Decimal
 from typing import Any
@@ -46,6 +47,11 @@ ORDER_LINES = (
 ORDER_CITY = (
     "SELECT f.order_id, s.city FROM dw.s.sales f JOIN dw.s.store s ON f.store_key = s.store_key"
     " WHERE f.order_id = 7"
+)
+ANCHOR = (
+    "SELECT f.order_id, p.sku, p.category, p.brand, s.region, s.city FROM dw.s.sales f "
+    "LEFT JOIN dw.s.product p ON f.product_key = p.product_key "
+    "LEFT JOIN dw.s.store s ON f.store_key = s.store_key WHERE f.order_id = 7"
 )
 FILL = "INSERT INTO dw.optimized.sales_wide ("
 FACT_ALONE = "SELECT * FROM dw.s.sales WHERE order_id = 7"
@@ -164,6 +170,34 @@ def test_a_join_that_is_not_many_to_one_or_not_worth_it_is_kept(
     assert why in edge["why"]
 
 
+def test_joins_that_rollups_answer_are_not_worth_a_wide_table() -> None:
+    # given a dashboard over the star, which a rollup of its joins answers
+    result = analyze(workload(BY_CATEGORY), statistics=statistics())
+    # then the fact keeps its joins, and the report says why
+    assert wide_ddl(result) is None
+    assert "FROM dw.optimized.sales_rollup" in result.queries[0].query
+    edge = graph(result)["sales.product_key → product.product_key"]
+    assert "rollups or stored results answer 100.00%" in edge["why"]
+
+
+def test_a_dimension_column_of_many_values_keeps_its_join() -> None:
+    # given lookups reading a product's sku, of which there are as many as products
+    stats = statistics()
+    product = stats.tables[PRODUCT]
+    skus = {**product.columns, "sku": ColumnStatistics(distinct=10_000, null_fraction=0.0)}
+    stats = dataclasses.replace(
+        stats, tables={**stats.tables, PRODUCT: dataclasses.replace(product, columns=skus)}
+    )
+    result = analyze(workload(ORDER_LINES, ORDER_CITY), statistics=stats)
+    # then the store's city is merged, and the product keeps its join
+    order_lines, order_city = (q.query for q in result.queries)
+    assert "LEFT JOIN dw.optimized.product AS p" in order_lines
+    assert "FROM dw.optimized.sales_wide AS f" in order_lines
+    assert "f.store_city AS city" in order_city
+    edge = graph(result)["sales.product_key → product.product_key"]
+    assert "sku has too many values" in edge["why"]
+
+
 def test_the_option_turns_it_off() -> None:
     result = analyze(workload(BY_CATEGORY, denormalize=False), statistics=statistics())
     assert wide_ddl(result) is None
@@ -196,7 +230,7 @@ def test_a_write_to_the_fact_leaves_it_as_it_is() -> None:
 
 
 def test_queries_reading_the_fact_alone_read_its_columns_from_the_wide_table() -> None:
-    result = analyze(workload(BY_CATEGORY, FACT_ALONE), statistics=statistics())
+    result = analyze(workload(ORDER_CITY, FACT_ALONE), statistics=statistics())
     assert wide_ddl(result) is not None
     alone = result.queries[1].query
     assert alone.startswith("SELECT day_key, product_key, store_key, order_id, quantity, amount")
@@ -302,20 +336,21 @@ def test_every_rewrite_over_the_wide_table_returns_its_querys_rows_and_labels(
     query: str, facts: list[tuple[Any, ...]]
 ) -> None:
     # given a star with fact rows whose keys are NULL or match no dimension row
-    result = analyze(workload(query), statistics=statistics())
+    # (and a lookup that makes the merge worth it)
+    result = analyze(workload(ANCHOR, query), statistics=statistics())
     assert wide_ddl(result) is not None, query
     db = _database(facts, PRODUCTS)
     # when the new tables are created and filled
     for statement in [*result.ddl, *result.migrations]:
         db.execute(duckdb_sql(statement.statement))
     # then the rewrite returns the original's rows under the original's labels
-    rewritten = result.queries[0].query
+    rewritten = result.queries[1].query
     assert "sales_wide" in rewritten
     assert _run(db, rewritten) == _run(db, query), rewritten
 
 
 def test_a_dimension_key_two_rows_share_fails_the_migration_instead_of_duplicating() -> None:
-    result = analyze(workload(BY_CATEGORY, ORDER_LINES), statistics=statistics())
+    result = analyze(workload(ORDER_LINES, ORDER_CITY), statistics=statistics())
     db = _database([(1, 1, 1, 7, 1, Decimal("1.00"))], [*PRODUCTS, (1, "dup", "toys", "x")])
     for statement in result.ddl:
         db.execute(duckdb_sql(statement.statement))
