@@ -628,8 +628,12 @@ def _merge_scope(scope: _Scope, merge: Merge, catalog: Catalog) -> bool:
                 for lk in merged.values()
                 if name in _columns_of(catalog.tables[lk.edge.dimension])
             ]
-            if not owners or name in outputs or any(name in cols for cols in others):
-                continue  # the fact's, another table's, or an output's name
+            if not owners or any(name in cols for cols in others):
+                continue  # the fact's or another table's name
+            if name in outputs:
+                if column.find_ancestor(exp.Order) is not None:
+                    continue  # ORDER BY reads the output of that name
+                return False  # elsewhere the dimension's column: the output would shadow it
             if len(owners) != 1 or opaque:
                 return False  # which table it names is not certain here
             link = owners[0]

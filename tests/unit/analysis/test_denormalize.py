@@ -357,3 +357,21 @@ def test_a_dimension_key_two_rows_share_fails_the_migration_instead_of_duplicati
     fill = next(m.statement for m in result.migrations if FILL in m.statement)
     with pytest.raises(duckdb.Error, match="key product_key is not unique"):
         db.execute(duckdb_sql(fill))
+
+
+def test_an_output_named_as_a_dimension_column_is_read_as_it_was() -> None:
+    # given an output alias that is also a column of a merged dimension
+    shadowed = (
+        "SELECT f.order_id, upper(s.city) AS region FROM dw.s.sales f "
+        "JOIN dw.s.store s ON f.store_key = s.store_key WHERE region = 'EU' ORDER BY region"
+    )
+    result = analyze(workload(ORDER_CITY, shadowed), statistics=statistics())
+    # then the WHERE's region (the store's) cannot be told from the output: the fact stays
+    assert wide_ddl(result) is None
+    # but ORDER BY an output's name reads the output
+    ordered = shadowed.replace("WHERE region = 'EU' ", "WHERE s.region = 'EU' ")
+    result = analyze(workload(ORDER_CITY, ordered), statistics=statistics())
+    assert result.queries[1].query == (
+        "SELECT f.order_id, UPPER(f.store_city) AS region FROM dw.optimized.sales_wide AS f "
+        "WHERE (f.store_region = 'EU') AND f.store_found = TRUE ORDER BY region"
+    )
