@@ -209,7 +209,8 @@ class AnalysisOptions:
     verify: bool = True
     # store the results of the heaviest repeated aggregate queries no rollup answers
     store_results: bool = True
-    denormalize: bool = True
+    # store a large fact with the dimension columns its queries read (off: see denormalize)
+    denormalize: bool = False
 
 
 @dataclass(frozen=True, slots=True)

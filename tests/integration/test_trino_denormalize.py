@@ -50,7 +50,7 @@ def with_extra(shape: Workload, schema: str) -> Workload:
     extra = tuple(
         Query(f"x{i}", q, runquantity=5000, executiontime=60) for i, q in enumerate(EXTRA)
     )
-    options = AnalysisOptions(target_schema=schema)
+    options = AnalysisOptions(target_schema=schema, denormalize=True)
     return dataclasses.replace(shape, queries=shape.queries + extra, options=options)
 
 

@@ -68,6 +68,12 @@ MAX_DIMENSION_SHARE = 0.05
 UNIQUE_SHARE = 0.95
 # The fact has at least this many rows: below it, a join costs nothing worth a new table.
 MIN_FACT_ROWS = 1_000_000
+# Why an edge worth merging is not, by default: on the lab, the columns a star's fact stores
+# per row cost more storage than the joins cost time (see the README).
+OFF = (
+    "worth merging, but denormalisation is off (options.denormalize): on the lab the "
+    "dimension columns stored with every fact row cost more storage than the joins cost time"
+)
 COPIES = "_copies"  # the column counting a dimension key's rows in the definition
 
 
@@ -202,10 +208,13 @@ def denormalize(
     catalog: Catalog,
     statistics: WorkloadStatistics | None,
     served: Collection[str] | None = None,
+    *,
+    merge: bool = True,
 ) -> Denormalized:
     """The merges worth making in `workload`, and the workload with them applied. `served`:
     the queryids a rollup or a stored result answers (their weight does not count), None
-    where that is not known (every query counts)."""
+    where that is not known (every query counts). Without `merge`, only the join graph and
+    what would be merged (the option is off)."""
     unchanged = Denormalized(workload, statistics)
     if statistics is None or not catalog.tables:
         return unchanged
@@ -239,6 +248,8 @@ def denormalize(
     chosen: dict[TableName, list[Edge]] = defaultdict(list)
     for edge in sorted(graph, key=lambda e: (-graph[e].weight, e)):
         why = _refusal(edge, graph[edge], total, catalog, statistics, writes)
+        if why is None and not merge:
+            why = OFF
         decisions[edge] = why or "merged"
         if why is None:
             chosen[edge.fact].append(edge)
@@ -650,11 +661,52 @@ def _merge_scope(scope: _Scope, merge: Merge, catalog: Catalog) -> bool:
     kept = [j for j in joins if not any(j is m for m in merged_joins)]
     select.set("joins", kept or None)
     for link in inner:  # an INNER join kept the fact rows that matched
+        if _rejects_unmatched(select.args.get("where"), scope.fact_alias, link):
+            continue
         marker = exp.EQ(this=_col(scope.fact_alias, link.found), expression=exp.true())
         where = select.args.get("where")
         condition = marker if where is None else exp.and_(exp.Paren(this=where.this), marker)
         select.set("where", exp.Where(this=condition))
     return True
+
+
+# Predicates that are not true where their column is NULL (as every dimension column is in
+# a fact row no dimension row matched).
+_NULL_REJECTING = (
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.In,
+    exp.Between,
+    exp.Like,
+)
+
+
+def _rejects_unmatched(where: exp.Expr | None, alias: str, link: Link) -> bool:
+    """Whether a conjunct of `where` already drops the fact rows `link` did not match: a
+    comparison of one of its columns with constants is not true on NULL."""
+    if not isinstance(where, exp.Where):
+        return False
+    wide = set(link.columns.values())
+    for conjunct in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+        predicate = conjunct.unnest()
+        if not isinstance(predicate, _NULL_REJECTING):
+            continue
+        column = predicate.this
+        if not (
+            isinstance(column, exp.Column)
+            and normalize(column.table) == alias
+            and normalize(column.name) in wide
+        ):
+            continue
+        others = [v for k, v in predicate.args.items() if k != "this" and v is not None]
+        values = [n for v in others for n in (v if isinstance(v, list) else [v])]
+        if all(not any(True for _ in n.find_all(exp.Column)) for n in values):
+            return True
+    return False
 
 
 def _reads_only(

@@ -153,7 +153,7 @@ def analyze(
     """
     with _few_full_collections():
         merged = None
-        if statistics is not None and workload.options.denormalize:
+        if statistics is not None:
             try:
                 merged = _merges(workload, version, statistics)
             except Exception:  # a bug of the pass must not cost the rest of the advice
@@ -189,8 +189,9 @@ def _merges(workload: Workload, version: str, statistics: WorkloadStatistics) ->
     is in the queries that still read the tables, so when one may be worth it the workload
     is first analysed as it is, to know which queries rollups and stored results answer."""
     catalog, _ = build_catalog(parse_ddl(workload.ddl), workload.url)
-    probe = denormalize(workload, catalog, statistics)
-    if not probe.merges:
+    merge = workload.options.denormalize
+    probe = denormalize(workload, catalog, statistics, merge=merge)
+    if not probe.merges:  # (always, when the option is off: the join graph only)
         return probe
     first = _run(_passes(workload, version, statistics, None), workload, version, None)
     served = {

@@ -168,9 +168,10 @@ class OptionsItem(BaseModel):
         StrictBool,
         Field(
             description="store a large fact table with the columns its queries read from the "
-            "small dimensions they join on unique keys (by the statistics), in one table"
+            "small dimensions they join on unique keys (by the statistics), in one table; off "
+            "by default: the report's join graph says which joins it would merge"
         ),
-    ] = True
+    ] = False
 
 
 class NewTaskRequest(BaseModel):

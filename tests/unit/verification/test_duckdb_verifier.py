@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from domain.analysis import analyze
 from domain.analysis.names import TableName
 from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatistics
+from domain.workload import AnalysisOptions
 from tests.unit.verification.support import entry, verify, with_query, workload
 
 PAGES = (
@@ -204,6 +207,7 @@ def test_a_wide_table_of_a_fact_and_its_dimensions_is_verified() -> None:
         "JOIN dw.s.store s ON f.store_key = s.store_key WHERE f.order_id = 7"
     )
     load = workload(lookup, ddl=(fact, store), url="jdbc:trino://h:8080/dw/s")
+    load = dataclasses.replace(load, options=AnalysisOptions(denormalize=True))
     few = ColumnStatistics(distinct=4, null_fraction=0.0)
     keys = ColumnStatistics(distinct=100, null_fraction=0.0)
     statistics = WorkloadStatistics(
