@@ -209,11 +209,11 @@ def denormalize(
     statistics: WorkloadStatistics | None,
     served: Collection[str] | None = None,
     *,
-    merge: bool = True,
+    enabled: bool = True,
 ) -> Denormalized:
     """The merges worth making in `workload`, and the workload with them applied. `served`:
     the queryids a rollup or a stored result answers (their weight does not count), None
-    where that is not known (every query counts). Without `merge`, only the join graph and
+    where that is not known (every query counts). Not `enabled`, only the join graph and
     what would be merged (the option is off)."""
     unchanged = Denormalized(workload, statistics)
     if statistics is None or not catalog.tables:
@@ -248,7 +248,7 @@ def denormalize(
     chosen: dict[TableName, list[Edge]] = defaultdict(list)
     for edge in sorted(graph, key=lambda e: (-graph[e].weight, e)):
         why = _refusal(edge, graph[edge], total, catalog, statistics, writes)
-        if why is None and not merge:
+        if why is None and not enabled:
             why = OFF
         decisions[edge] = why or "merged"
         if why is None:

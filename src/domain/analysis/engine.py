@@ -189,8 +189,7 @@ def _merges(workload: Workload, version: str, statistics: WorkloadStatistics) ->
     is in the queries that still read the tables, so when one may be worth it the workload
     is first analysed as it is, to know which queries rollups and stored results answer."""
     catalog, _ = build_catalog(parse_ddl(workload.ddl), workload.url)
-    merge = workload.options.denormalize
-    probe = denormalize(workload, catalog, statistics, merge=merge)
+    probe = denormalize(workload, catalog, statistics, enabled=workload.options.denormalize)
     if not probe.merges:  # (always, when the option is off: the join graph only)
         return probe
     first = _run(_passes(workload, version, statistics, None), workload, version, None)
