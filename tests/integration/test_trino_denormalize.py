@@ -15,7 +15,9 @@ import sqlglot
 from sqlglot import exp
 
 from adapters.trino.lab import TrinoLab
+from adapters.trino.runner import TrinoRunner
 from domain.analysis import analyze
+from domain.result import AnalysisResult
 from domain.statistics import WorkloadStatistics
 from domain.workload import AnalysisOptions, Query, Workload
 from tests.integration.conftest import loaded_shape
@@ -66,14 +68,21 @@ def keys_unique(statistics: WorkloadStatistics) -> WorkloadStatistics:
     return dataclasses.replace(statistics, tables=tables)
 
 
+def answered(
+    lab: TrinoLab, trino_address: tuple[str, int], schema: str
+) -> tuple[Workload, TrinoRunner, AnalysisResult]:
+    """The star loaded, its workload with the queries above, and the engine's answer."""
+    shape, originals, statistics = loaded_shape(lab, trino_address, "star")
+    workload = with_extra(shape, schema)
+    return workload, originals, analyze(workload, statistics=keys_unique(scaled(statistics)))
+
+
 def test_the_star_reads_one_wide_table_and_every_query_keeps_its_rows(
     lab: TrinoLab, trino_address: tuple[str, int]
 ) -> None:
-    # given the star loaded, with queries of every shape the rewrite meets
-    shape, originals, statistics = loaded_shape(lab, trino_address, "star")
-    workload = with_extra(shape, "star_wide")
-    # when the engine answers with the lab's statistics, scaled up
-    result = analyze(workload, statistics=keys_unique(scaled(statistics)))
+    # given the star loaded, with queries of every shape the rewrite meets, when the engine
+    # answers with the lab's statistics, scaled up
+    workload, originals, result = answered(lab, trino_address, "star_wide")
     # then the fact is stored with its dimensions' columns, and the queries read it
     finding = next(f for f in result.report.findings if f.code == "denormalized")
     assert finding.table == "fact_sales_wide"
@@ -88,9 +97,7 @@ def test_a_dimension_key_two_rows_share_fails_the_migration(
     lab: TrinoLab, trino_address: tuple[str, int]
 ) -> None:
     # given the star loaded and a dimension row that repeats a key
-    shape, originals, statistics = loaded_shape(lab, trino_address, "star")
-    workload = with_extra(shape, "star_shared")
-    result = analyze(workload, statistics=keys_unique(scaled(statistics)))
+    _, originals, result = answered(lab, trino_address, "star_shared")
     fill = next(m.statement for m in result.migrations if ".fact_sales_wide (" in m.statement)
     originals.rows(
         "CREATE TABLE dw.sales.dim_store_shared AS SELECT * FROM dw.sales.dim_store "
