@@ -372,6 +372,8 @@ def _scopes(tree: exp.Expr, catalog: Catalog) -> list[_Scope]:
             side = (join.args.get("side") or "").upper()
             if side in ("RIGHT", "FULL") or join.args.get("kind") in ("CROSS", "SEMI", "ANTI"):
                 outer = True
+            if join.args.get("using") or join.args.get("method"):
+                outer = True  # USING and NATURAL match columns by name: renamed, they would not
         mergeable: list[tuple[exp.Join, Edge, str]] = []
         if not outer:
             for join in joins:
@@ -560,6 +562,13 @@ def _rewrite(tree: exp.Expr, merge: Merge, catalog: Catalog) -> exp.Expr | None:
     """`tree` reading the wide table in place of the fact, or None where it cannot."""
     if any(c.args.get("db") for c in tree.find_all(exp.Column)):
         return None  # a column named with its table's schema: the rename would lose it
+    added = {w for link in merge.links for w in (*link.columns.values(), link.found)}
+    for join in tree.find_all(exp.Join):
+        if join.args.get("method"):
+            return None  # NATURAL: the wide table's added columns would join too
+        using = join.args.get("using") or ()
+        if any(normalize(u.name) in added for u in using):
+            return None
     for scope in [s for s in _scopes(tree, catalog) if s.fact == merge.fact]:
         if not _merge_scope(scope, merge, catalog):
             return None

@@ -219,6 +219,8 @@ def test_off_by_default_the_report_gives_the_join_graph_and_what_it_would_merge(
         "JOIN (SELECT 1 AS x) AS o ON true WHERE region = 'EU'",
         "SELECT dw.s.sales.order_id FROM dw.s.sales JOIN dw.s.store s "
         "ON sales.store_key = s.store_key",
+        "SELECT f.order_id FROM dw.s.sales f JOIN dw.s.store s ON f.store_key = s.store_key "
+        "NATURAL JOIN dw.s.product p",
     ],
 )
 def test_a_query_the_rewrite_cannot_keep_leaves_the_fact_as_it_is(refused: str) -> None:
@@ -226,6 +228,19 @@ def test_a_query_the_rewrite_cannot_keep_leaves_the_fact_as_it_is(refused: str) 
     assert wide_ddl(result) is None
     assert "q1" in graph(result)["sales.product_key → product.product_key"]["why"]
     assert any("dw.optimized.sales (" in s.statement for s in result.ddl)
+
+
+def test_a_query_joining_with_using_keeps_its_joins_over_the_wide_table() -> None:
+    using = (
+        "SELECT f.order_id, s.city FROM dw.s.sales f JOIN dw.s.store s "
+        "ON f.store_key = s.store_key JOIN dw.s.product p USING (product_key)"
+    )
+    result = analyze(workload(ORDER_CITY, using), statistics=statistics())
+    assert wide_ddl(result) is not None
+    assert result.queries[1].query == (
+        "SELECT f.order_id, s.city FROM dw.optimized.sales_wide AS f JOIN dw.optimized.store AS s"
+        " ON f.store_key = s.store_key JOIN dw.optimized.product AS p USING (product_key)"
+    )
 
 
 def test_a_write_to_the_fact_leaves_it_as_it_is() -> None:
