@@ -42,7 +42,7 @@ from sqlglot.errors import SqlglotError
 from domain.analysis.catalog import Catalog, SourceTable, name_parts
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.names import TableName, identifier, normalize, trino_sql
-from domain.analysis.parse import parse_trino
+from domain.analysis.parse import parse_statements, parse_trino
 from domain.analysis.rollup import unique_name
 from domain.statistics import ColumnStatistics, WorkloadStatistics
 from domain.workload import DdlStatement, Workload
@@ -761,11 +761,25 @@ def _col(table: str | None, name: str) -> exp.Column:
 def _virtual_ddl(
     ddl: Sequence[DdlStatement], catalog: Catalog, merges: Sequence[Merge]
 ) -> tuple[DdlStatement, ...]:
-    by_index = {catalog.tables[m.fact].ddl_index: m for m in merges}
+    by_index: dict[int, list[Merge]] = defaultdict(list)
+    for merge in merges:
+        by_index[catalog.tables[merge.fact].ddl_index].append(merge)
     statements = []
     for index, statement in enumerate(ddl):
-        merge = by_index.get(index)
-        statements.append(statement if merge is None else DdlStatement(_wide_ddl(merge, catalog)))
+        found = by_index.get(index)
+        if found is None:
+            statements.append(statement)
+            continue
+        # the entry's other statements (a DDL entry may hold several) are kept as they are
+        facts = {m.fact: m for m in found}
+        parsed, _ = parse_statements(statement.statement)
+        texts = []
+        for tree in parsed:
+            target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+            name = _resolve(target, catalog) if isinstance(target, exp.Table) else None
+            replaced = facts.get(name) if isinstance(tree, exp.Create) and name else None
+            texts.append(_wide_ddl(replaced, catalog) if replaced else trino_sql(tree, copy=False))
+        statements.append(DdlStatement(";\n".join(texts)))
     return tuple(statements)
 
 

@@ -243,6 +243,14 @@ def test_a_query_joining_with_using_keeps_its_joins_over_the_wide_table() -> Non
     )
 
 
+def test_a_ddl_entry_holding_several_tables_keeps_the_others() -> None:
+    together = (f"{FACT_DDL}; {PRODUCT_DDL}", STORE_DDL)
+    result = analyze(workload(ORDER_CITY, ORDER_LINES, ddl=together), statistics=statistics())
+    assert wide_ddl(result) is not None
+    assert any("dw.optimized.product (" in s.statement for s in result.ddl)
+    assert "f.product_sku AS sku" in result.queries[1].query
+
+
 def test_a_write_to_the_fact_leaves_it_as_it_is() -> None:
     insert = "INSERT INTO dw.s.sales SELECT * FROM dw.s.sales s JOIN dw.s.store t ON true"
     result = analyze(workload(BY_CATEGORY, insert), statistics=statistics())
