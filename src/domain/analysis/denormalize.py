@@ -318,11 +318,9 @@ class _Use:
 
 
 def _parse(text: str) -> exp.Expr | None:
-    try:
-        trees = parse_trino(text)
-    except (SqlglotError, RecursionError, ValueError, TypeError):
-        return None
-    return trees[0] if len(trees) == 1 else None
+    """The one statement of `text`, or None (not read, or several: the engine reports it)."""
+    statements, _ = parse_statements(text)
+    return statements[0] if len(statements) == 1 else None
 
 
 def _resolve(table: exp.Table, catalog: Catalog) -> TableName | None:

@@ -335,9 +335,8 @@ def _properties(source: SourceTable) -> tuple[tuple[tuple[str, str], ...], Issue
         severity=Severity.INFO,
         title=f"Properties of {source.name} not carried over",
         rationale=(
-            "They describe how the old table is stored (its location, format, Hive partitions or "
-            "bucketing) "
-            "and do not apply to, or would break, the new Iceberg table."
+            "They describe how the old table is stored (its location, format, Hive partitions "
+            "or bucketing) and do not apply to, or would break, the new Iceberg table."
         ),
         table=str(source.name),
         details={"properties": dropped},
