@@ -146,10 +146,9 @@ def test_without_statistics_the_fields_on_keys_stay_as_the_queries_made_them() -
     assert fit_to_size(keys_only, None) is keys_only
 
 
-def test_the_engine_leaves_a_small_table_unpartitioned_and_reports_the_statistics() -> None:
-    workload = layout_only(Workload.from_dict(json.loads(FLIGHTS.read_text())))
+def flights_statistics() -> WorkloadStatistics:
     flights = TableName("flights", "public", "flights")
-    statistics = WorkloadStatistics(
+    return WorkloadStatistics(
         tables={
             flights: TableStatistics(
                 rows=1_000_000,
@@ -160,14 +159,28 @@ def test_the_engine_leaves_a_small_table_unpartitioned_and_reports_the_statistic
         },
         source="https://trino.example.com:443",
     )
-    result = analyze(workload, statistics=statistics)
+
+
+def flights_workload(tail_runs: int) -> Workload:
+    """The flights example for its layout alone, the tail number looked up `tail_runs` times."""
+    raw = json.loads(FLIGHTS.read_text())
+    for query in raw["queries"]:
+        if query["queryid"] == "f-tail":
+            query["runquantity"] = tail_runs
+    return layout_only(Workload.from_dict(raw))
+
+
+def test_a_small_table_whose_time_ranges_weigh_most_is_sorted_and_sliced_by_time() -> None:
+    # given the flights example where the tail lookups weigh little beside the date ranges
+    result = analyze(flights_workload(tail_runs=10), statistics=flights_statistics())
+    # then the 58 MiB table stays unpartitioned, sorted by its date
     create = next(s.statement for s in result.ddl if "optimized.flights" in s.statement)
     assert "partitioning" not in create
-    assert "sorted_by" in create
+    assert "sorted_by = ARRAY['flightdate'" in create
     codes = {f.code for f in result.report.findings}
     assert {"statistics_read", "partitioning_sized"} <= codes
-    # and 58 MiB sorted by flightdate are filled by ranges of it, so that files hold disjoint
-    # ranges Trino skips by their min/max
+    # and it is filled by ranges of flightdate, so that files hold disjoint ranges Trino
+    # skips by their min/max
     copies = [m for m in result.migrations if "INTO flights.optimized.flights " in m.statement]
     assert [c.statement.split(" WHERE ")[1] for c in copies] == [
         "flightdate < DATE '2022-02-02'",
@@ -176,6 +189,41 @@ def test_the_engine_leaves_a_small_table_unpartitioned_and_reports_the_statistic
         "flightdate IS NULL",
     ]
     assert "migration_sliced" in codes
+
+
+def test_a_small_table_whose_lookups_weigh_most_keeps_buckets_of_a_few_mib() -> None:
+    # given the flights example, where looking up a tail number (3,000 runs) weighs most:
+    # a file this small is one row group, whose min/max span every tail number whatever the
+    # sort, so only a bucket spares a lookup the whole table
+    result = analyze(flights_workload(tail_runs=3000), statistics=flights_statistics())
+    create = next(s.statement for s in result.ddl if "optimized.flights" in s.statement)
+    # then 58 MiB keep 8 buckets of 7 MiB (not 16 of under 4 MiB)
+    assert "partitioning = ARRAY['bucket(tail_number, 8)']" in create
+    sized = next(f for f in result.report.findings if f.code == "partitioning_sized")
+    assert "bucket(tail_number, 8) is kept" in sized.rationale
+    # and one INSERT fills it: slices of the sort key would split each bucket's file further
+    copies = [m for m in result.migrations if "INTO flights.optimized.flights " in m.statement]
+    assert len(copies) == 1
+
+
+def test_a_small_table_keeps_no_bucket_of_under_4_mib() -> None:
+    key = PartitionField("bucket", "user_id", "lookups", weight=10.0, param=16, cardinality=16)
+    assert (
+        fit_to_size(advice(key), TableStatistics(rows=10**5, data_bytes=7 << 20)).partitioning == ()
+    )
+    assert [
+        f.spec()
+        for f in fit_to_size(
+            advice(key), TableStatistics(rows=10**5, data_bytes=8 << 20)
+        ).partitioning
+    ] == ["bucket(user_id, 2)"]
+    # at most the advised count
+    assert [
+        f.spec()
+        for f in fit_to_size(
+            advice(key), TableStatistics(rows=10**6, data_bytes=200 << 20)
+        ).partitioning
+    ] == ["bucket(user_id, 16)"]
 
 
 def test_without_statistics_the_report_says_the_figures_are_assumed() -> None:
