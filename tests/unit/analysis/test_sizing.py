@@ -6,10 +6,13 @@ import json
 import re
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from domain.analysis import analyze
 from domain.analysis.advise import Advice, PartitionField, SortKey
 from domain.analysis.names import TableName
-from domain.analysis.sizing import SMALL_TABLE_BYTES, fit_to_size
+from domain.analysis.sizing import LOOKUP_BUCKET_BYTES, SMALL_TABLE_BYTES, fit_to_size
 from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatistics
 from domain.workload import Workload
 from tests.unit.analysis.support import layout_only
@@ -342,3 +345,46 @@ def test_no_bloom_filter_where_it_would_fail_or_serve_nothing() -> None:
 
 def test_without_statistics_no_bloom_filter_is_proposed() -> None:
     assert "parquet_bloom_filter_columns" not in analyze(LOOKUPS).ddl[1].statement
+
+
+# -- a small table's buckets, for any size and weights -----------------------------------------
+
+
+@given(
+    size=st.integers(min_value=0, max_value=SMALL_TABLE_BYTES - 1),
+    advised=st.sampled_from([2, 4, 8, 16]),
+    lookup_weight=st.floats(min_value=0.0, max_value=1e6),
+    range_weight=st.one_of(st.none(), st.floats(min_value=0.0, max_value=1e6)),
+)
+def test_a_small_table_keeps_at_most_a_lookup_bucket_of_at_least_4_mib(
+    size: int, advised: int, lookup_weight: float, range_weight: float | None
+) -> None:
+    key = PartitionField(
+        "bucket", "user_id", "lookups", weight=lookup_weight, param=advised, cardinality=advised
+    )
+    fields = (key,) if range_weight is None else (day_weighing(range_weight), key)
+    fitted = fit_to_size(advice(*fields), TableStatistics(rows=10**6, data_bytes=size, files=2))
+    # never a time partition: the time leads the sort instead
+    assert all(f.transform == "bucket" for f in fitted.partitioning)
+    if range_weight is not None:
+        assert fitted.sorted_by[0].column == "ts"
+    if fitted.partitioning:
+        (bucket,) = fitted.partitioning
+        count = bucket.param or 0
+        # a power of two, no more than advised, each bucket holding at least 4 MiB
+        assert count >= 2
+        assert count & (count - 1) == 0
+        assert count <= advised
+        assert size / count >= LOOKUP_BUCKET_BYTES
+        # the most such buckets: twice as many would hold less, or exceed the advice
+        assert count == advised or size / (2 * count) < LOOKUP_BUCKET_BYTES
+        # and only where the lookups weigh more than the time ranges
+        assert range_weight is None or range_weight < lookup_weight
+    else:
+        assert size < 2 * LOOKUP_BUCKET_BYTES or (
+            range_weight is not None and range_weight >= lookup_weight
+        )
+
+
+def day_weighing(weight: float) -> PartitionField:
+    return PartitionField("day", "ts", "ranges of a day", weight=weight, cardinality=3650)
