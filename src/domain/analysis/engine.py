@@ -403,7 +403,7 @@ def _passes(
         # a query could not keep its results: no fix on its tables (or on that column)
         advice = advise(catalog, base_profile, adaptation.refused, adaptation.declined)
     partitioned = {n for n, t in catalog.tables.items() if time_partitioned(t)}
-    advice = size_all(advice, statistics, partitioned)
+    advice = size_all(advice, statistics, partitioned, profile.total_weight)
     advice = with_bloom_filters(advice, statistics, catalog.session.catalog)
     layout, layout_issues = plan_layout(catalog, workload.options.target_schema, advice)
     create = [layout.create_schema_sql()]

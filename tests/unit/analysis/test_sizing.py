@@ -209,6 +209,16 @@ def test_a_small_table_whose_lookups_weigh_most_keeps_buckets_of_a_few_mib() -> 
     assert len(copies) == 1
 
 
+def test_a_small_table_keeps_no_bucket_for_lookups_that_weigh_little_in_the_workload() -> None:
+    # buckets cost storage (each file repeats its columns' dictionaries): lookups carrying
+    # 3 % of the workload's weight do not pay for them, those carrying 37 % do
+    key = PartitionField("bucket", "order_id", "lookups", weight=30.0, param=16, cardinality=16)
+    stats = TableStatistics(rows=10**6, data_bytes=28 << 20)
+    assert fit_to_size(advice(key), stats, workload_weight=1000.0).partitioning == ()
+    kept = fit_to_size(advice(key), stats, workload_weight=30.0 / 0.37)
+    assert [f.spec() for f in kept.partitioning] == ["bucket(order_id, 4)"]
+
+
 def test_a_small_table_keeps_no_bucket_of_under_4_mib() -> None:
     key = PartitionField("bucket", "user_id", "lookups", weight=10.0, param=16, cardinality=16)
     assert (
