@@ -17,8 +17,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from adapters.clock import SystemClock
 from adapters.kafka import KafkaTaskPublisher
+from adapters.memory import InMemoryUnitOfWorkFactory
+from application.ports.outbox import OutboxMessage
 from application.ports.task_queue import TaskQueueUnavailable
+from application.use_cases.relay_outbox import RelayOutbox, RelayOutboxRequest
 from tests.integration.conftest_kafka import (
     PrivateBroker,
     committed_count,
@@ -144,3 +148,43 @@ async def test_worker_started_while_the_broker_is_down_serves_once_it_is_up_and_
         await publisher.stop()
     assert handled.count(first) >= 1
     assert handled.count(second) >= 1
+
+
+async def test_the_relay_keeps_a_batch_while_the_broker_is_down_and_publishes_all_of_it_after(
+    broker: PrivateBroker,
+) -> None:
+    # given stored outbox messages and a broker that is down
+    await broker.stop()
+    topic = unique_name("tasks")
+    uow_factory = InMemoryUnitOfWorkFactory()
+    clock = SystemClock()
+    task_ids = [uuid.uuid4() for _ in range(200)]
+    async with uow_factory() as uow:
+        for task_id in task_ids:
+            await uow.outbox.add(OutboxMessage(uuid.uuid4(), task_id, clock.now()))
+        await uow.commit()
+    publisher = KafkaTaskPublisher(
+        broker.bootstrap, topic, publish_timeout=5.0, request_timeout_ms=2_000, close_timeout=2.0
+    )
+    relay = RelayOutbox(uow_factory, publisher, clock)
+    try:
+        # when the relay runs, nothing is marked: the first message fails alone
+        summary = await relay.execute(RelayOutboxRequest())
+        assert (summary.published, summary.failed) == (0, 1)
+
+        # when the broker is back, the relay's rounds publish every message and mark it
+        await broker.start()
+
+        async def drained() -> bool:
+            await relay.execute(RelayOutboxRequest())
+            async with uow_factory() as uow:
+                return not await uow.outbox.unpublished(1)
+
+        await eventually(drained, within=60, every=0.2, what="the outbox drained")
+    finally:
+        async with asyncio.timeout(10):
+            await publisher.stop()
+
+    # then every task id is on the topic
+    records = await read_topic(broker.bootstrap, topic, len(task_ids))
+    assert {record.key for record in records} >= {str(t).encode() for t in task_ids}

@@ -140,3 +140,51 @@ async def test_ensure_topics_reports_false_when_the_broker_is_unreachable() -> N
 
     assert created is False
     assert time.monotonic() - began < 5.5
+
+
+async def test_a_batch_lands_on_the_topic_every_id_once_keyed_by_itself(
+    kafka_bootstrap: str,  # noqa: F811
+) -> None:
+    # given a publisher on a fresh topic of several partitions
+    topic = unique_name("tasks")
+    assert await ensure_topics(kafka_bootstrap, topic, partitions=3)
+    publisher = KafkaTaskPublisher(kafka_bootstrap, topic)
+    task_ids = [uuid.uuid4() for _ in range(500)]
+
+    # when it publishes them as one batch (and an empty one, which does nothing)
+    try:
+        await publisher.publish_many([])
+        await publisher.publish_many(task_ids)
+    finally:
+        await publisher.stop()
+
+    # then the topic holds each id exactly once, keyed by itself, in the format the workers read
+    records = await read_topic(kafka_bootstrap, topic, len(task_ids))
+    assert sorted(record.key for record in records) == sorted(str(t).encode() for t in task_ids)
+    assert all(json.loads(record.value) == {"taskid": record.key.decode()} for record in records)
+
+
+async def test_a_batch_to_a_closed_port_is_refused_with_nothing_acknowledged() -> None:
+    publisher = KafkaTaskPublisher(f"127.0.0.1:{free_port()}", "tasks", publish_timeout=5.0)
+    try:
+        with pytest.raises(TaskQueueUnavailable, match="took 0 of 3") as refused:
+            await publisher.publish_many([uuid.uuid4() for _ in range(3)])
+        assert refused.value.acknowledged == frozenset()
+    finally:
+        async with asyncio.timeout(5):
+            await publisher.stop()
+
+
+async def test_a_batch_to_a_broker_that_never_answers_is_refused_with_nothing_acknowledged(
+    silent_server: str,
+) -> None:
+    publisher = KafkaTaskPublisher(
+        silent_server, "tasks", publish_timeout=2.0, request_timeout_ms=1_000
+    )
+    try:
+        with pytest.raises(TaskQueueUnavailable) as refused:
+            await publisher.publish_many([uuid.uuid4() for _ in range(3)])
+        assert refused.value.acknowledged == frozenset()
+    finally:
+        async with asyncio.timeout(10):
+            await publisher.stop()

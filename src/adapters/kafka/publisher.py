@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
+
+from aiokafka.errors import KafkaError
 
 from adapters.kafka._producer import (
     BROKER_ERRORS,
@@ -91,6 +94,48 @@ class KafkaTaskPublisher(TaskPublisher):
                 f"Kafka did not take task {task_id} on {self._topic!r}: {describe(exc)}"
             ) from exc
 
+    async def publish_many(self, task_ids: Sequence[uuid.UUID]) -> None:
+        """Hand every message to the producer, then wait once for all their acknowledgements.
+
+        The producer packs the messages into one request per partition instead of one per
+        message; `publish_timeout` bounds the whole batch. A message counts as acknowledged only
+        when its own delivery future resolved without an error: those are reported in the
+        refusal's `acknowledged`, every other one (failed, timed out, never handed over) is not.
+        """
+        if not task_ids:
+            return
+        deliveries: list[asyncio.Future[Any]] = []
+        producer: Any | None = None
+        try:
+            async with asyncio.timeout(self._publish_timeout):
+                producer = await self._ready_producer()
+                for task_id in task_ids:
+                    key, value = encode_task_message(task_id)
+                    deliveries.append(await producer.send(self._topic, value=value, key=key))
+                await asyncio.wait(deliveries)
+                failure = next(
+                    (error for error in map(_delivery_error, deliveries) if error is not None),
+                    None,
+                )
+                if failure is not None:
+                    raise failure
+        except BROKER_ERRORS as exc:
+            if producer is not None:
+                self._discard(producer)
+            acknowledged = [
+                task_id
+                for task_id, delivery in zip(task_ids, deliveries, strict=False)
+                if delivery.done() and _delivery_error(delivery) is None
+            ]
+            for delivery in deliveries:
+                # A delivery abandoned here may still fail later: nobody else will look at it.
+                delivery.add_done_callback(_delivery_error)
+            raise TaskQueueUnavailable(
+                f"Kafka took {len(acknowledged)} of {len(task_ids)} tasks on {self._topic!r}: "
+                f"{describe(exc)}",
+                acknowledged=acknowledged,
+            ) from exc
+
     async def stop(self) -> None:
         """Close the producer; idempotent. Later publishes raise `TaskQueueUnavailable`."""
         self._stopped = True
@@ -141,3 +186,13 @@ class KafkaTaskPublisher(TaskPublisher):
         )
         self._closing.add(closing)
         closing.add_done_callback(self._closing.discard)
+
+
+def _delivery_error(delivery: asyncio.Future[Any]) -> BaseException | None:
+    """Why a finished delivery failed (None when acknowledged); retrieving it also keeps asyncio
+    from logging the exception as never retrieved."""
+    if delivery.cancelled():
+        # As a broker error, not a CancelledError: this coroutine itself was not cancelled.
+        cancelled: BaseException = KafkaError("the delivery was cancelled")
+        return cancelled
+    return delivery.exception()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 
 from application.ports.task_queue import TaskPublisher, TaskQueueUnavailable
 
@@ -22,6 +23,18 @@ class InProcessTaskQueue(TaskPublisher):
             self._queue.put_nowait(task_id)
         except asyncio.QueueFull as exc:
             raise TaskQueueUnavailable("the in-process queue is full") from exc
+
+    async def publish_many(self, task_ids: Sequence[uuid.UUID]) -> None:
+        """Queue the ids in order until the queue is full, as a broker takes part of a batch;
+        the refusal names the ids that were queued."""
+        for position, task_id in enumerate(task_ids):
+            try:
+                self._queue.put_nowait(task_id)
+            except asyncio.QueueFull as exc:
+                raise TaskQueueUnavailable(
+                    f"the in-process queue is full: {position} of {len(task_ids)} ids queued",
+                    acknowledged=task_ids[:position],
+                ) from exc
 
     async def get(self) -> uuid.UUID:
         """Wait for the next task id."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -40,12 +39,13 @@ class RelaySummary:
 class RelayOutbox:
     """Publishes unpublished messages oldest first and marks them once the queue took them.
 
-    A message is marked only after the queue accepted it, so a crash in between publishes it
+    A message is marked only after the queue acknowledged it, so a crash in between publishes it
     twice — never zero times; the worker ignores the duplicate. The first message of a batch
     goes alone: if the queue is down it fails alone, is counted, and the batch stops — the next
-    round retries from it. The rest go together (the producer batches them) and are marked in
-    one transaction: one round trip each to the queue and the database for the whole batch, not
-    one per message.
+    round retries from it. The rest go in one `publish_many` (one round trip to the queue for
+    the whole batch, not one per message) and are marked in one transaction. When the queue
+    refuses part of that batch, the messages it acknowledged are marked and the others counted
+    as failed, to be tried again next round. Rows carrying the same task id are published once.
     """
 
     def __init__(
@@ -59,32 +59,36 @@ class RelayOutbox:
         async with self._uow_factory() as uow:
             messages = await uow.outbox.unpublished(request.batch_size)
         published: list[OutboxMessage] = []
-        failed: list[tuple[OutboxMessage, TaskQueueUnavailable]] = []
-        unexpected: BaseException | None = None
+        failed: list[OutboxMessage] = []
+        refusal: TaskQueueUnavailable | None = None
+        unexpected: Exception | None = None
         for group in (messages[:1], messages[1:]):
-            outcomes = await asyncio.gather(
-                *(self._publisher.publish(message.task_id) for message in group),
-                return_exceptions=True,
-            )
-            for message, outcome in zip(group, outcomes, strict=True):
-                if isinstance(outcome, TaskQueueUnavailable):
-                    failed.append((message, outcome))
-                elif isinstance(outcome, BaseException):
-                    unexpected = unexpected or outcome
-                else:
-                    published.append(message)
-            if failed or unexpected is not None:
+            if not group:
+                continue
+            try:
+                await self._publisher.publish_many(
+                    list(dict.fromkeys(message.task_id for message in group))
+                )
+            except TaskQueueUnavailable as exc:
+                refusal = exc
+                for message in group:
+                    (published if message.task_id in exc.acknowledged else failed).append(message)
                 break
-        if failed:
-            log.warning("outbox: queue unavailable, will retry: %s", failed[0][1])
+            except Exception as exc:
+                # Which messages the queue took is unknown: none is marked, all are tried again.
+                unexpected = exc
+                break
+            published.extend(group)
+        if refusal is not None:
+            log.warning("outbox: queue unavailable, will retry: %s", refusal)
         if published or failed:
             async with self._uow_factory() as uow:
                 if published:
                     await uow.outbox.mark_all_published(
                         [message.id for message in published], self._clock.now()
                     )
-                for message, error in failed:
-                    await uow.outbox.mark_failed(message.id, str(error))
+                for message in failed:
+                    await uow.outbox.mark_failed(message.id, str(refusal))
                 await uow.commit()
         if unexpected is not None:
             raise unexpected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -60,6 +61,10 @@ class FailingPublisher:
         self.attempts = 0
 
     async def publish(self, task_id: uuid.UUID) -> None:
+        self.attempts += 1
+        raise TaskQueueUnavailable("broker down")
+
+    async def publish_many(self, task_ids: Sequence[uuid.UUID]) -> None:
         self.attempts += 1
         raise TaskQueueUnavailable("broker down")
 
