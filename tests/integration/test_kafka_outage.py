@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -81,11 +80,10 @@ async def test_same_publisher_fails_while_the_broker_is_down_and_works_once_it_i
     await publisher.start()
     first, second = uuid.uuid4(), uuid.uuid4()
     try:
-        # when it publishes, it is refused at once
-        began = time.monotonic()
-        with pytest.raises(TaskQueueUnavailable):
-            await publisher.publish(first)
-        assert time.monotonic() - began < 2.0
+        # when it publishes, it is refused at once (the deadline)
+        async with asyncio.timeout(2.0):
+            with pytest.raises(TaskQueueUnavailable):
+                await publisher.publish(first)
 
         # when the broker comes up, the same publisher delivers
         await broker.start()
@@ -93,10 +91,9 @@ async def test_same_publisher_fails_while_the_broker_is_down_and_works_once_it_i
 
         # when the broker goes away under a connected publisher, publishing fails in bounded time
         await broker.stop()
-        began = time.monotonic()
-        with pytest.raises(TaskQueueUnavailable):
-            await publisher.publish(second)
-        assert time.monotonic() - began < 5.0 + 1.0
+        async with asyncio.timeout(5.0 + 1.0):
+            with pytest.raises(TaskQueueUnavailable):
+                await publisher.publish(second)
 
         # and when it is back, the same publisher delivers again
         await broker.start()

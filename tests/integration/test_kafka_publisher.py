@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -79,12 +78,10 @@ async def test_publisher_to_a_closed_port_fails_fast_and_keeps_failing_fast() ->
     async with asyncio.timeout(1):
         await publisher.start()
     for _ in range(2):
-        began = time.monotonic()
-        with pytest.raises(TaskQueueUnavailable, match="Unable to bootstrap"):
-            await publisher.publish(uuid.uuid4())
-
-        # then each publish is refused at once, well within its timeout
-        assert time.monotonic() - began < 2.0
+        # then each publish is refused at once, well within its timeout (the deadline)
+        async with asyncio.timeout(2.0):
+            with pytest.raises(TaskQueueUnavailable, match="Unable to bootstrap"):
+                await publisher.publish(uuid.uuid4())
 
     # and stop is quick and idempotent, and a stopped publisher refuses too
     async with asyncio.timeout(5):
@@ -102,13 +99,10 @@ async def test_publisher_to_a_broker_that_never_answers_fails_within_its_timeout
         silent_server, "tasks", publish_timeout=2.0, request_timeout_ms=1_000
     )
 
-    # when it publishes
-    began = time.monotonic()
-    with pytest.raises(TaskQueueUnavailable):
-        await publisher.publish(uuid.uuid4())
-
-    # then it gives up after about its timeout instead of hanging
-    assert time.monotonic() - began < 4.0
+    # when it publishes, then it gives up after about its timeout instead of hanging
+    async with asyncio.timeout(4.0):
+        with pytest.raises(TaskQueueUnavailable):
+            await publisher.publish(uuid.uuid4())
     async with asyncio.timeout(10):
         await publisher.stop()
 
@@ -134,12 +128,11 @@ async def test_ensure_topics_creates_the_topic_and_its_dead_letter_topic_once(
 
 
 async def test_ensure_topics_reports_false_when_the_broker_is_unreachable() -> None:
-    began = time.monotonic()
-
-    created = await ensure_topics(f"127.0.0.1:{free_port()}", "tasks", time_limit=5.0)
+    # within its time limit (the deadline), not after aiokafka's own retries
+    async with asyncio.timeout(5.5):
+        created = await ensure_topics(f"127.0.0.1:{free_port()}", "tasks", time_limit=5.0)
 
     assert created is False
-    assert time.monotonic() - began < 5.5
 
 
 async def test_a_batch_lands_on_the_topic_every_id_once_keyed_by_itself(

@@ -200,11 +200,10 @@ async def test_close_stops_a_child_in_the_middle_of_a_long_call() -> None:
     pool = ProcessPool(1)
     running = asyncio.ensure_future(pool.run(spin, 60))
     await asyncio.sleep(0.5)
-    started = time.perf_counter()
     pool.close()
+    # the child stops at once, not when its 60 s call ends: the deadline
     with pytest.raises(BrokenProcessPool):
         await asyncio.wait_for(running, 10)
-    assert time.perf_counter() - started < 10
 
 
 async def test_a_cancelled_call_returns_at_once(pool: ProcessPool) -> None:
