@@ -32,7 +32,7 @@ values) stay as the queries made them. Only a source its owners partitioned by t
 keeps a temporal partition (no finer than a month): it was large enough for one. Every
 change is explained in `Advice.sizing`.
 
->>> from domain.analysis.advise import BUCKETS, Advice, PartitionField, SortKey
+>>> from domain.analysis.advise import Advice, PartitionField, SortKey
 >>> from domain.analysis.names import TableName
 >>> from domain.statistics import ColumnStatistics, TableStatistics
 >>> advice = Advice(TableName("c", "s", "t"), (PartitionField("day", "ts", "ranges of a day"),))
