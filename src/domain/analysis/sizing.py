@@ -57,6 +57,8 @@ from domain.statistics import TableStatistics, WorkloadStatistics
 
 __all__ = [
     "DAYS_PER_UNIT",
+    "LOOKUP_BUCKET_BYTES",
+    "LOOKUP_BUCKET_SHARE",
     "SMALL_TABLE_BYTES",
     "TARGET_PARTITION_BYTES",
     "fit_to_size",

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from domain.analysis import analyze
 from domain.analysis.advise import Advice, PartitionField, SortKey
 from domain.analysis.names import TableName
-from domain.analysis.sizing import LOOKUP_BUCKET_BYTES, SMALL_TABLE_BYTES, fit_to_size
+from domain.analysis.sizing import (
+    LOOKUP_BUCKET_BYTES,
+    LOOKUP_BUCKET_SHARE,
+    SMALL_TABLE_BYTES,
+    fit_to_size,
+)
 from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatistics
 from domain.workload import Workload
 from tests.unit.analysis.support import layout_only
@@ -365,15 +370,21 @@ def test_without_statistics_no_bloom_filter_is_proposed() -> None:
     advised=st.sampled_from([2, 4, 8, 16]),
     lookup_weight=st.floats(min_value=0.0, max_value=1e6),
     range_weight=st.one_of(st.none(), st.floats(min_value=0.0, max_value=1e6)),
+    workload_weight=st.one_of(st.just(0.0), st.floats(min_value=1.0, max_value=1e7)),
 )
 def test_a_small_table_keeps_at_most_a_lookup_bucket_of_at_least_4_mib(
-    size: int, advised: int, lookup_weight: float, range_weight: float | None
+    size: int,
+    advised: int,
+    lookup_weight: float,
+    range_weight: float | None,
+    workload_weight: float,
 ) -> None:
     key = PartitionField(
         "bucket", "user_id", "lookups", weight=lookup_weight, param=advised, cardinality=advised
     )
     fields = (key,) if range_weight is None else (day_weighing(range_weight), key)
-    fitted = fit_to_size(advice(*fields), TableStatistics(rows=10**6, data_bytes=size, files=2))
+    stats = TableStatistics(rows=10**6, data_bytes=size, files=2)
+    fitted = fit_to_size(advice(*fields), stats, workload_weight=workload_weight)
     # never a time partition: the time leads the sort instead
     assert all(f.transform == "bucket" for f in fitted.partitioning)
     if range_weight is not None:
@@ -388,11 +399,15 @@ def test_a_small_table_keeps_at_most_a_lookup_bucket_of_at_least_4_mib(
         assert size / count >= LOOKUP_BUCKET_BYTES
         # the most such buckets: twice as many would hold less, or exceed the advice
         assert count == advised or size / (2 * count) < LOOKUP_BUCKET_BYTES
-        # and only where the lookups weigh more than the time ranges
+        # and only where the lookups weigh more than the time ranges, and a fifth of the
+        # workload (0: the workload's weight is not known)
         assert range_weight is None or range_weight < lookup_weight
+        assert lookup_weight >= LOOKUP_BUCKET_SHARE * workload_weight
     else:
-        assert size < 2 * LOOKUP_BUCKET_BYTES or (
-            range_weight is not None and range_weight >= lookup_weight
+        assert (
+            size < 2 * LOOKUP_BUCKET_BYTES
+            or (range_weight is not None and range_weight >= lookup_weight)
+            or lookup_weight < LOOKUP_BUCKET_SHARE * workload_weight
         )
 
 
