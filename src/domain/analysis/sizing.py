@@ -409,11 +409,7 @@ def _other(
             )
         return replace(field, cardinality=int(distinct)), ""
     if field.transform == "bucket":
-        buckets = 1
-        while buckets * 2 <= (field.param or 16) and per_partition / (buckets * 2) >= (
-            TARGET_PARTITION_BYTES
-        ):
-            buckets *= 2
+        buckets = _bucket_count(field.param or BUCKETS, per_partition, TARGET_PARTITION_BYTES)
         if buckets < 2:
             return None, (
                 f"bucket({field.column}): {_mib(per_partition)} per partition is too little to "
@@ -453,11 +449,7 @@ def _lookup_buckets(fields: tuple[PartitionField, ...], size: float) -> tuple[Pa
     for field in fields:
         if field.transform != "bucket":
             continue
-        buckets = 1
-        while buckets * 2 <= (field.param or BUCKETS) and size / (buckets * 2) >= (
-            LOOKUP_BUCKET_BYTES
-        ):
-            buckets *= 2
+        buckets = _bucket_count(field.param or BUCKETS, size, LOOKUP_BUCKET_BYTES)
         if buckets < 2:
             return ()
         note = f"bucket({field.column}, {buckets}): {_mib(size / buckets)} per bucket"
@@ -465,6 +457,15 @@ def _lookup_buckets(fields: tuple[PartitionField, ...], size: float) -> tuple[Pa
             replace(field, param=buckets, cardinality=buckets, reason=f"{field.reason}; {note}"),
         )
     return ()
+
+
+def _bucket_count(advised: int, size: float, per_bucket: float) -> int:
+    """The most buckets, a power of two up to `advised`, that hold `per_bucket` of `size`
+    each (1: not even two do)."""
+    buckets = 1
+    while buckets * 2 <= advised and size / (buckets * 2) >= per_bucket:
+        buckets *= 2
+    return buckets
 
 
 def _bucket_weight(fields: tuple[PartitionField, ...]) -> float:

@@ -226,22 +226,15 @@ def test_a_small_table_keeps_no_bucket_for_lookups_that_weigh_little_in_the_work
 
 def test_a_small_table_keeps_no_bucket_of_under_4_mib() -> None:
     key = PartitionField("bucket", "user_id", "lookups", weight=10.0, param=16, cardinality=16)
-    assert (
-        fit_to_size(advice(key), TableStatistics(rows=10**5, data_bytes=7 << 20)).partitioning == ()
-    )
-    assert [
-        f.spec()
-        for f in fit_to_size(
-            advice(key), TableStatistics(rows=10**5, data_bytes=8 << 20)
-        ).partitioning
-    ] == ["bucket(user_id, 2)"]
+
+    def fitted(mib: int) -> list[str]:
+        stats = TableStatistics(rows=10**5, data_bytes=mib << 20)
+        return [f.spec() for f in fit_to_size(advice(key), stats).partitioning]
+
+    assert fitted(7) == []
+    assert fitted(8) == ["bucket(user_id, 2)"]
     # at most the advised count
-    assert [
-        f.spec()
-        for f in fit_to_size(
-            advice(key), TableStatistics(rows=10**6, data_bytes=200 << 20)
-        ).partitioning
-    ] == ["bucket(user_id, 16)"]
+    assert fitted(200) == ["bucket(user_id, 16)"]
 
 
 def test_without_statistics_the_report_says_the_figures_are_assumed() -> None:
