@@ -29,13 +29,16 @@ def verify(
     rows: int = 2_000,
     budget: float = 60.0,
     statistics: WorkloadStatistics | None = None,
+    verifier: DuckDbVerifier | None = None,
 ) -> AnalysisResult:
-    """`result` as the verification step returns it (DuckDB, seed 0)."""
+    """`result` as the verification step returns it (DuckDB, seed 0; a new verifier unless
+    `verifier` is given)."""
     checks = build_checks(load, result)
     request = VerificationRequest(
         load, result, checks, rows_per_table=rows, budget_seconds=budget, statistics=statistics
     )
-    return verified_result(result, DuckDbVerifier().verify_now(request), checks)
+    verifier = verifier or DuckDbVerifier()
+    return verified_result(result, verifier.verify_now(request), checks)
 
 
 def entry(result: AnalysisResult, queryid: str) -> dict[str, Any]:

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
+import duckdb
+import pytest
+from sqlglot import exp
+
+from adapters.verify import duckdb_verifier
+from adapters.verify.duckdb_verifier import DuckDbSandbox, DuckDbVerifier
 from domain.analysis import analyze
 from domain.analysis.names import TableName
 from domain.statistics import ColumnStatistics, TableStatistics, WorkloadStatistics
@@ -226,3 +233,96 @@ def test_a_wide_table_of_a_fact_and_its_dimensions_is_verified() -> None:
     assert entry(checked, "q0")["outcome"] == "verified"
     migrations = checked.report.verification["migrations"]
     assert {m["table"]: m["status"] for m in migrations}["dw.optimized.sales_wide"] == "ok"
+
+
+@pytest.fixture
+def connects(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The DuckDBs the verifiers start, as they are started, from a process keeping none."""
+    monkeypatch.setattr(duckdb_verifier, "_IDLE", duckdb_verifier._Idle(limit=4))
+    started: list[object] = []
+    connect = duckdb.connect
+
+    def counted(*args: object, **kwargs: object) -> duckdb.DuckDBPyConnection:
+        db = connect(*args, **kwargs)  # type: ignore[arg-type]
+        started.append(db)
+        return db
+
+    monkeypatch.setattr(duckdb_verifier.duckdb, "connect", counted)
+    return started
+
+
+def test_verifications_in_turn_share_one_duckdb_and_see_nothing_of_each_other(
+    connects: list[object],
+) -> None:
+    # given two workloads that create the same tables, one of them a different shape
+    first = workload("SELECT section, count(*) FROM pages GROUP BY 1", ddl=(PAGES,), url=URL)
+    other_pages = PAGES.replace("visits integer", "visits varchar")
+    second = workload("SELECT max(visits) FROM pages", ddl=(other_pages,), url=URL)
+    verifier = DuckDbVerifier()
+    # when one verifier verifies them in turn, the first twice
+    outcomes = []
+    for load in (first, second, first):
+        checked = verify(load, analyze(load), verifier=verifier)
+        outcomes.append(entry(checked, "q0"))
+        assert not checked.report.verification["notes"], checked.report.verification["notes"]
+    # then one DuckDB served them all, and each found only its own tables
+    assert len(connects) == 1
+    # and the verifier, which holds none of them, can be sent to another process
+    assert pickle.loads(pickle.dumps(verifier)).engine == verifier.engine
+    assert [o["outcome"] for o in outcomes] == ["verified"] * 3
+    assert outcomes[0] == outcomes[2]
+    assert outcomes[1]["rows"] == {"original": 1, "rewrite": 1}
+
+
+def test_after_a_verification_whose_budget_ran_out_the_next_one_runs_in_full(
+    connects: list[object],
+) -> None:
+    load = workload("SELECT section, count(*) FROM pages GROUP BY 1", ddl=(PAGES,), url=URL)
+    result = analyze(load)
+    verifier = DuckDbVerifier()
+    # given a verification whose budget ran out
+    spent = verify(load, result, budget=1e-6, verifier=verifier)
+    assert spent.report.verification["budget_spent"] is True
+    # when the next one runs, it runs in full (on a new DuckDB if that one was interrupted)
+    checked = verify(load, result, verifier=verifier)
+    assert 1 <= len(connects) <= 2
+    assert entry(checked, "q0")["outcome"] == "verified"
+
+
+def test_a_duckdb_interrupted_in_a_verification_is_not_used_again() -> None:
+    sandbox = DuckDbSandbox()
+    try:
+        turn = sandbox.begin()
+        sandbox.interrupt(turn)
+        assert not sandbox.finish()
+    finally:
+        sandbox.close()
+
+
+def test_a_late_timer_does_not_interrupt_the_next_verification() -> None:
+    sandbox = DuckDbSandbox()
+    try:
+        # given a verification that ended before its timer fired
+        late = sandbox.begin()
+        assert sandbox.finish()
+        # when the timer fires during the next verification
+        sandbox.begin()
+        sandbox.interrupt(late)
+        # then that one goes on, and its DuckDB can be used again
+        assert sandbox.rows(exp.select("42"), 1) == [(42,)]
+        assert sandbox.finish()
+    finally:
+        sandbox.close()
+
+
+def test_a_duckdb_holding_anything_after_a_verification_is_not_used_again() -> None:
+    sandbox = DuckDbSandbox()
+    try:
+        sandbox.begin()
+        sandbox.create_namespaces(["web"], [TableName("web", "events", "pages")])
+        # a table left in the scratch database, where no verification's names point
+        sandbox.execute(exp.maybe_parse("CREATE TABLE stray (x INTEGER)"))
+        # then emptying it finds it, and the DuckDB is not reused
+        assert not sandbox.finish()
+    finally:
+        sandbox.close()
