@@ -57,6 +57,10 @@ class InMemoryOutbox(Outbox):
         )
         self._transaction.stage_message(dataclasses.replace(record, message=message), new=False)
 
+    async def mark_all_failed(self, message_ids: Sequence[uuid.UUID], error: str) -> None:
+        for message_id in dict.fromkeys(message_ids):
+            await self.mark_failed(message_id, error)
+
     async def _locked(self, message_id: uuid.UUID) -> OutboxRecord:
         self._transaction.require_active()
         await self._transaction.lock("message", message_id)

@@ -89,6 +89,19 @@ class SqlAlchemyOutbox(Outbox):
     async def mark_failed(self, message_id: uuid.UUID, error: str) -> None:
         await self._update(message_id, attempts=outbox.c.attempts + 1, last_error=error)
 
+    async def mark_all_failed(self, message_ids: Sequence[uuid.UUID], error: str) -> None:
+        ids = set(message_ids)
+        if not ids:
+            return
+        connection = await self._transaction.connection(write=True)
+        result = await connection.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(ids))
+            .values(attempts=outbox.c.attempts + 1, last_error=error)
+        )
+        if result.rowcount != len(ids):
+            raise LookupError(f"{len(ids) - result.rowcount} of the outbox messages do not exist")
+
     async def _update(self, message_id: uuid.UUID, **values: object) -> None:
         connection = await self._transaction.connection(write=True)
         result = await connection.execute(

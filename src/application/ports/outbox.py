@@ -44,3 +44,7 @@ class Outbox(Protocol):
     async def mark_failed(self, message_id: uuid.UUID, error: str) -> None:
         """Publishing failed; count the attempt and keep the message for the next round."""
         ...
+
+    async def mark_all_failed(self, message_ids: Sequence[uuid.UUID], error: str) -> None:
+        """`mark_failed` for each of `message_ids`, at once; all must exist."""
+        ...

@@ -45,7 +45,8 @@ class RelayOutbox:
     round retries from it. The rest go in one `publish_many` (one round trip to the queue for
     the whole batch, not one per message) and are marked in one transaction. When the queue
     refuses part of that batch, the messages it acknowledged are marked and the others counted
-    as failed, to be tried again next round. Rows carrying the same task id are published once.
+    as failed (in one update), to be tried again next round. Rows carrying the same task id
+    are published once.
     """
 
     def __init__(
@@ -87,8 +88,10 @@ class RelayOutbox:
                     await uow.outbox.mark_all_published(
                         [message.id for message in published], self._clock.now()
                     )
-                for message in failed:
-                    await uow.outbox.mark_failed(message.id, str(refusal))
+                if failed:
+                    await uow.outbox.mark_all_failed(
+                        [message.id for message in failed], str(refusal)
+                    )
                 await uow.commit()
         if unexpected is not None:
             raise unexpected

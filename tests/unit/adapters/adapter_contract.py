@@ -742,6 +742,33 @@ class StorageContract:
                 dataclasses.replace(message, attempts=2, last_error="still down")
             ]
 
+    async def test_a_batch_that_failed_at_once_counts_an_attempt_for_each_message(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        task = a_task()
+        messages = [a_message(task, T0 + timedelta(seconds=n)) for n in range(3)]
+        async with uow_factory() as uow:
+            await uow.tasks.add(task)
+            for message in messages:
+                await uow.outbox.add(message)
+            await uow.commit()
+
+        async with uow_factory() as uow:
+            await uow.outbox.mark_all_failed([m.id for m in messages[1:]], "broker down")
+            await uow.outbox.mark_all_failed([], "nothing")
+            await uow.commit()
+
+        async with uow_factory() as uow:
+            assert await uow.outbox.unpublished(10) == [
+                messages[0],
+                *(
+                    dataclasses.replace(m, attempts=1, last_error="broker down")
+                    for m in messages[1:]
+                ),
+            ]
+            with pytest.raises(LookupError):
+                await uow.outbox.mark_all_failed([messages[0].id, uuid.uuid4()], "error")
+
     async def test_marking_an_unknown_message_is_refused(
         self, uow_factory: UnitOfWorkFactory
     ) -> None:
