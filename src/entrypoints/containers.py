@@ -87,6 +87,7 @@ def analysis_pool(settings: Settings) -> Iterator[ProcessPool | None]:
         initializer=configure_logging,
         initargs=(settings.log_level, settings.log_format, "analysis"),
         preload=_PRELOAD,
+        niceness=settings.analysis_niceness,
     )
     try:
         yield pool

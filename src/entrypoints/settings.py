@@ -127,6 +127,14 @@ class Settings(BaseSettings):
         "that serves (HTTP, leases); 0: a thread of the serving process, which then answers "
         "slowly while it analyses",
     )
+    analysis_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="how much lower the analysis processes' scheduling priority is than the "
+        "serving process's (Unix nice steps): where they share the CPUs, HTTP and leases are "
+        "served first; 0: the same priority",
+    )
     worker_concurrency: int = Field(
         default=16,
         ge=1,

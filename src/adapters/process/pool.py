@@ -21,6 +21,10 @@ with its error at once. A call cancelled or ended early cannot stop a child mid-
 pool runs a job to its end): the child finishes that job, its stages and result are dropped,
 and the call's slot is busy until then. `close()` ends the children at once.
 
+The children may run at a lower scheduling priority than the parent (`niceness`): where the
+analyses and the process that serves share the CPUs, the serving one then gets a CPU first
+when both want one, and the analyses lose nothing while the serving one is idle.
+
 A child that dies (killed, out of memory) breaks the pool: the calls running in it raise
 `BrokenProcessPool` (their tasks are tried again later) and the next call starts a new pool.
 A parent that dies (a worker killed with SIGKILL) takes its children with it: each child
@@ -60,7 +64,7 @@ _DONE = "__done__"
 class ProcessPool(ComputePool):
     """`processes` worker processes; `initializer(*initargs)` runs first in each (say, to
     configure its logging), and `preload` names modules the fork server imports once so that
-    each child starts warm."""
+    each child starts warm; the children run `niceness` steps below the parent's priority."""
 
     def __init__(
         self,
@@ -69,9 +73,12 @@ class ProcessPool(ComputePool):
         initializer: Callable[..., None] | None = None,
         initargs: Sequence[Any] = (),
         preload: Sequence[str] = (),
+        niceness: int = 0,
     ) -> None:
         if processes < 1:
             raise ValueError("a process pool needs at least one process")
+        if not 0 <= niceness <= 19:
+            raise ValueError("a niceness is from 0 to 19")
         methods = multiprocessing.get_all_start_methods()
         # Not fork: the parent runs threads (the event loop's executor, Kafka's, this pool's
         # reader), and a forked child may inherit a lock one of them held.
@@ -83,6 +90,7 @@ class ProcessPool(ComputePool):
         self._processes = processes
         self._initializer = initializer
         self._initargs = tuple(initargs)
+        self._niceness = niceness
         self._events = self._context.SimpleQueue()
         self._jobs = itertools.count(1)
         self._listeners: dict[int, Callable[[tuple[str, int]], None]] = {}
@@ -161,7 +169,13 @@ class ProcessPool(ComputePool):
             max_workers=self._processes,
             mp_context=self._context,
             initializer=_start_child,
-            initargs=(self._events, self._initializer, self._initargs, os.getpid()),
+            initargs=(
+                self._events,
+                self._initializer,
+                self._initargs,
+                os.getpid(),
+                self._niceness,
+            ),
         )
 
     def _submit(
@@ -214,10 +228,16 @@ _events: Any = None
 
 
 def _start_child(
-    events: Any, initializer: Callable[..., None] | None, initargs: tuple[Any, ...], parent: int
+    events: Any,
+    initializer: Callable[..., None] | None,
+    initargs: tuple[Any, ...],
+    parent: int,
+    niceness: int,
 ) -> None:
     global _events
     _events = events
+    if niceness:
+        os.nice(niceness)
     threading.Thread(
         target=_exit_with, args=(parent,), name="process-pool-parent", daemon=True
     ).start()

@@ -70,6 +70,10 @@ def pid() -> int:
     return os.getpid()
 
 
+def niceness() -> int:
+    return os.nice(0)
+
+
 def dies() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -204,6 +208,20 @@ async def test_close_stops_a_child_in_the_middle_of_a_long_call() -> None:
     # the child stops at once, not when its 60 s call ends: the deadline
     with pytest.raises(BrokenProcessPool):
         await asyncio.wait_for(running, 10)
+
+
+async def test_the_children_run_at_the_lower_priority_asked_for() -> None:
+    niced = ProcessPool(1, niceness=5)
+    try:
+        assert await niced.run(niceness) == os.nice(0) + 5
+    finally:
+        niced.close()
+
+
+def test_a_niceness_outside_unix_range_is_refused() -> None:
+    for wrong in (-1, 20):
+        with pytest.raises(ValueError, match="from 0 to 19"):
+            ProcessPool(1, niceness=wrong)
 
 
 async def test_a_cancelled_call_returns_at_once(pool: ProcessPool) -> None:
