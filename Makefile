@@ -29,13 +29,19 @@ $(CURDIR)/.tools/bin/uv:
 $(VENV_BIN)/python: | $(UV)
 	$(UV) venv --quiet --python $(PYTHON) $(CURDIR)/.venv
 
+# Packages are byte-compiled as they are installed: where PYTHONDONTWRITEBYTECODE is set, or
+# site-packages is read-only, every process would otherwise compile each module it imports from
+# source, each time it starts (measured: 5.1 s instead of 2.8 s to import langchain-openai,
+# sqlglot, FastAPI, SQLAlchemy, aiokafka and DuckDB), and the tests start hundreds of them.
+PIP_FLAGS := --quiet --python $(VENV_BIN)/python --compile-bytecode
+
 # The project itself is installed editable, built by the pinned hatchling without isolation.
 define install_project
-$(UV) pip install --quiet --python $(VENV_BIN)/python --no-deps --no-build-isolation -e .
+$(UV) pip install $(PIP_FLAGS) --no-deps --no-build-isolation -e .
 endef
 
 $(VENV_BIN)/dbanalysis: pyproject.toml $(RUNTIME_LOCK) | $(VENV_BIN)/python
-	$(UV) pip install --quiet --python $(VENV_BIN)/python --require-hashes -r $(RUNTIME_LOCK)
+	$(UV) pip install $(PIP_FLAGS) --require-hashes -r $(RUNTIME_LOCK)
 	$(install_project)
 	@touch $@
 
@@ -44,7 +50,7 @@ run: $(VENV_BIN)/dbanalysis
 	$(VENV_BIN)/dbanalysis serve --host $(HOST) --port $(PORT)
 
 .venv/.dev-synced: pyproject.toml $(DEV_LOCK) | $(VENV_BIN)/python
-	$(UV) pip sync --quiet --python $(VENV_BIN)/python --require-hashes $(DEV_LOCK)
+	$(UV) pip sync $(PIP_FLAGS) --require-hashes $(DEV_LOCK)
 	$(install_project)
 	@touch $@
 
