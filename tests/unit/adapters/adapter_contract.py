@@ -127,6 +127,18 @@ def a_message(task: Task, created_at: datetime) -> OutboxMessage:
     return OutboxMessage(id=uuid.uuid4(), task_id=task.id, created_at=created_at)
 
 
+async def stored_messages(uow_factory: UnitOfWorkFactory, count: int) -> list[OutboxMessage]:
+    """`count` messages of one task, a second apart from T0, committed with it."""
+    task = a_task()
+    messages = [a_message(task, T0 + timedelta(seconds=n)) for n in range(count)]
+    async with uow_factory() as uow:
+        await uow.tasks.add(task)
+        for message in messages:
+            await uow.outbox.add(message)
+        await uow.commit()
+    return messages
+
+
 def stored_state(task: Task) -> dict[str, Any]:
     """Everything a store must keep: every field but the pending events."""
     return {f.name: getattr(task, f.name) for f in dataclasses.fields(task) if f.name != "events"}
@@ -688,13 +700,7 @@ class StorageContract:
     async def test_a_batch_marked_published_at_once_is_not_given_again(
         self, uow_factory: UnitOfWorkFactory
     ) -> None:
-        task = a_task()
-        messages = [a_message(task, T0 + timedelta(seconds=n)) for n in range(4)]
-        async with uow_factory() as uow:
-            await uow.tasks.add(task)
-            for message in messages:
-                await uow.outbox.add(message)
-            await uow.commit()
+        messages = await stored_messages(uow_factory, 4)
 
         async with uow_factory() as uow:
             await uow.outbox.mark_all_published([m.id for m in messages[:3]], T0)
@@ -745,13 +751,7 @@ class StorageContract:
     async def test_a_batch_that_failed_at_once_counts_an_attempt_for_each_message(
         self, uow_factory: UnitOfWorkFactory
     ) -> None:
-        task = a_task()
-        messages = [a_message(task, T0 + timedelta(seconds=n)) for n in range(3)]
-        async with uow_factory() as uow:
-            await uow.tasks.add(task)
-            for message in messages:
-                await uow.outbox.add(message)
-            await uow.commit()
+        messages = await stored_messages(uow_factory, 3)
 
         async with uow_factory() as uow:
             await uow.outbox.mark_all_failed([m.id for m in messages[1:]], "broker down")
