@@ -4,12 +4,17 @@ time sqlglot alone takes to parse the same statements (the parse floor).
     uv run python bench/bench_engine.py                   # 10/100/1,000 tables × 100/1,000/10,000
     uv run python bench/bench_engine.py --quick           # the small cases only
     uv run python bench/bench_engine.py --workload W.json # any workload (the body of POST /new)
+    uv run python bench/bench_engine.py --workload W.json --repeat 5
 
 Each case runs in its own subprocess, so that peak memory (ru_maxrss) is the case's own, and
 its parse floor in another: `sqlglot.parse_one(statement, read="trino")` of every DDL statement
 and every query, once each, and nothing else. The CPU time of each is shown beside its wall
 time: on a busy machine it is the steadier of the two, and the ratio (the analysis's CPU time
-over the floor's) is taken from it.
+over the floor's) is taken from it. Even CPU time varies by a fifth from run to run on a shared
+virtual machine, and the machine's speed drifts between runs; `--repeat N` runs the analysis
+and the floor N times each, in turn, and shows the least of each (the run least disturbed) and
+the median of the N ratios, each the analysis over the floor run just after it (two runs close
+in time see the same machine), with their range.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -90,6 +96,9 @@ def main() -> None:
     parser.add_argument(
         "--workload", type=Path, action="append", help="a workload JSON file (repeatable)"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each, in turn; the least is shown"
+    )
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--floor", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -103,18 +112,31 @@ def main() -> None:
         cases = [str(path) for path in args.workload]
     else:
         cases = [f"{t},{q}" for t, q in (QUICK if args.quick else FULL)]
+    repeat = max(args.repeat, 1)
     print(
         f"{'tables':>7} {'queries':>8} {'seconds':>8} {'cpu s':>8} {'peak MiB':>9} "
-        f"{'floor s':>8} {'floor cpu':>9} {'ratio':>6}" + ("  workload" if args.workload else "")
+        f"{'floor s':>8} {'floor cpu':>9} {'ratio':>6}"
+        + (f"  {'ratios':>11}" if repeat > 1 else "")
+        + ("  workload" if args.workload else "")
     )
     for case in cases:
-        row = _subprocess("--case", case)
-        floor = _subprocess("--floor", case)
-        ratio = row["cpu_seconds"] / floor["cpu_seconds"] if floor["cpu_seconds"] else 0.0
+        rows, floors = [], []
+        for _ in range(repeat):
+            rows.append(_subprocess("--case", case))
+            floors.append(_subprocess("--floor", case))
+        row = min(rows, key=lambda r: r["cpu_seconds"])
+        floor = min(floors, key=lambda r: r["cpu_seconds"])
+        ratios = sorted(
+            r["cpu_seconds"] / f["cpu_seconds"] if f["cpu_seconds"] else 0.0
+            for r, f in zip(rows, floors, strict=True)
+        )
+        ratio = statistics.median(ratios)
         print(
             f"{row['tables']:>7.0f} {row['queries']:>8.0f} {row['seconds']:>8.2f} "
             f"{row['cpu_seconds']:>8.2f} {row['peak_mib']:>9.0f} {floor['seconds']:>8.2f} "
-            f"{floor['cpu_seconds']:>9.2f} {ratio:>6.2f}" + (f"  {case}" if args.workload else ""),
+            f"{floor['cpu_seconds']:>9.2f} {ratio:>6.2f}"
+            + (f"  {ratios[0]:>5.2f}–{ratios[-1]:<5.2f}" if repeat > 1 else "")
+            + (f"  {case}" if args.workload else ""),
             flush=True,
         )
 
