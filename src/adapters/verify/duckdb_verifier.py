@@ -104,11 +104,11 @@ class DuckDbSandbox:
             self._interrupted = False
             return self._turn
 
-    def interrupt(self, turn: int | None = None) -> None:
-        """Stop what runs, if it is verification `turn` (by default, whatever runs): a timer
-        that fires late must not stop the next verification."""
+    def interrupt(self, turn: int) -> None:
+        """Stop what runs, if it is verification `turn`: a timer that fires late must not
+        stop the next verification."""
         with self._lock:
-            if turn is not None and turn != self._turn:
+            if turn != self._turn:
                 return
             self._interrupted = True
             self._db.interrupt()
