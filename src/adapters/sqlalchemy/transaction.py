@@ -179,6 +179,10 @@ class SqlAlchemyTransaction:
 
     def __init__(self, engine: AsyncEngine, statements: DriverStatements | None = None) -> None:
         self._engine = engine
+        self._opened = False
+        # On SQLite, taken from the pool only by the first statement: a unit of work whose
+        # submission goes to the group commit (`adapters.sqlalchemy.group_commit`) never
+        # holds one, which the writer of its batch would need.
         self._connection: AsyncConnection | None = None
         self._turn: asyncio.Lock | None = None
         # On PostgreSQL: the statements sent to asyncpg directly, the adapted (DBAPI) connection
@@ -189,12 +193,11 @@ class SqlAlchemyTransaction:
         self._begun = False
 
     async def open(self) -> None:
-        if self._connection is not None:
+        if self._opened:
             raise RuntimeError("this unit of work is already in use; make a new one")
-        if self.statements is None:
-            self._connection = await self._engine.connect()
-            return
-        self._connection, self._adapted = await self.statements.connections.checkout()
+        self._opened = True
+        if self.statements is not None:
+            self._connection, self._adapted = await self.statements.connections.checkout()
 
     async def execute(self, sql: str, arguments: list[Any]) -> str:
         """Send a writing statement to asyncpg, in the transaction (begun first if need be);
@@ -208,10 +211,10 @@ class SqlAlchemyTransaction:
     @property
     def in_transaction(self) -> bool:
         """Whether a statement of this unit of work began a transaction not yet ended."""
-        connection = self._require_open()
+        connection = self._connected()
         if self.statements is not None:
             return self._begun
-        return connection.in_transaction()
+        return connection is not None and connection.in_transaction()
 
     async def execute_alone(self, sql: str, arguments: list[Any]) -> None:
         """On PostgreSQL, outside a transaction: send a writing statement on its own, in
@@ -267,11 +270,14 @@ class SqlAlchemyTransaction:
 
     async def connection(self, *, write: bool) -> AsyncConnection:
         """The connection, inside a transaction. `write`: this statement locks or changes rows."""
-        connection = self._require_open()
+        connection = self._connected()
         if self.statements is not None:
+            assert connection is not None
             if not self._begun:
                 await self._begin()
             return connection
+        if connection is None:
+            connection = self._connection = await self._engine.connect()
         if not connection.in_transaction():
             if write and connection.dialect.name == "sqlite":
                 await self._wait_for_write_turn()
@@ -284,32 +290,35 @@ class SqlAlchemyTransaction:
         return connection
 
     async def commit(self) -> None:
-        connection = self._require_open()
+        connection = self._connected()
         if self.statements is not None:
             if self._begun:
                 await self._end("COMMIT")
             return
         try:
-            if connection.in_transaction():
+            if connection is not None and connection.in_transaction():
                 await connection.commit()
         finally:
             self._end_write_turn()
 
     async def rollback(self) -> None:
-        connection = self._require_open()
+        connection = self._connected()
         if self.statements is not None:
             if self._begun:
                 await self._end("ROLLBACK")
             return
         try:
-            if connection.in_transaction():
+            if connection is not None and connection.in_transaction():
                 await connection.rollback()
         finally:
             self._end_write_turn()
 
     async def close(self) -> None:
         """Roll back whatever was not committed and give the connection back to the pool."""
-        connection = self._require_open()
+        connection = self._connected()
+        self._opened = False
+        if connection is None:
+            return
         if self.statements is not None:
             try:
                 if not connection.invalidated and (
@@ -350,7 +359,14 @@ class SqlAlchemyTransaction:
             turn.release()
 
     def _require_open(self) -> AsyncConnection:
-        if self._connection is None:
+        connection = self._connected()
+        if connection is None:
+            raise RuntimeError("use the unit of work inside `async with`")
+        return connection
+
+    def _connected(self) -> AsyncConnection | None:
+        """The connection, or None on SQLite before the first statement."""
+        if not self._opened:
             raise RuntimeError("use the unit of work inside `async with`")
         return self._connection
 

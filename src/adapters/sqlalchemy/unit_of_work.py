@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.fernet import FernetCredentialsCipher
+from adapters.sqlalchemy.group_commit import Submission, SubmissionWriter
 from adapters.sqlalchemy.mapping import message_to_row, task_to_row
 from adapters.sqlalchemy.outbox import SqlAlchemyOutbox
 from adapters.sqlalchemy.secret_store import SqlAlchemySecretStore, secret_to_row
@@ -40,9 +41,12 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         engine: AsyncEngine,
         cipher: FernetCredentialsCipher,
         statements: DriverStatements | None = None,
+        submissions: SubmissionWriter | None = None,
     ) -> None:
-        # `statements`: those of `DriverStatements.for_engine(engine)`, made once by the factory.
+        # `statements`: those of `DriverStatements.for_engine(engine)`, made once by the factory;
+        # `submissions`: the group commit of its engine's submissions (SQLite), likewise.
         self._transaction = SqlAlchemyTransaction(engine, statements)
+        self._submissions = submissions
         self._cipher = cipher
         self.tasks = SqlAlchemyTaskRepository(self._transaction)
         self.outbox = SqlAlchemyOutbox(self._transaction)
@@ -69,11 +73,24 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     async def add_task_and_commit(
         self, task: Task, message: OutboxMessage, credentials: Credentials | None = None
     ) -> None:
-        """On PostgreSQL, outside a transaction, one statement in autocommit mode: one round
-        trip where `BEGIN`, the inserts and `COMMIT` took three. Elsewhere, the calls in turn."""
+        """Outside a transaction: on PostgreSQL one statement in autocommit mode, one round
+        trip where `BEGIN`, the inserts and `COMMIT` took three; on SQLite, with the other
+        submissions of the moment in one transaction (`group_commit`). Inside one, the calls
+        in turn."""
         transaction, statements = self._transaction, self._transaction.statements
-        if statements is None or transaction.in_transaction:
+        if transaction.in_transaction:
             await add_task_and_commit_in_turn(self, task, message, credentials)
+            return
+        if statements is None:
+            if self._submissions is None:
+                await add_task_and_commit_in_turn(self, task, message, credentials)
+                return
+            secret = None
+            if credentials is not None:
+                secret = secret_to_row(self._cipher, task.id, credentials, task.created_at)
+            await self._submissions.write(
+                Submission(task_to_row(task), message_to_row(message), secret)
+            )
             return
         rows = [task_to_row(task), message_to_row(message)]
         if credentials is None:
@@ -92,6 +109,7 @@ class SqlAlchemyUnitOfWorkFactory(UnitOfWorkFactory):
         self.engine = engine
         self.cipher = cipher
         self._statements = DriverStatements.for_engine(engine)
+        self._submissions = SubmissionWriter(engine) if engine.dialect.name == "sqlite" else None
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine, self.cipher, self._statements)
+        return SqlAlchemyUnitOfWork(self.engine, self.cipher, self._statements, self._submissions)

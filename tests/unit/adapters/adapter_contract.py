@@ -853,6 +853,41 @@ class StorageContract:
         async with uow_factory() as uow:
             assert await uow.outbox.unpublished(10) == [message]
 
+    async def test_submissions_at_once_are_each_kept_or_refused_on_their_own(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        # given a task stored with its message
+        stored, first = await store_announced(uow_factory)
+        # and 30 submissions at once, one of which reuses the stored task's id
+        tasks = [a_task() for _ in range(30)]
+        tasks[17] = dataclasses.replace(tasks[17], id=stored.id)
+        messages = [a_message(task, T0) for task in tasks]
+
+        async def submit(task: Task, message: OutboxMessage) -> None:
+            async with uow_factory() as uow:
+                await uow.add_task_and_commit(task, message, some_credentials())
+
+        # when they are all submitted together
+        outcomes = await asyncio.gather(
+            *(submit(task, message) for task, message in zip(tasks, messages, strict=True)),
+            return_exceptions=True,
+        )
+
+        # then only the one that reused an id is refused, and the others are all kept
+        refused = [index for index, outcome in enumerate(outcomes) if outcome is not None]
+        assert refused == [17]
+        database = isinstance(uow_factory, SqlAlchemyUnitOfWorkFactory)
+        assert isinstance(outcomes[17], IntegrityError if database else ValueError)
+        for index, task in enumerate(tasks):
+            if index != 17:
+                assert_same_state(await load(uow_factory, task.id), task)
+                assert await load_secret(uow_factory, task.id) == some_credentials()
+        assert await load_secret(uow_factory, stored.id) is None
+        async with uow_factory() as uow:
+            kept = {message.id for message in await uow.outbox.unpublished(100)}
+        announced = {message.id for index, message in enumerate(messages) if index != 17}
+        assert kept == announced | {first.id}
+
     # secrets ----------------------------------------------------------------------------------
 
     async def test_a_secret_stored_with_its_task_reads_back_equal(

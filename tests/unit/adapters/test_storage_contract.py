@@ -8,18 +8,23 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from adapters.fernet import FernetCredentialsCipher
 from adapters.memory import InMemoryUnitOfWorkFactory
 from adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine
 from adapters.sqlalchemy.migrate import upgrade
 from application.ports.unit_of_work import UnitOfWorkFactory
+from domain.task import Task
 from tests.unit.adapters.adapter_contract import (
+    T0,
     MigrationContract,
     SkipLockedContract,
     SqlAlchemyContract,
     StorageContract,
+    a_message,
     a_task,
+    load,
 )
 
 
@@ -95,3 +100,80 @@ async def test_many_writers_at_once_on_sqlite_all_commit(
 
     # then none gave up on "database is locked": they took turns
     assert sorted(committed) == list(range(60))
+
+
+async def test_submissions_at_once_on_sqlite_share_their_transactions(tmp_path: Path) -> None:
+    # given SQLite, counting its commits
+    url = sqlite_url(tmp_path)
+    await upgrade(url)
+    engine = create_engine(url)
+    commits: list[int] = []
+    event.listen(engine.sync_engine, "commit", lambda _connection: commits.append(1))
+    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
+    tasks = [a_task() for _ in range(40)]
+
+    async def submit(task: Task) -> None:
+        async with factory() as uow:
+            await uow.add_task_and_commit(task, a_message(task, T0))
+
+    try:
+        # when 40 submissions arrive at once
+        await asyncio.gather(*(submit(task) for task in tasks))
+        # then all are kept, written by far fewer transactions than there were submissions
+        for task in tasks:
+            assert await load(factory, task.id) is not None
+    finally:
+        await engine.dispose()
+    assert 1 <= len(commits) <= 4
+
+
+async def test_a_submission_given_up_on_sqlite_leaves_the_others_of_its_batch(
+    tmp_path: Path,
+) -> None:
+    # given SQLite
+    url = sqlite_url(tmp_path)
+    await upgrade(url)
+    engine = create_engine(url)
+    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
+    tasks = [a_task() for _ in range(20)]
+
+    async def submit(task: Task) -> None:
+        async with factory() as uow:
+            await uow.add_task_and_commit(task, a_message(task, T0))
+
+    try:
+        # when 20 submissions wait together and one of them is given up (its client left)
+        submissions = [asyncio.create_task(submit(task)) for task in tasks]
+        await asyncio.sleep(0)  # each has joined the queue
+        submissions[5].cancel()
+        outcomes = await asyncio.gather(*submissions, return_exceptions=True)
+
+        # then that one alone is cancelled, and every other is kept
+        assert isinstance(outcomes[5], asyncio.CancelledError)
+        assert [outcome for index, outcome in enumerate(outcomes) if index != 5] == [None] * 19
+        for index, task in enumerate(tasks):
+            if index != 5:
+                assert await load(factory, task.id) is not None
+    finally:
+        await engine.dispose()
+
+
+async def test_waiting_submissions_hold_no_connection_of_the_pool(tmp_path: Path) -> None:
+    # given SQLite with a pool of a single connection, which waits at most a second for it
+    url = sqlite_url(tmp_path)
+    await upgrade(url)
+    engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=1)
+    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
+    tasks = [a_task() for _ in range(10)]
+
+    async def submit(task: Task) -> None:
+        async with factory() as uow:
+            await uow.add_task_and_commit(task, a_message(task, T0))
+
+    try:
+        # when ten submit at once, then each is kept: the one connection writes them all
+        await asyncio.gather(*(submit(task) for task in tasks))
+        for task in tasks:
+            assert await load(factory, task.id) is not None
+    finally:
+        await engine.dispose()
