@@ -316,8 +316,8 @@ class SqlAlchemyTransaction:
     async def close(self) -> None:
         """Roll back whatever was not committed and give the connection back to the pool."""
         connection = self._connected()
-        self._opened = False
         if connection is None:
+            self._opened = False
             return
         if self.statements is not None:
             try:
@@ -332,9 +332,10 @@ class SqlAlchemyTransaction:
                 raise
             finally:
                 adapted, self._connection, self._adapted = self._adapted, None, None
+                self._opened = False
                 await self.statements.connections.checkin(connection, adapted)
             return
-        self._connection = None
+        self._connection, self._opened = None, False
         try:
             if connection.in_transaction():
                 await connection.rollback()
