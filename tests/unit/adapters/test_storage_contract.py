@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -102,47 +104,48 @@ async def test_many_writers_at_once_on_sqlite_all_commit(
     assert sorted(committed) == list(range(60))
 
 
-async def test_submissions_at_once_on_sqlite_share_their_transactions(tmp_path: Path) -> None:
-    # given SQLite, counting its commits
-    url = sqlite_url(tmp_path)
+@asynccontextmanager
+async def submissions_to_sqlite(
+    directory: Path, **engine_options: Any
+) -> AsyncIterator[tuple[SqlAlchemyUnitOfWorkFactory, Callable[[Task], Awaitable[None]]]]:
+    """A migrated SQLite's units of work, and a submission to it as `POST /new` makes one."""
+    url = sqlite_url(directory)
     await upgrade(url)
-    engine = create_engine(url)
-    commits: list[int] = []
-    event.listen(engine.sync_engine, "commit", lambda _connection: commits.append(1))
+    engine = create_engine(url, **engine_options)
     factory = SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
-    tasks = [a_task() for _ in range(40)]
 
     async def submit(task: Task) -> None:
         async with factory() as uow:
             await uow.add_task_and_commit(task, a_message(task, T0))
 
     try:
-        # when 40 submissions arrive at once
-        await asyncio.gather(*(submit(task) for task in tasks))
-        # then all are kept, written by far fewer transactions than there were submissions
-        for task in tasks:
-            assert await load(factory, task.id) is not None
+        yield factory, submit
     finally:
         await engine.dispose()
-    assert 1 <= len(commits) <= 4
+
+
+async def test_submissions_at_once_on_sqlite_share_their_transactions(tmp_path: Path) -> None:
+    # given SQLite, counting its commits
+    async with submissions_to_sqlite(tmp_path) as (factory, submit):
+        commits: list[int] = []
+        event.listen(factory.engine.sync_engine, "commit", lambda _: commits.append(1))
+        tasks = [a_task() for _ in range(40)]
+
+        # when 40 submissions arrive at once
+        await asyncio.gather(*(submit(task) for task in tasks))
+
+        # then all are kept, written by far fewer transactions than there were submissions
+        assert 1 <= len(commits) <= 4
+        for task in tasks:
+            assert await load(factory, task.id) is not None
 
 
 async def test_a_submission_given_up_on_sqlite_leaves_the_others_of_its_batch(
     tmp_path: Path,
 ) -> None:
-    # given SQLite
-    url = sqlite_url(tmp_path)
-    await upgrade(url)
-    engine = create_engine(url)
-    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
-    tasks = [a_task() for _ in range(20)]
-
-    async def submit(task: Task) -> None:
-        async with factory() as uow:
-            await uow.add_task_and_commit(task, a_message(task, T0))
-
-    try:
+    async with submissions_to_sqlite(tmp_path) as (factory, submit):
         # when 20 submissions wait together and one of them is given up (its client left)
+        tasks = [a_task() for _ in range(20)]
         submissions = [asyncio.create_task(submit(task)) for task in tasks]
         await asyncio.sleep(0)  # each has joined the queue
         submissions[5].cancel()
@@ -154,26 +157,14 @@ async def test_a_submission_given_up_on_sqlite_leaves_the_others_of_its_batch(
         for index, task in enumerate(tasks):
             if index != 5:
                 assert await load(factory, task.id) is not None
-    finally:
-        await engine.dispose()
 
 
 async def test_waiting_submissions_hold_no_connection_of_the_pool(tmp_path: Path) -> None:
     # given SQLite with a pool of a single connection, which waits at most a second for it
-    url = sqlite_url(tmp_path)
-    await upgrade(url)
-    engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=1)
-    factory = SqlAlchemyUnitOfWorkFactory(engine, FernetCredentialsCipher.with_new_key())
-    tasks = [a_task() for _ in range(10)]
-
-    async def submit(task: Task) -> None:
-        async with factory() as uow:
-            await uow.add_task_and_commit(task, a_message(task, T0))
-
-    try:
+    options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 1}
+    async with submissions_to_sqlite(tmp_path, **options) as (factory, submit):
         # when ten submit at once, then each is kept: the one connection writes them all
+        tasks = [a_task() for _ in range(10)]
         await asyncio.gather(*(submit(task) for task in tasks))
         for task in tasks:
             assert await load(factory, task.id) is not None
-    finally:
-        await engine.dispose()
