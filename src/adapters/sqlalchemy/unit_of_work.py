@@ -78,26 +78,23 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         submissions of the moment in one transaction (`group_commit`). Inside one, the calls
         in turn."""
         transaction, statements = self._transaction, self._transaction.statements
-        if transaction.in_transaction:
+        if transaction.in_transaction or (statements is None and self._submissions is None):
             await add_task_and_commit_in_turn(self, task, message, credentials)
             return
+        task_row, message_row = task_to_row(task), message_to_row(message)
+        secret = None
+        if credentials is not None:
+            secret = secret_to_row(self._cipher, task.id, credentials, task.created_at)
         if statements is None:
-            if self._submissions is None:
-                await add_task_and_commit_in_turn(self, task, message, credentials)
-                return
-            secret = None
-            if credentials is not None:
-                secret = secret_to_row(self._cipher, task.id, credentials, task.created_at)
-            await self._submissions.write(
-                Submission(task_to_row(task), message_to_row(message), secret)
-            )
+            assert self._submissions is not None
+            await self._submissions.write(Submission(task_row, message_row, secret))
             return
-        rows = [task_to_row(task), message_to_row(message)]
-        if credentials is None:
+        rows = [task_row, message_row]
+        if secret is None:
             insert = statements.add_submission
         else:
             insert = statements.add_submission_with_secret
-            rows.append(secret_to_row(self._cipher, task.id, credentials, task.created_at))
+            rows.append(secret)
         await transaction.execute_alone(insert.sql, insert.arguments(*rows))
 
 
