@@ -63,7 +63,7 @@ text with a string, matches it with LIKE or hands it to a function (see
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -215,11 +215,13 @@ def advise(
     profile: Profile,
     refused: Refusals | None = None,
     declined: Declined | None = None,
+    answered: Collection[TableName] = (),
 ) -> dict[TableName, Advice]:
     """The advice for every source table, in DDL order. `refused` names the tables whose
     type fixes must not be made — some query reads them in a way no rewrite can adapt —
     with those queries and why (see `retarget.adapt_type_fixes`); `declined` the single
-    columns whose fix must not be made, with the queries showing why."""
+    columns whose fix must not be made, with the queries showing why; `answered` the tables
+    read by queries that rollups or stored results answer (`profile` leaves those out)."""
     refused = refused or {}
     declined = declined or {}
     return {
@@ -229,6 +231,7 @@ def advise(
             profile.columns.get(name, {}),
             tuple(refused.get(name, ())),
             declined.get(name, {}),
+            answered=name in answered,
         )
         for name, source in catalog.tables.items()
     }
@@ -240,11 +243,20 @@ def advise_table(
     stats: Mapping[str, ColumnStats],
     refusals: tuple[tuple[str, str], ...] = (),
     declined: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    *,
+    answered: bool = False,
 ) -> Advice:
     if not source.typed:
         return Advice(source.name, unchanged_reason="its columns are not known from the DDL")
     if usage.weight <= 0 or not usage.queryids:
-        return Advice(source.name, unchanged_reason="no query of the workload reads it")
+        return Advice(
+            source.name,
+            unchanged_reason=(
+                "the queries that read it are answered from rollups or stored results"
+                if answered
+                else "no query of the workload reads it"
+            ),
+        )
     columns = {c.key: c for c in source.columns}
     fixes, kept = _type_fixes(columns, stats, usage)
     if declined:

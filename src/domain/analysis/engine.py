@@ -391,7 +391,12 @@ def _passes(
         base_profile, _ = summarize(unserved)
     else:
         base_profile = profile
-    advice = advise(catalog, base_profile)
+    answered = {
+        name
+        for name, usage in profile.usage.items()
+        if usage.queryids and ((left := base_profile.usage.get(name)) is None or not left.queryids)
+    }
+    advice = advise(catalog, base_profile, answered=answered)
     fixes = {
         name: {f.column: f.new_type for f in a.type_fixes}
         for name, a in advice.items()
@@ -401,7 +406,7 @@ def _passes(
     unchanged.clear()
     if adaptation.refused or adaptation.declined:
         # a query could not keep its results: no fix on its tables (or on that column)
-        advice = advise(catalog, base_profile, adaptation.refused, adaptation.declined)
+        advice = advise(catalog, base_profile, adaptation.refused, adaptation.declined, answered)
     partitioned = {n for n, t in catalog.tables.items() if time_partitioned(t)}
     advice = size_all(advice, statistics, partitioned, profile.total_weight)
     advice = with_bloom_filters(advice, statistics, catalog.session.catalog)

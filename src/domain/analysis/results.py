@@ -555,6 +555,8 @@ def _distinct(
         unit = key.args.get("unit")
         grain = TRUNC_GRAINS.get(unit.name.lower()) if unit is not None else None
         key = key.this
+    elif isinstance(key, exp.Cast) and key.to.this == exp.DataType.Type.DATE:
+        grain, key = "day", key.this  # `CAST(ts AS date)`: one value a day
     columns = [key] if isinstance(key, exp.Column) else list(key.find_all(exp.Column))
     if not columns:
         return 1.0  # a constant

@@ -93,6 +93,19 @@ def test_a_repeated_distinct_count_reads_a_table_holding_its_result() -> None:
     assert (estimates["queries"], estimates["weight_share"]) == (1, 1.0)
 
 
+def test_a_table_only_stored_results_read_is_said_to_be_answered_not_unread() -> None:
+    result = analyze(workload(DISTINCT_USERS))
+    assert stored(result)
+    kept = [
+        f
+        for f in result.report.findings
+        if f.code == "layout_unchanged" and f.table is not None and f.table.endswith(".events")
+    ]
+    assert kept, [f.code for f in result.report.findings]
+    assert "answered from rollups or stored results" in kept[0].rationale
+    assert "no query of the workload reads it" not in kept[0].rationale
+
+
 def test_the_same_text_under_several_ids_shares_one_table() -> None:
     load = Workload(
         url="jdbc:trino://h:8080/lake/app",
@@ -213,6 +226,18 @@ def test_a_day_of_hours_is_few_rows_though_the_timestamp_has_many_values() -> No
         "GROUP BY 1 ORDER BY 1"
     )
     assert stored(analyze(workload(query)))
+
+
+def test_a_year_of_days_is_few_rows_though_the_timestamp_has_many_values() -> None:
+    query = (
+        f"SELECT CAST(ts AS date) AS day, avg(ms) AS ms, stddev(ms) AS sd FROM {T} "
+        "WHERE country IN ('FR', 'DE') GROUP BY 1 ORDER BY 1"
+    )
+    year = ColumnStatistics(
+        distinct=19_000_000, low="2024-01-01 00:00:00", high="2024-12-31 23:59:59"
+    )
+    result = analyze(workload(query), statistics=big(ts=year))
+    assert stored(result), reasons(result)
 
 
 def test_a_small_table_is_not_worth_a_stored_result() -> None:
