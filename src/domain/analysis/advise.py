@@ -25,6 +25,12 @@ bounded; the report states the assumed cardinalities):
 - **truncate(col, n)** — a varchar filtered by ``LIKE 'prefix%'`` (n = the shortest
   prefix, at most 4), when nothing else partitions the table.
 
+A day or hour partition takes no other field: a month's migration statement would open its
+days × the other field's partitions, more than the writers Trino allows. The field it leaves
+out is kept aside (`Advice.deferred`) for the sizing pass, which adds it where the table's
+size drops the day partition or makes it coarser (most tables: a day of data is rarely the
+128 MiB a partition should hold).
+
 Sort order: up to two columns by filter weight (join keys count half: Trino's dynamic
 filters prune files by the join key's min/max — but only on a table that is also filtered;
 one read whole to build a join is left alone; a join key that a lookup by key in the joined
@@ -193,6 +199,9 @@ class Advice:
     lookups: tuple[SortKey, ...] = ()
     bloom_filter: tuple[SortKey, ...] = ()  # the lookups given one (see sizing)
     kept_types: tuple[KeptType, ...] = ()  # fixes of single columns not made, and why
+    # the other field a day or hour partition leaves out (see `_other_field`): the sizing
+    # pass adds it where the table's size drops that partition or makes it coarser
+    deferred: PartitionField | None = None
 
     @property
     def changed(self) -> bool:
@@ -279,6 +288,9 @@ def advise_table(
     exclusions = _exclusion_flags(columns, stats)
     taken = {f.column for f in fields} | exclusions
     other = _other_field(columns, stats, part_floor, temporal, taken)
+    deferred = None
+    if temporal is not None and temporal.transform in ("day", "hour"):
+        deferred, other = other, None  # day × anything: too many partitions per writer
     if other is not None:
         fields.append(other)
 
@@ -295,6 +307,7 @@ def advise_table(
         refusals=refusals if refused_fixes else (),
         lookups=_lookups(stats, SORT_SHARE * usage.weight, skip | _bucketed(fields)),
         kept_types=tuple(kept),
+        deferred=deferred,
     )
     if advice.changed:
         return advice
@@ -412,8 +425,6 @@ def _other_field(
     temporal: PartitionField | None,
     taken: set[str],
 ) -> PartitionField | None:
-    if temporal is not None and temporal.transform in ("day", "hour"):
-        return None  # day × anything would open too many partitions per migration writer
     candidates: list[tuple[float, str, PartitionField]] = []
     for column, definition in columns.items():
         if column in taken or column not in stats or not _plain_name(column):

@@ -408,7 +408,10 @@ def _passes(
         # a query could not keep its results: no fix on its tables (or on that column)
         advice = advise(catalog, base_profile, adaptation.refused, adaptation.declined, answered)
     partitioned = {n for n, t in catalog.tables.items() if time_partitioned(t)}
-    advice = size_all(advice, statistics, partitioned, profile.total_weight)
+    weights: dict[str, float] = {}
+    for read in profile.queries:
+        weights[read.queryid] = weights.get(read.queryid, 0.0) + read.weight
+    advice = size_all(advice, statistics, partitioned, profile.total_weight, weights)
     advice = with_bloom_filters(advice, statistics, catalog.session.catalog)
     layout, layout_issues = plan_layout(catalog, workload.options.target_schema, advice)
     create = [layout.create_schema_sql()]

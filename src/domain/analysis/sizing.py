@@ -85,16 +85,19 @@ def size_all(
     statistics: WorkloadStatistics | None,
     time_partitioned: Collection[TableName] = (),
     workload_weight: float = 0.0,
+    query_weights: Mapping[str, float] | None = None,
 ) -> dict[TableName, Advice]:
     """Every table's advice fitted to its statistics (to an unknown size without them);
     `time_partitioned` names the sources their own DDL partitions by time, `workload_weight`
-    is the weight of every query of the workload (see `fit_to_size`)."""
+    is the weight of every query of the workload, `query_weights` each one's by its id (see
+    `fit_to_size`)."""
     return {
         name: fit_to_size(
             a,
             statistics.table(name) if statistics is not None else None,
             time_partitioned=name in time_partitioned,
             workload_weight=workload_weight,
+            query_weights=query_weights,
         )
         for name, a in advice.items()
     }
@@ -140,11 +143,16 @@ def fit_to_size(
     *,
     time_partitioned: bool = False,
     workload_weight: float = 0.0,
+    query_weights: Mapping[str, float] | None = None,
 ) -> Advice:
     """`advice` with its partitioning fitted to the table's size, or to an unknown size
     (`time_partitioned`: the source is partitioned by time already, see `_unknown_size`).
     A small table keeps its lookups' bucket only where they carry `LOOKUP_BUCKET_SHARE` of
-    `workload_weight`, the weight of the whole workload (0: unknown, the lookups alone)."""
+    `workload_weight`, the weight of the whole workload (0: unknown, the lookups alone), and
+    outweigh the time ranges its time sort serves; given `query_weights` (each query's
+    weight by its id), a query that both looks the key up and asks for a time range counts
+    on neither side: in a small table a slice of the time sort and a bucket are files of a
+    few MiB alike, and either serves it."""
     if not advice.partitioning:
         return advice
     size = _bytes(stats) if stats is not None else None
@@ -152,14 +160,26 @@ def fit_to_size(
         return _unknown_size(advice, time_partitioned)
     notes: list[str] = []
     if size < SMALL_TABLE_BYTES:
-        advice = _sorted_by_time(advice, advice.temporal)
+        # partitions are dropped here but for a lookups' bucket: a deferred one may serve
+        deferred = advice.deferred
+        candidate = advice
+        if deferred is not None and deferred.transform == "bucket":
+            with_key = (*advice.partitioning, deferred)
+            candidate = replace(advice, partitioning=with_key, deferred=None)
+        advice = _sorted_by_time(candidate, advice.temporal)
         temporal = advice.temporal
         # the time ranges a dropped time partition served, when they weigh more, keep the
         # time sort whole (and its slices: buckets would split each slice's files further)
         lookups = _bucket_weight(advice.partitioning)
+        time_weight = temporal.weight if temporal is not None else 0.0
+        key = next((f for f in advice.partitioning if f.transform == "bucket"), None)
+        if query_weights is not None and temporal is not None and key is not None:
+            both = set(temporal.queryids) & set(key.queryids)
+            time_weight = sum(query_weights.get(q, 0.0) for q in set(temporal.queryids) - both)
+            lookups = sum(query_weights.get(q, 0.0) for q in set(key.queryids) - both)
         buckets = (
             ()
-            if (temporal is not None and temporal.weight >= lookups)
+            if (temporal is not None and time_weight >= lookups)
             or (workload_weight > 0 and lookups < LOOKUP_BUCKET_SHARE * workload_weight)
             else _lookup_buckets(advice.partitioning, size)
         )
@@ -175,6 +195,8 @@ def fit_to_size(
             )
             + (" and it is sorted instead" if advice.sorted_by else "")
         )
+        if buckets and deferred is not None and buckets[0].column == deferred.column:
+            advice = _served_by(advice, buckets[0])
         return _with(advice, buckets, notes)
     fields: list[PartitionField] = []
     partitions = 1.0
@@ -197,22 +219,54 @@ def fit_to_size(
         if sized is not None:
             fields.append(sized)
             partitions *= max(sized.param or sized.cardinality, 1)
+    deferred = advice.deferred
+    if deferred is not None and not any(f.transform in ("day", "hour") for f in fields):
+        # the day partition that left the other field out is coarser now, or gone
+        sized, note = _other(deferred, stats, size / partitions)
+        if note:
+            notes.append(note)
+        if sized is not None:
+            fields.append(sized)
+            advice = _served_by(advice, sized)
     if not any(f.transform in DAYS_PER_UNIT for f in fields):  # calendar parts only ride along
         fields = [f for f in fields if not (f.transform == "identity" and f.cardinality == 1)]
         advice = _sorted_by_time(advice, advice.temporal)
     return _with(advice, tuple(fields), notes)
 
 
+def _undeferred(advice: Advice) -> Advice:
+    """`advice` with the field its day or hour partition left out (`Advice.deferred`) among
+    its fields again, for a table whose size drops that partition."""
+    if advice.deferred is None:
+        return advice
+    fields = (*advice.partitioning, advice.deferred)
+    return _served_by(replace(advice, partitioning=fields, deferred=None), advice.deferred)
+
+
+def _served_by(advice: Advice, field: PartitionField) -> Advice:
+    """`advice` without what a partition field taken back from `Advice.deferred` serves: an
+    identity partition holds one value of its column, so sorting by it sorts nothing; a
+    bucket serves the lookups of its key, as the advise pass leaves them (no bloom filter)."""
+    if field.transform == "identity":
+        kept = tuple(k for k in advice.sorted_by if k.column != field.column)
+        return replace(advice, sorted_by=kept)
+    if field.transform == "bucket":
+        return replace(advice, lookups=tuple(k for k in advice.lookups if k.column != field.column))
+    return advice
+
+
 def _unknown_size(advice: Advice, time_partitioned: bool) -> Advice:
     """`advice` for a table of unknown size: no time partition (nor the calendar parts that
     ride along with it), the time column first in the sort instead (see the module's text).
     A source its owners partitioned by time already is taken to be large enough for it: its
-    temporal partition is kept, no finer than a month."""
+    temporal partition is kept, no finer than a month, with the field a day partition left
+    out (`Advice.deferred`). Elsewhere that field stays out: on a table that may be small,
+    its partitions would only split the files further."""
     temporal = advice.temporal
     if temporal is None:
         return advice
-    if time_partitioned:
-        return _no_finer_than_a_month(advice, temporal)
+    if time_partitioned:  # large enough for month partitions, and for the other field
+        return _no_finer_than_a_month(_undeferred(advice), temporal)
     kept = tuple(
         f
         for f in advice.partitioning

@@ -134,6 +134,9 @@ def test_day_partitions_take_no_other_field() -> None:
     assert specs(found) == ["day(created_at)"]
     # day × status would open too many partitions per migration writer: status sorts instead
     assert [k.column for k in found.sorted_by] == ["status"]
+    # and it is kept aside, for the sizing pass to add where the day partition goes
+    assert found.deferred is not None
+    assert found.deferred.spec() == "status"
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from hypothesis import given
@@ -235,6 +236,85 @@ def test_a_small_table_keeps_no_bucket_of_under_4_mib() -> None:
     assert fitted(8) == ["bucket(user_id, 2)"]
     # at most the advised count
     assert fitted(200) == ["bucket(user_id, 16)"]
+
+
+# -- the field a day partition left out (Advice.deferred) ---------------------------------------
+
+
+def deferred_key(weight: float = 10.0) -> PartitionField:
+    return PartitionField("bucket", "device_id", "lookups", weight=weight, param=16, cardinality=16)
+
+
+def test_a_small_table_keeps_the_bucket_its_day_partition_had_left_out() -> None:
+    # the day partition is dropped for the size: the lookups' bucket no longer multiplies it
+    days = replace(day(), weight=4.0)
+    stats = TableStatistics(rows=10**6, data_bytes=40 << 20)
+    fitted = fit_to_size(replace(advice(days), deferred=deferred_key()), stats)
+    assert [f.spec() for f in fitted.partitioning] == ["bucket(device_id, 8)"]
+    assert [k.column for k in fitted.sorted_by] == ["ts"]
+    # and, as any bucket of a small table, only where the lookups outweigh the time ranges
+    heavier_days = replace(advice(replace(day(), weight=40.0)), deferred=deferred_key())
+    assert fit_to_size(heavier_days, stats).partitioning == ()
+
+
+def test_queries_both_the_time_sort_and_a_bucket_serve_weigh_on_neither_side() -> None:
+    # a device's day (30) is served by the time sort's slices and by the bucket alike; what
+    # decides is a day's report (5), which only the time sort serves, against a device's
+    # history (10), which only the bucket serves
+    days = replace(day(), queryids=("q-day", "q-device-day"), weight=35.0)
+    key = PartitionField(
+        "bucket",
+        "device_id",
+        "lookups",
+        ("q-device-day", "q-device"),
+        weight=35.0,
+        param=16,
+        cardinality=16,
+    )
+    device = SortKey("device_id", "lookups", ("q-device-day", "q-device"), 40.0)
+    table = Advice(TABLE, (days,), lookups=(device,), deferred=key)
+    stats = TableStatistics(rows=10**6, data_bytes=40 << 20)
+    weights = {"q-day": 5.0, "q-device-day": 30.0, "q-device": 10.0}
+    fitted = fit_to_size(table, stats, workload_weight=45.0, query_weights=weights)
+    assert [f.spec() for f in fitted.partitioning] == ["bucket(device_id, 8)"]
+    # the bucket serves the lookups: no bloom filter besides
+    assert fitted.lookups == ()
+    # counted on both sides, the time ranges weigh as much as the lookups: no bucket
+    assert fit_to_size(table, stats, workload_weight=45.0).partitioning == ()
+    assert fit_to_size(table, stats, workload_weight=45.0).lookups == (device,)
+
+
+def test_day_partitions_made_monthly_take_the_field_they_had_left_out() -> None:
+    # 40 GiB over 3 years: months of ~1.1 GiB, each split in 8 buckets of the 128 MiB target
+    stats = TableStatistics(
+        rows=10**9, data_bytes=40 * GIB, files=300, columns={"ts": span("2023-01-01", "2025-12-31")}
+    )
+    fitted = fit_to_size(replace(advice(day()), deferred=deferred_key()), stats)
+    assert [f.spec() for f in fitted.partitioning] == ["month(ts)", "bucket(device_id, 8)"]
+
+
+def test_day_partitions_that_stay_take_no_other_field() -> None:
+    # a month's migration statement would open its days × the buckets: more writers than
+    # Trino allows
+    stats = TableStatistics(
+        rows=10**10, data_bytes=2000 * GIB, columns={"ts": span("2023-01-01", "2025-12-31")}
+    )
+    fitted = fit_to_size(replace(advice(day()), deferred=deferred_key()), stats)
+    assert [f.spec() for f in fitted.partitioning] == ["day(ts)"]
+
+
+def test_an_identity_field_left_out_and_taken_back_is_no_longer_a_sort_key() -> None:
+    status = PartitionField("identity", "status", "equality filters", cardinality=4)
+    sort = SortKey("status", "equality filters", ("q",), 5.0)
+    fitted = fit_to_size(
+        Advice(TABLE, (day(),), (sort,), deferred=status), None, time_partitioned=True
+    )
+    assert [f.spec() for f in fitted.partitioning] == ["month(ts)", "status"]
+    assert "status" not in [k.column for k in fitted.sorted_by]
+    # without statistics nor a source partitioned by time, the table may be small: left out
+    unknown = fit_to_size(Advice(TABLE, (day(),), (sort,), deferred=status), None)
+    assert unknown.partitioning == ()
+    assert [k.column for k in unknown.sorted_by] == ["ts", "status"]
 
 
 def test_without_statistics_the_report_says_the_figures_are_assumed() -> None:
