@@ -20,7 +20,10 @@ says about the column:
   numbers written as Trino prints that type (``CAST(CAST(n AS type) AS varchar)``), so the
   casts convert and the text is the canonical one a type fix reads back;
 - **NULLs** in every nullable column that is not a key (more where a query asks
-  ``IS NULL``), and **skew** in categories and foreign keys.
+  ``IS NULL``), and **skew** in categories and foreign keys;
+- **filters on several columns at once** (``device_id = 42 AND ts`` within a day): a few
+  rows hold what the filter asks of each of them together (see `Plant`), so that the
+  conjunction finds rows too, not only each of its parts.
 
 Row counts: the tables on the pointing side of joins (facts, satellites, event logs) get the
 requested number of rows; tables that own a key (dimensions, hubs) get a fiftieth of it.
@@ -40,9 +43,10 @@ SELECT over a row-number sequence, so the same plan can fill another engine late
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -58,7 +62,7 @@ from domain.analysis.parse import parse_ddl
 from domain.analysis.usage import NUMBER_TYPES
 from domain.workload import Workload
 
-__all__ = ["ColumnSpec", "DataPlan", "TablePlan", "plan_data", "trino_select"]
+__all__ = ["ColumnSpec", "DataPlan", "Plant", "TablePlan", "plan_data", "trino_select"]
 
 DIMENSION_SHARE = 50  # a table that owns a key holds this many times fewer rows
 MIN_DIMENSION_ROWS = 20
@@ -67,6 +71,8 @@ REFERENCED_SHARE = 0.9  # foreign keys point at this share of their domain: the 
 MAX_DIMENSION_ROWS = 200_000
 NULL_SHARE = 0.02
 LITERAL_ROWS = 20  # rows that hold each value a query looks a key up by
+PLANT_SHARE = 0.2  # at most this share of a table's rows hold the values of filters (Plant)
+MAX_PLANTS = 32  # filters planted per table
 IS_NULL_SHARE = 0.2  # where a query asks `col IS NULL`, a fifth of the rows are
 DEFAULT_SPAN = (date(2022, 1, 1), date(2024, 12, 31))
 MARGIN = timedelta(days=90)
@@ -101,6 +107,25 @@ _CALENDAR_FUNCTIONS = {
 }
 _INTEGER_LIMITS = {"tinyint": 100, "smallint": 30_000}
 _NUMBERS = NUMBER_TYPES | {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT}
+
+
+@dataclass(frozen=True, slots=True)
+class Plant:
+    """Rows that hold what one query's filter asks of several columns of a table at once.
+
+    Each column's literals are among its values, so each filter alone finds rows; but a
+    conjunction (``device_id = 42 AND ts >= TIMESTAMP … AND ts < TIMESTAMP …``) asks for a
+    few rows of the thousands, and rarely finds one. The rows whose uniform number (of the
+    table's `salt`) falls in [`low`, `high`) hold, in every column the filter names, the
+    value it asks: `literal` (a SQL literal), or an instant in [`start`, `end`).
+    """
+
+    salt: int
+    low: float
+    high: float
+    literal: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +164,7 @@ class ColumnSpec:
     exact: bool = False  # dates one day per row, no jitter (a date dimension's calendar)
     # a varchar holding numbers: each value written as this type prints it (`text` numbers)
     number_type: str = ""
+    planted: tuple[Plant, ...] = ()  # rows that hold what a filter asks of it (see Plant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,10 +207,13 @@ def plan_data(workload: Workload, rows: int, seed: int = 0) -> DataPlan:
     catalog, _ = build_catalog(parse_ddl(workload.ddl), workload.url)
     evidence: dict[_ColumnRef, _Evidence] = defaultdict(_Evidence)
     joins: list[tuple[_ColumnRef, _ColumnRef]] = []
+    filters: dict[TableName, dict[str, dict[str, _Wanted]]] = defaultdict(dict)
     for query in workload.queries:
         tree = _parse(query.query)
         if tree is not None:
             _gather(tree, catalog, evidence, joins)
+            for name, wanted in _conjunctions(tree, catalog):
+                filters[name].setdefault(repr(sorted(wanted.items())), wanted)
     domains = _key_domains(catalog, joins)
     owner_rows = _owner_rows(catalog, domains, rows)
     span = _workload_span(evidence.values())
@@ -215,7 +244,10 @@ def plan_data(workload: Workload, rows: int, seed: int = 0) -> DataPlan:
             for position, column in enumerate(table.columns)
         )
         role = "dimension" if dimension else "fact"
-        tables.append(TablePlan(table.name, table_rows, _with_calendar(columns), role))
+        columns = _with_calendar(columns)
+        salt = seed * 1_000_003 + number * 1_009 + 997
+        columns = _planted(table, columns, list(filters[table.name].values()), table_rows, salt)
+        tables.append(TablePlan(table.name, table_rows, columns, role))
     return DataPlan(tuple(tables), tuple(skipped), catalog)
 
 
@@ -238,6 +270,177 @@ def _with_calendar(columns: tuple[ColumnSpec, ...]) -> tuple[ColumnSpec, ...]:
             )
         derived.append(column)
     return tuple(derived)
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    """What a filter asks of one column: a literal, or instants in [start, end)."""
+
+    literal: str = ""
+    is_string: bool = False
+    start: datetime | None = None
+    end: datetime | None = None
+    ranged: bool = False  # `literal` is a number within a range (`rssi < -100`: -101)
+
+
+_RANGES: dict[type[exp.Expr], str] = {exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<="}
+_FLIPPED = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
+
+
+def _conjunctions(tree: exp.Expr, catalog: Catalog) -> list[tuple[TableName, dict[str, _Wanted]]]:
+    """Per SELECT and table, what the WHERE's top-level conjuncts ask of two or more of the
+    table's columns together: equality with a literal (the first of an IN list), or a time
+    range. Columns tied to no single table of the query are left out."""
+    aliases, in_query = _tables_of(tree, catalog)
+    found = []
+    for select in tree.find_all(exp.Select):
+        where = select.args.get("where")
+        if where is None:
+            continue
+        condition = where.this
+        conjuncts = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
+        literals: dict[_ColumnRef, _Wanted] = {}
+        bounds: dict[_ColumnRef, dict[str, datetime]] = defaultdict(dict)
+        numbers: dict[_ColumnRef, dict[str, float]] = defaultdict(dict)
+        for conjunct in conjuncts:
+            for ref, operator, literal in _asked(conjunct, aliases, in_query):
+                if operator == "=":
+                    literals.setdefault(ref, _Wanted(literal.sql(dialect=TRINO), literal.is_string))
+                    continue
+                instant = _instant(literal.this) if literal.is_string else None
+                if instant is not None:
+                    bounds[ref][operator] = instant
+                elif not literal.is_string:
+                    with contextlib.suppress(ValueError):
+                        numbers[ref][operator] = float(literal.this)
+        wanted: dict[TableName, dict[str, _Wanted]] = defaultdict(dict)
+        for ref, equal in literals.items():
+            wanted[ref[0]][ref[1]] = equal
+        for ref, bound in bounds.items():
+            span = _bounded(bound)
+            if span is not None and ref not in literals:
+                wanted[ref[0]][ref[1]] = _Wanted(start=span[0], end=span[1])
+        for ref, limits in numbers.items():
+            point = _inside(limits)
+            if point is not None and ref not in literals and ref not in bounds:
+                text = str(int(point)) if point.is_integer() else repr(point)
+                wanted[ref[0]][ref[1]] = _Wanted(text, ranged=True)
+        found += [(name, columns) for name, columns in wanted.items() if len(columns) >= 2]
+    return found
+
+
+def _asked(
+    conjunct: exp.Expr, aliases: dict[str, TableName], in_query: Sequence[SourceTable]
+) -> list[tuple[_ColumnRef, str, exp.Literal]]:
+    """(column, operator, literal) of a conjunct comparing a bare column with a literal."""
+    pairs: list[tuple[exp.Expr, str, exp.Expr]] = []
+    if isinstance(conjunct, exp.EQ):
+        pairs = [(conjunct.left, "=", conjunct.right), (conjunct.right, "=", conjunct.left)]
+    elif isinstance(conjunct, exp.In) and conjunct.expressions and not conjunct.args.get("query"):
+        pairs = [(conjunct.this, "=", conjunct.expressions[0])]
+    elif isinstance(conjunct, exp.Binary) and type(conjunct) in _RANGES:
+        operator = _RANGES[type(conjunct)]
+        pairs = [
+            (conjunct.left, operator, conjunct.right),
+            (conjunct.right, _FLIPPED[operator], conjunct.left),
+        ]
+    elif isinstance(conjunct, exp.Between):
+        pairs = [
+            (conjunct.this, ">=", conjunct.args["low"]),
+            (conjunct.this, "<=", conjunct.args["high"]),
+        ]
+    asked = []
+    for side, operator, other in pairs:
+        if isinstance(other, exp.Cast) and not isinstance(other, exp.TryCast):
+            other = other.this  # DATE '…', TIMESTAMP '…'
+        other = _signed(other)
+        if not isinstance(side, exp.Column) or not isinstance(other, exp.Literal):
+            continue
+        refs = _refs(side, aliases, in_query)
+        if len(refs) == 1:
+            asked.append((refs[0], operator, other))
+    return asked
+
+
+def _bounded(bound: Mapping[str, datetime]) -> tuple[datetime, datetime] | None:
+    """Instants [start, end) within the bounds a filter sets (a day where one is open)."""
+    start: datetime | None = bound.get(">=")
+    if start is None and ">" in bound:
+        start = bound[">"] + timedelta(seconds=1)
+    end: datetime | None = bound.get("<")
+    if end is None and "<=" in bound:
+        whole_day = bound["<="].time() == datetime.min.time()  # `d <= DATE '…'`: that day
+        end = bound["<="] + (timedelta(days=1) if whole_day else timedelta(seconds=1))
+    if start is None and end is None:
+        return None
+    if start is None:
+        assert end is not None
+        start = end - timedelta(days=1)
+    if end is None:
+        end = start + timedelta(days=1)
+    return (start, end) if start < end else None
+
+
+def _inside(limits: Mapping[str, float]) -> float | None:
+    """A whole number within the bounds a filter sets on a number, if there is one."""
+    lows = [math.floor(limits[">"]) + 1.0] if ">" in limits else []
+    lows += [float(math.ceil(limits[">="]))] if ">=" in limits else []
+    highs = [math.ceil(limits["<"]) - 1.0] if "<" in limits else []
+    highs += [float(math.floor(limits["<="]))] if "<=" in limits else []
+    point = max(lows) if lows else min(highs) if highs else None
+    if point is None or (highs and point > min(highs)):
+        return None
+    return point
+
+
+def _planted(
+    table: SourceTable,
+    columns: tuple[ColumnSpec, ...],
+    filters: Sequence[Mapping[str, _Wanted]],
+    rows: int,
+    salt: int,
+) -> tuple[ColumnSpec, ...]:
+    """`columns` with the rows each filter of two or more of them asks for (see `Plant`):
+    `LITERAL_ROWS` rows each, `PLANT_SHARE` of the table at most, and only where every
+    column it names can hold what it asks."""
+    by_key = {c.key: n for n, c in enumerate(table.columns)}
+    calendar = any(c.kind == "calendar" for c in columns)
+    dated = next((c.name for c in columns if c.kind in ("date", "timestamp") and not c.text), "")
+    usable = []
+    for wanted in filters:
+        specs = {by_key[k]: w for k, w in wanted.items() if k in by_key}
+        if len(specs) < 2 or not all(
+            _can_hold(columns[n], w) and not (calendar and columns[n].name == dated)
+            for n, w in specs.items()
+        ):
+            continue  # (calendar parts must agree with the table's date: it is not planted)
+        usable.append(specs)
+    usable = usable[:MAX_PLANTS]
+    if not usable:
+        return columns
+    share = min(LITERAL_ROWS / max(rows, 1), PLANT_SHARE / len(usable))
+    planted: list[list[Plant]] = [[] for _ in columns]
+    for number, specs in enumerate(usable):
+        low, high = number * share, (number + 1) * share
+        for n, w in specs.items():
+            planted[n].append(Plant(salt, low, high, w.literal, w.start, w.end))
+    return tuple(
+        replace(c, planted=tuple(p)) if p else c for c, p in zip(columns, planted, strict=True)
+    )
+
+
+def _can_hold(spec: ColumnSpec, wanted: _Wanted) -> bool:
+    """Whether the column's values can be what the filter asks, of its type."""
+    if wanted.ranged:
+        return spec.kind in ("integer", "real", "decimal") or (spec.kind == "key" and not spec.text)
+    if spec.number_type or spec.kind not in ("key", "category", "integer", "date", "timestamp"):
+        return False
+    if wanted.start is not None:
+        return spec.kind in ("date", "timestamp") and not spec.text
+    if spec.kind in ("date", "timestamp"):
+        return wanted.is_string and _instant(wanted.literal.strip("'")) is not None
+    textual = spec.text or spec.type_sql.upper().startswith(("VARCHAR", "CHAR"))
+    return wanted.is_string == textual
 
 
 def _parse(text: str) -> exp.Expr | None:
@@ -338,6 +541,7 @@ def _compare(
     """Note `other`'s literal against the column inside `side` (bare or under a function)."""
     if other.find(exp.Column) is not None:
         return
+    other = _signed(other)
     literal = other if isinstance(other, exp.Literal) else other.find(exp.Literal)
     column = side if isinstance(side, exp.Column) else side.find(exp.Column)
     if literal is None or column is None:
@@ -369,6 +573,13 @@ def _compare(
         if not literal.is_string:
             with contextlib.suppress(ValueError):
                 found.numbers.append(float(text))
+
+
+def _signed(node: exp.Expr) -> exp.Expr:
+    """A negative number literal as one literal (sqlglot reads ``-100`` as a sign and 100)."""
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
+        return exp.Literal(this=f"-{node.this.this}", is_string=False)
+    return node
 
 
 def _is_year(text: str) -> bool:
@@ -721,7 +932,26 @@ def _value_sql(spec: ColumnSpec, rows: int) -> str:
         value = f"CAST(CAST({value} AS {spec.number_type}) AS varchar)"
     if spec.kind != "null" and spec.nulls > 0:
         value = f"CASE WHEN {_hash(spec.salt, 2)} < {spec.nulls} THEN NULL ELSE {value} END"
+    if spec.planted:
+        value = _planted_sql(spec, value)
     return f"CAST({value} AS {spec.type_sql})"
+
+
+def _planted_sql(spec: ColumnSpec, value: str) -> str:
+    whens = []
+    for plant in spec.planted:
+        u = _hash(plant.salt, 9)
+        if plant.start is not None and plant.end is not None:
+            seconds = max(int((plant.end - plant.start).total_seconds()) - 1, 0)
+            start = plant.start.strftime("%Y-%m-%d %H:%M:%S")
+            offset = f"CAST(floor({_hash(plant.salt, 10)} * {seconds}) AS bigint)"
+            asked = f"(TIMESTAMP '{start}' + {offset} * INTERVAL '1' SECOND)"
+            if spec.kind == "date":
+                asked = f"CAST({asked} AS date)"
+        else:
+            asked = plant.literal
+        whens.append(f"WHEN {u} >= {plant.low!r} AND {u} < {plant.high!r} THEN {asked}")
+    return f"CASE {' '.join(whens)} ELSE {value} END"
 
 
 def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:

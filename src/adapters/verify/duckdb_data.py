@@ -1,9 +1,10 @@
 """A `DataPlan`'s rows as a DuckDB SELECT: the plan of `domain.synthetic`, rendered for DuckDB.
 
 The same generators as `trino_select` (a uniform number per row from a hash of the row number
-and the column's salt, skew by squaring it, time spread in load order), written with DuckDB's
-functions: `hash()` for the hash, `to_seconds()` for the interval, `strftime` for text
-timestamps, `isodow` for Trino's `day_of_week`. The values are DuckDB's own (its hash is not
+and the column's salt, skew by squaring it, time spread in load order, the rows planted for
+filters on several columns), written with DuckDB's functions: `hash()` for the hash,
+`to_seconds()` for the interval, `strftime` for text timestamps, `isodow` for Trino's
+`day_of_week`. The values are DuckDB's own (its hash is not
 Trino's xxhash64), reproducible for a given seed and DuckDB version.
 """
 
@@ -55,7 +56,26 @@ def _value_sql(spec: ColumnSpec, rows: int) -> str:
         value = f"CAST(CAST({value} AS {duckdb_type(spec.number_type)}) AS VARCHAR)"
     if spec.kind != "null" and spec.nulls > 0:
         value = f"CASE WHEN {_hash(spec.salt, 2)} < {spec.nulls} THEN NULL ELSE {value} END"
+    if spec.planted:
+        value = _planted_sql(spec, value)
     return f"CAST({value} AS {duckdb_type(spec.type_sql)})"
+
+
+def _planted_sql(spec: ColumnSpec, value: str) -> str:
+    whens = []
+    for plant in spec.planted:
+        u = _hash(plant.salt, 9)
+        if plant.start is not None and plant.end is not None:
+            seconds = max(int((plant.end - plant.start).total_seconds()) - 1, 0)
+            start = plant.start.strftime("%Y-%m-%d %H:%M:%S")
+            offset = f"CAST(floor({_hash(plant.salt, 10)} * {seconds}) AS BIGINT)"
+            asked = f"(TIMESTAMP '{start}' + to_seconds({offset}))"
+            if spec.kind == "date":
+                asked = f"CAST({asked} AS DATE)"
+        else:
+            asked = f"CAST({plant.literal} AS VARCHAR)" if spec.text else plant.literal
+        whens.append(f"WHEN {u} >= {plant.low!r} AND {u} < {plant.high!r} THEN {asked}")
+    return f"CASE {' '.join(whens)} ELSE {value} END"
 
 
 def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:

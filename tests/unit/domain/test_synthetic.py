@@ -254,3 +254,75 @@ def test_numbers_kept_as_varchar_are_written_as_their_type_prints_them() -> None
     # and they span several digits, so that the text's order is not the numbers' order
     assert qty.low <= 1
     assert qty.high >= 1_000
+
+
+def test_a_filter_on_a_key_and_a_day_plants_rows_holding_both() -> None:
+    # given a lookup of one device's day
+    w = workload(
+        ["CREATE TABLE readings (device_id bigint, ts timestamp(6), temperature double)"],
+        [
+            "SELECT * FROM readings WHERE device_id = 4242 AND ts >= TIMESTAMP "
+            "'2024-06-10 00:00:00' AND ts < TIMESTAMP '2024-06-11 00:00:00'"
+        ],
+    )
+    readings = table(w, "readings")
+    device, ts = column(readings, "device_id"), column(readings, "ts")
+    # then the same rows (one range of one uniform number) hold the device and that day
+    assert [(p.low, p.high, p.literal) for p in device.planted] == [(0.0, 0.0002, "4242")]
+    assert [(p.low, p.high, p.salt) for p in ts.planted] == [(0.0, 0.0002, device.planted[0].salt)]
+    assert (ts.planted[0].start, ts.planted[0].end) == (
+        datetime(2024, 6, 10),
+        datetime(2024, 6, 11),
+    )
+    # and the column no filter names is left alone
+    assert column(readings, "temperature").planted == ()
+
+
+def test_what_a_column_cannot_hold_is_not_planted() -> None:
+    w = workload(
+        ["CREATE TABLE readings (device_id bigint, ts timestamp(6), year integer)"],
+        [
+            # a text literal for a number: the CAST of the planted value would fail the load
+            "SELECT * FROM readings WHERE device_id = '42' AND ts >= TIMESTAMP "
+            "'2024-06-10 00:00:00'",
+            # the date calendar parts agree with is not planted (they would disagree)
+            "SELECT * FROM readings WHERE device_id = 7 AND ts >= TIMESTAMP '2024-06-10 00:00:00'",
+        ],
+    )
+    readings = table(w, "readings")
+    assert all(not c.planted for c in readings.columns)
+
+
+def test_a_single_column_filter_plants_nothing() -> None:
+    # its literal is among the column's values already
+    w = workload(
+        ["CREATE TABLE readings (device_id bigint, ts timestamp(6))"],
+        ["SELECT * FROM readings WHERE device_id = 42 OR ts > TIMESTAMP '2024-01-01 00:00:00'"],
+    )
+    assert all(not c.planted for c in table(w, "readings").columns)
+
+
+def test_a_negative_number_is_read_with_its_sign() -> None:
+    w = workload(
+        ["CREATE TABLE readings (device_id bigint, rssi integer)"],
+        ["SELECT count(*) FROM readings WHERE rssi < -100"],
+    )
+    rssi = column(table(w, "readings"), "rssi")
+    assert rssi.values == ("-100",)
+    assert rssi.low <= -100 <= rssi.high
+
+
+def test_a_range_on_a_number_plants_a_whole_number_within_it() -> None:
+    w = workload(
+        ["CREATE TABLE readings (device_id bigint, battery integer, rssi integer)"],
+        [
+            "SELECT * FROM readings WHERE battery < 15 AND device_id = 7",
+            "SELECT * FROM readings WHERE rssi > -100 AND rssi <= -90 AND device_id = 8",
+            "SELECT * FROM readings WHERE battery > 15 AND battery < 16 AND device_id = 9",
+        ],
+    )
+    readings = table(w, "readings")
+    assert [p.literal for p in column(readings, "battery").planted] == ["14"]
+    assert [p.literal for p in column(readings, "rssi").planted] == ["-99"]
+    # no whole number lies between 15 and 16: that filter plants nothing
+    assert [p.literal for p in column(readings, "device_id").planted] == ["7", "8"]
