@@ -106,6 +106,7 @@ _CALENDAR_FUNCTIONS = {
     "hour": "hour",
 }
 _INTEGER_LIMITS = {"tinyint": 100, "smallint": 30_000}
+_INTEGER_BITS = {"TINYINT": 8, "SMALLINT": 16, "INTEGER": 32, "INT": 32, "BIGINT": 64}
 _NUMBERS = NUMBER_TYPES | {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT}
 
 
@@ -432,7 +433,8 @@ def _planted(
 def _can_hold(spec: ColumnSpec, wanted: _Wanted) -> bool:
     """Whether the column's values can be what the filter asks, of its type."""
     if wanted.ranged:
-        return spec.kind in ("integer", "real", "decimal") or (spec.kind == "key" and not spec.text)
+        numeric = spec.kind in ("integer", "real") or (spec.kind == "key" and not spec.text)
+        return numeric and _fits(spec.type_sql, wanted.literal)
     if spec.number_type or spec.kind not in ("key", "category", "integer", "date", "timestamp"):
         return False
     if wanted.start is not None:
@@ -440,7 +442,21 @@ def _can_hold(spec: ColumnSpec, wanted: _Wanted) -> bool:
     if spec.kind in ("date", "timestamp"):
         return wanted.is_string and _instant(wanted.literal.strip("'")) is not None
     textual = spec.text or spec.type_sql.upper().startswith(("VARCHAR", "CHAR"))
-    return wanted.is_string == textual
+    if wanted.is_string != textual:
+        return False
+    return textual or _fits(spec.type_sql, wanted.literal)
+
+
+def _fits(type_sql: str, literal: str) -> bool:
+    """Whether a number literal converts to an integer type without overflow (a CAST that
+    overflows fails the whole load); any number fits a double or real."""
+    limit = _INTEGER_BITS.get(type_sql.upper())
+    if limit is None:
+        return not type_sql.upper().startswith("DECIMAL")
+    try:
+        return abs(float(literal)) < 2.0 ** (limit - 1) - 1
+    except ValueError:
+        return False
 
 
 def _parse(text: str) -> exp.Expr | None:

@@ -280,11 +280,13 @@ def test_a_filter_on_a_key_and_a_day_plants_rows_holding_both() -> None:
 
 def test_what_a_column_cannot_hold_is_not_planted() -> None:
     w = workload(
-        ["CREATE TABLE readings (device_id bigint, ts timestamp(6), year integer)"],
+        ["CREATE TABLE readings (device_id bigint, ts timestamp(6), year integer, level integer)"],
         [
             # a text literal for a number: the CAST of the planted value would fail the load
             "SELECT * FROM readings WHERE device_id = '42' AND ts >= TIMESTAMP "
             "'2024-06-10 00:00:00'",
+            # a number its integer type cannot hold: the CAST would overflow
+            "SELECT * FROM readings WHERE level > 2147483647 AND device_id = 3",
             # the date calendar parts agree with is not planted (they would disagree)
             "SELECT * FROM readings WHERE device_id = 7 AND ts >= TIMESTAMP '2024-06-10 00:00:00'",
         ],
