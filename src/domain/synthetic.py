@@ -116,9 +116,13 @@ class Plant:
 
     Each column's literals are among its values, so each filter alone finds rows; but a
     conjunction (``device_id = 42 AND ts >= TIMESTAMP … AND ts < TIMESTAMP …``) asks for a
-    few rows of the thousands, and rarely finds one. The rows whose uniform number (of the
-    table's `salt`) falls in [`low`, `high`) hold, in every column the filter names, the
-    value it asks: `literal` (a SQL literal), or an instant in [`start`, `end`).
+    few rows of the thousands, and rarely finds one. The planted rows hold, in every column
+    the filter names, the value it asks: `literal` (a SQL literal), or an instant in
+    [`start`, `end`). Where the filter asks for a time, they are every `stride`-th row of
+    [`first`, `stop`), the rows whose place in the load order is about that time: a row
+    elsewhere given it would widen its file's and row group's time range, and the original
+    table would no longer skip them as a table loaded day by day does. Other filters take the
+    rows whose uniform number (of the table's `salt`) falls in [`low`, `high`).
     """
 
     salt: int
@@ -127,6 +131,14 @@ class Plant:
     literal: str = ""
     start: datetime | None = None
     end: datetime | None = None
+    first: int = 0
+    stop: int = 0
+    stride: int = 0  # 0: the rows are chosen by `low` and `high`
+
+    def rows_sql(self) -> str:
+        """The condition on the row number `i` that picks rows by place (`stride` > 0)."""
+        every = f"(i - {self.first}) % {self.stride} = 0"
+        return f"i >= {self.first} AND i < {self.stop} AND {every}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,15 +431,51 @@ def _planted(
     usable = usable[:MAX_PLANTS]
     if not usable:
         return columns
+    windows = [_window(columns, specs, rows) for specs in usable]
     share = min(LITERAL_ROWS / max(rows, 1), PLANT_SHARE / len(usable))
     planted: list[list[Plant]] = [[] for _ in columns]
-    for number, specs in enumerate(usable):
-        low, high = number * share, (number + 1) * share
+    number = 0
+    for specs, window in zip(usable, windows, strict=True):
+        low = high = 0.0
+        if window is None:
+            low, high = number * share, (number + 1) * share
+            number += 1
+        first, stop, stride = window or (0, 0, 0)
         for n, w in specs.items():
-            planted[n].append(Plant(salt, low, high, w.literal, w.start, w.end))
+            plant = Plant(salt, low, high, w.literal, w.start, w.end, first, stop, stride)
+            planted[n].append(plant)
     return tuple(
         replace(c, planted=tuple(p)) if p else c for c, p in zip(columns, planted, strict=True)
     )
+
+
+def _window(
+    columns: Sequence[ColumnSpec], specs: Mapping[int, _Wanted], rows: int
+) -> tuple[int, int, int] | None:
+    """The rows (first, stop, stride) whose place in the load order is about the time the
+    filter asks of a date or timestamp column, `LITERAL_ROWS` of them at least; None where
+    it asks for no time, or one the column's span does not hold."""
+    for n, wanted in specs.items():
+        spec = columns[n]
+        if spec.kind not in ("date", "timestamp") or spec.start is None or spec.end is None:
+            continue
+        start, end = wanted.start, wanted.end
+        if start is None:
+            start = _instant(wanted.literal.strip("'"))
+            if start is None:
+                continue
+            end = start + (timedelta(days=1) if spec.kind == "date" else timedelta(seconds=1))
+        assert end is not None
+        total = max((spec.end - spec.start).total_seconds(), 1.0)
+        low = (start - spec.start).total_seconds() / total * rows
+        high = (end - spec.start).total_seconds() / total * rows
+        width = max(high - low, float(LITERAL_ROWS))
+        first = max(0, int((low + high - width) / 2))
+        stop = min(rows, int(first + width) + 1)
+        if stop <= first:
+            continue
+        return first, stop, max(1, (stop - first) // LITERAL_ROWS)
+    return None
 
 
 def _can_hold(spec: ColumnSpec, wanted: _Wanted) -> bool:
@@ -956,7 +1004,11 @@ def _value_sql(spec: ColumnSpec, rows: int) -> str:
 def _planted_sql(spec: ColumnSpec, value: str) -> str:
     whens = []
     for plant in spec.planted:
-        u = _hash(plant.salt, 9)
+        if plant.stride:
+            rows = plant.rows_sql()
+        else:
+            u = _hash(plant.salt, 9)
+            rows = f"{u} >= {plant.low!r} AND {u} < {plant.high!r}"
         if plant.start is not None and plant.end is not None:
             seconds = max(int((plant.end - plant.start).total_seconds()) - 1, 0)
             start = plant.start.strftime("%Y-%m-%d %H:%M:%S")
@@ -966,7 +1018,7 @@ def _planted_sql(spec: ColumnSpec, value: str) -> str:
                 asked = f"CAST({asked} AS date)"
         else:
             asked = plant.literal
-        whens.append(f"WHEN {u} >= {plant.low!r} AND {u} < {plant.high!r} THEN {asked}")
+        whens.append(f"WHEN {rows} THEN {asked}")
     return f"CASE {' '.join(whens)} ELSE {value} END"
 
 

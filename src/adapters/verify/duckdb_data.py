@@ -64,7 +64,11 @@ def _value_sql(spec: ColumnSpec, rows: int) -> str:
 def _planted_sql(spec: ColumnSpec, value: str) -> str:
     whens = []
     for plant in spec.planted:
-        u = _hash(plant.salt, 9)
+        if plant.stride:
+            rows = plant.rows_sql()
+        else:
+            u = _hash(plant.salt, 9)
+            rows = f"{u} >= {plant.low!r} AND {u} < {plant.high!r}"
         if plant.start is not None and plant.end is not None:
             seconds = max(int((plant.end - plant.start).total_seconds()) - 1, 0)
             start = plant.start.strftime("%Y-%m-%d %H:%M:%S")
@@ -74,7 +78,7 @@ def _planted_sql(spec: ColumnSpec, value: str) -> str:
                 asked = f"CAST({asked} AS DATE)"
         else:
             asked = f"CAST({plant.literal} AS VARCHAR)" if spec.text else plant.literal
-        whens.append(f"WHEN {u} >= {plant.low!r} AND {u} < {plant.high!r} THEN {asked}")
+        whens.append(f"WHEN {rows} THEN {asked}")
     return f"CASE {' '.join(whens)} ELSE {value} END"
 
 
