@@ -62,7 +62,15 @@ from domain.analysis.parse import parse_ddl
 from domain.analysis.usage import NUMBER_TYPES
 from domain.workload import Workload
 
-__all__ = ["ColumnSpec", "DataPlan", "Plant", "TablePlan", "plan_data", "trino_select"]
+__all__ = [
+    "ColumnSpec",
+    "DataPlan",
+    "Plant",
+    "TablePlan",
+    "plan_data",
+    "planted_sql",
+    "trino_select",
+]
 
 DIMENSION_SHARE = 50  # a table that owns a key holds this many times fewer rows
 MIN_DIMENSION_ROWS = 20
@@ -1002,22 +1010,43 @@ def _value_sql(spec: ColumnSpec, rows: int) -> str:
 
 
 def _planted_sql(spec: ColumnSpec, value: str) -> str:
+    return planted_sql(
+        spec,
+        value,
+        hash_sql=_hash,
+        instant_sql=lambda start, seconds: (
+            f"(TIMESTAMP '{start}' + {seconds} * INTERVAL '1' SECOND)"
+        ),
+    )
+
+
+def planted_sql(
+    spec: ColumnSpec,
+    value: str,
+    *,
+    hash_sql: Callable[[int, int], str],
+    instant_sql: Callable[[str, str], str],
+    text_sql: Callable[[str], str] = lambda literal: literal,
+) -> str:
+    """`value` of the column, or what its planted rows hold (see `Plant`), in an engine's
+    SQL: `hash_sql(salt, extra)` a uniform number of the row `i`, `instant_sql(start,
+    seconds)` an instant that many seconds after a timestamp's text, `text_sql` a text
+    column's literal."""
     whens = []
     for plant in spec.planted:
         if plant.stride:
             rows = plant.rows_sql()
         else:
-            u = _hash(plant.salt, 9)
+            u = hash_sql(plant.salt, 9)
             rows = f"{u} >= {plant.low!r} AND {u} < {plant.high!r}"
         if plant.start is not None and plant.end is not None:
             seconds = max(int((plant.end - plant.start).total_seconds()) - 1, 0)
-            start = plant.start.strftime("%Y-%m-%d %H:%M:%S")
-            offset = f"CAST(floor({_hash(plant.salt, 10)} * {seconds}) AS bigint)"
-            asked = f"(TIMESTAMP '{start}' + {offset} * INTERVAL '1' SECOND)"
+            offset = f"CAST(floor({hash_sql(plant.salt, 10)} * {seconds}) AS BIGINT)"
+            asked = instant_sql(plant.start.strftime("%Y-%m-%d %H:%M:%S"), offset)
             if spec.kind == "date":
-                asked = f"CAST({asked} AS date)"
+                asked = f"CAST({asked} AS DATE)"
         else:
-            asked = plant.literal
+            asked = text_sql(plant.literal) if spec.text else plant.literal
         whens.append(f"WHEN {rows} THEN {asked}")
     return f"CASE {' '.join(whens)} ELSE {value} END"
 

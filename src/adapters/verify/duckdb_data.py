@@ -16,7 +16,13 @@ from dataclasses import replace
 import sqlglot
 from sqlglot.errors import SqlglotError
 
-from domain.synthetic import LITERAL_ROWS, REFERENCED_SHARE, ColumnSpec, TablePlan
+from domain.synthetic import (
+    LITERAL_ROWS,
+    REFERENCED_SHARE,
+    ColumnSpec,
+    TablePlan,
+    planted_sql,
+)
 
 __all__ = ["duckdb_select", "duckdb_type"]
 
@@ -62,24 +68,13 @@ def _value_sql(spec: ColumnSpec, rows: int) -> str:
 
 
 def _planted_sql(spec: ColumnSpec, value: str) -> str:
-    whens = []
-    for plant in spec.planted:
-        if plant.stride:
-            rows = plant.rows_sql()
-        else:
-            u = _hash(plant.salt, 9)
-            rows = f"{u} >= {plant.low!r} AND {u} < {plant.high!r}"
-        if plant.start is not None and plant.end is not None:
-            seconds = max(int((plant.end - plant.start).total_seconds()) - 1, 0)
-            start = plant.start.strftime("%Y-%m-%d %H:%M:%S")
-            offset = f"CAST(floor({_hash(plant.salt, 10)} * {seconds}) AS BIGINT)"
-            asked = f"(TIMESTAMP '{start}' + to_seconds({offset}))"
-            if spec.kind == "date":
-                asked = f"CAST({asked} AS DATE)"
-        else:
-            asked = f"CAST({plant.literal} AS VARCHAR)" if spec.text else plant.literal
-        whens.append(f"WHEN {rows} THEN {asked}")
-    return f"CASE {' '.join(whens)} ELSE {value} END"
+    return planted_sql(
+        spec,
+        value,
+        hash_sql=_hash,
+        instant_sql=lambda start, seconds: f"(TIMESTAMP '{start}' + to_seconds({seconds}))",
+        text_sql=lambda literal: f"CAST({literal} AS VARCHAR)",
+    )
 
 
 def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
