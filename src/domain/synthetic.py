@@ -79,7 +79,7 @@ REFERENCED_SHARE = 0.9  # foreign keys point at this share of their domain: the 
 MAX_DIMENSION_ROWS = 200_000
 NULL_SHARE = 0.02
 LITERAL_ROWS = 20  # rows that hold each value a query looks a key up by
-PLANT_SHARE = 0.2  # at most this share of a table's rows hold the values of filters (Plant)
+PLANT_SHARE = 0.2  # the share of a table's rows planted for filters that ask no time (Plant)
 MAX_PLANTS = 32  # filters planted per table
 IS_NULL_SHARE = 0.2  # where a query asks `col IS NULL`, a fifth of the rows are
 DEFAULT_SPAN = (date(2022, 1, 1), date(2024, 12, 31))
@@ -422,8 +422,9 @@ def _planted(
     salt: int,
 ) -> tuple[ColumnSpec, ...]:
     """`columns` with the rows each filter of two or more of them asks for (see `Plant`):
-    `LITERAL_ROWS` rows each, `PLANT_SHARE` of the table at most, and only where every
-    column it names can hold what it asks."""
+    about `LITERAL_ROWS` rows each (those asking no time `PLANT_SHARE` of the table at most
+    together), for `MAX_PLANTS` filters at most, and only where every column it names can
+    hold what it asks."""
     by_key = {c.key: n for n, c in enumerate(table.columns)}
     calendar = any(c.kind == "calendar" for c in columns)
     dated = next((c.name for c in columns if c.kind in ("date", "timestamp") and not c.text), "")
