@@ -199,8 +199,8 @@ class Advice:
     lookups: tuple[SortKey, ...] = ()
     bloom_filter: tuple[SortKey, ...] = ()  # the lookups given one (see sizing)
     kept_types: tuple[KeptType, ...] = ()  # fixes of single columns not made, and why
-    # the other field a day or hour partition leaves out (see `_other_field`): the sizing
-    # pass adds it where the table's size drops that partition or makes it coarser
+    # the other field a day or hour partition leaves out (see the module's text): the
+    # sizing pass adds it where the table's size drops that partition or makes it coarser
     deferred: PartitionField | None = None
 
     @property

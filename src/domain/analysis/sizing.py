@@ -164,8 +164,7 @@ def fit_to_size(
         deferred = advice.deferred
         candidate = advice
         if deferred is not None and deferred.transform == "bucket":
-            with_key = (*advice.partitioning, deferred)
-            candidate = replace(advice, partitioning=with_key, deferred=None)
+            candidate = _with_deferred(advice)  # what it serves is left until it is kept
         advice = _sorted_by_time(candidate, advice.temporal)
         temporal = advice.temporal
         # the time ranges a dropped time partition served, when they weigh more, keep the
@@ -234,13 +233,20 @@ def fit_to_size(
     return _with(advice, tuple(fields), notes)
 
 
-def _undeferred(advice: Advice) -> Advice:
+def _with_deferred(advice: Advice) -> Advice:
     """`advice` with the field its day or hour partition left out (`Advice.deferred`) among
-    its fields again, for a table whose size drops that partition."""
+    its fields again, for a table whose size drops that partition or makes it coarser."""
     if advice.deferred is None:
         return advice
     fields = (*advice.partitioning, advice.deferred)
-    return _served_by(replace(advice, partitioning=fields, deferred=None), advice.deferred)
+    return replace(advice, partitioning=fields, deferred=None)
+
+
+def _undeferred(advice: Advice) -> Advice:
+    """`_with_deferred`, without what the field taken back serves (see `_served_by`)."""
+    if advice.deferred is None:
+        return advice
+    return _served_by(_with_deferred(advice), advice.deferred)
 
 
 def _served_by(advice: Advice, field: PartitionField) -> Advice:
