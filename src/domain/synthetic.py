@@ -6,13 +6,16 @@ never join. This module decides, for every typed column of every table the DDL d
 `ColumnSpec` — a deterministic value generator of the row number — from what the workload
 says about the column:
 
-- **literals** the queries compare it with (``=``, ``IN``, ranges, ``BETWEEN``, ``LIKE
-  'prefix%'``, ``year(col) = 2024``) are part of its values, so every filter finds rows;
+- **literals** the queries compare it with (``=``, ``IN``, ranges, ``BETWEEN``, ``LIKE``
+  patterns of any shape, ``substr(col, 1, 2) IN (…)``, ``year(col) = 2024``) are part of its
+  values, so every filter finds rows; a table of a few dozen rows (a dimension) takes each
+  of its values in its first rows, so that none is missing there;
 - **join keys** that meet: the columns a query equates form one key domain; the table that
   owns the key (its first column, on the side the others point at) holds each value once,
   the others draw from it with skew, so joins match many-to-one as in a star or a vault;
 - **time** spans the ranges the queries ask for (with a margin), and rows are spread over it
-  in load order, as a table filled day by day is;
+  in load order, as a table filled day by day is; columns a query orders against each other
+  (``commit_date < receipt_date``) share one span, so each row's values are days apart;
 - **cardinality** from the name and the use: flags and codes compared by equality or grouped
   by are low, names and texts high; dates kept as ``varchar`` are written as Trino writes
   dates;
@@ -216,6 +219,7 @@ class _Evidence:
     grouped: bool = False
     is_null: bool = False
     prefixes: list[str] = field(default_factory=list)
+    matches: list[str] = field(default_factory=list)  # values LIKE patterns match as they are
     casts: list[exp.DataType] = field(default_factory=list)  # number types it is cast to
 
 
@@ -228,13 +232,15 @@ def plan_data(workload: Workload, rows: int, seed: int = 0) -> DataPlan:
     catalog, _ = build_catalog(parse_ddl(workload.ddl), workload.url)
     evidence: dict[_ColumnRef, _Evidence] = defaultdict(_Evidence)
     joins: list[tuple[_ColumnRef, _ColumnRef]] = []
+    compared: list[tuple[_ColumnRef, _ColumnRef]] = []
     filters: dict[TableName, dict[str, dict[str, _Wanted]]] = defaultdict(dict)
     for query in workload.queries:
         tree = _parse(query.query)
         if tree is not None:
-            _gather(tree, catalog, evidence, joins)
+            _gather(tree, catalog, evidence, joins, compared)
             for name, wanted in _conjunctions(tree, catalog):
                 filters[name].setdefault(repr(sorted(wanted.items())), wanted)
+    _share_spans(evidence, compared)
     domains = _key_domains(catalog, joins)
     owner_rows = _owner_rows(catalog, domains, rows)
     span = _workload_span(evidence.values())
@@ -370,6 +376,14 @@ def _asked(
             (conjunct.this, ">=", conjunct.args["low"]),
             (conjunct.this, "<=", conjunct.args["high"]),
         ]
+    elif (
+        isinstance(conjunct, exp.Like)
+        and isinstance(conjunct.this, exp.Column)
+        and isinstance(conjunct.expression, exp.Literal)
+        and conjunct.expression.is_string
+    ):  # (an escaped pattern is an Escape around the Like: not read)
+        value = _like_value(conjunct.expression.this, normalize(conjunct.this.name))
+        pairs = [(conjunct.this, "=", exp.Literal.string(value))]
     asked = []
     for side, operator, other in pairs:
         if isinstance(other, exp.Cast) and not isinstance(other, exp.TryCast):
@@ -529,8 +543,10 @@ def _gather(
     catalog: Catalog,
     evidence: dict[_ColumnRef, _Evidence],
     joins: list[tuple[_ColumnRef, _ColumnRef]],
+    compared: list[tuple[_ColumnRef, _ColumnRef]] | None = None,
 ) -> None:
-    """Record the literals, joins and uses the query shows, by the columns' source tables.
+    """Record the literals, joins and uses the query shows, by the columns' source tables;
+    in `compared`, the columns of one table a query orders against each other.
 
     Columns are tied to tables loosely, by alias or by name: a value that lands on a table
     the query did not mean only adds a harmless value to it.
@@ -549,6 +565,15 @@ def _gather(
             left = _refs(node.left, aliases, in_query)
             right = _refs(node.right, aliases, in_query)
             joins.extend((a, b) for a in left for b in right if a[0] != b[0])
+        elif (
+            isinstance(node, exp.GT | exp.GTE | exp.LT | exp.LTE)
+            and isinstance(node.left, exp.Column)
+            and isinstance(node.right, exp.Column)
+        ):
+            left = _refs(node.left, aliases, in_query)
+            right = _refs(node.right, aliases, in_query)
+            if compared is not None:
+                compared.extend((a, b) for a in left for b in right if a[0] == b[0] and a != b)
         elif isinstance(node, exp.Binary) and isinstance(
             node, exp.EQ | exp.NEQ | exp.GT | exp.GTE | exp.LT | exp.LTE | exp.Like
         ):
@@ -572,6 +597,36 @@ def _gather(
         ):
             for ref in _refs(node.this, aliases, in_query):
                 evidence[ref].casts.append(node.to)
+
+
+def _share_spans(
+    evidence: dict[_ColumnRef, _Evidence], compared: Iterable[tuple[_ColumnRef, _ColumnRef]]
+) -> None:
+    """Columns of a table ordered against each other (``commit_date < receipt_date``) take
+    the instants of them all, so that they span the same time: each row's values are then
+    days apart, in either order, as the comparison expects of real rows (spans of their
+    own put one column years ahead of the other in every row)."""
+    parent: dict[_ColumnRef, _ColumnRef] = {}
+
+    def find(ref: _ColumnRef) -> _ColumnRef:
+        while parent.setdefault(ref, ref) != ref:
+            ref = parent[ref]
+        return ref
+
+    for a, b in compared:
+        parent[find(a)] = find(b)
+    groups: dict[_ColumnRef, list[_ColumnRef]] = defaultdict(list)
+    for ref in list(parent):
+        groups[find(ref)].append(ref)
+    for members in groups.values():
+        instants = [t for ref in members if ref in evidence for t in evidence[ref].instants]
+        if not instants:
+            continue
+        shared = [min(instants), max(instants)]
+        for ref in members:
+            found = evidence.setdefault(ref, _Evidence())
+            if not found.numbers:
+                found.instants = sorted({*found.instants, *shared})
 
 
 def _tables_of(tree: exp.Expr, catalog: Catalog) -> tuple[dict[str, TableName], list[SourceTable]]:
@@ -632,8 +687,16 @@ def _compare(
             found.instants += [datetime(year, 1, 1), datetime(year, 12, 31, 23, 59, 59)]
             continue
         if isinstance(node, exp.Like):
-            if literal.is_string and text.endswith("%") and "%" not in text[:-1]:
+            if not literal.is_string or isinstance(node.parent, exp.Escape):
+                continue  # (an escaped pattern's wildcards are not plain to read)
+            if text.endswith("%") and "%" not in text[:-1]:
                 found.prefixes.append(text[:-1])
+            else:  # '%BRASS', '%green%', 'a_c': a value that matches as it is
+                found.matches.append(_like_value(text, ref[1]))
+            continue
+        leading = _leading_part(side, column)
+        if leading is not None and literal.is_string and isinstance(node, exp.EQ | exp.In):
+            found.prefixes.append(text[:leading])  # substr(col, 1, 2) IN ('13', …)
             continue
         instant = _instant(text) if literal.is_string else None
         if instant is not None:
@@ -646,6 +709,30 @@ def _compare(
         if not literal.is_string:
             with contextlib.suppress(ValueError):
                 found.numbers.append(float(text))
+
+
+def _like_value(pattern: str, column: str) -> str:
+    """A value LIKE `pattern` matches: a prefix goes on with the column's name (as the
+    column's values made for it do), other wildcards are dropped, `_` taken by an ``x``."""
+    if pattern.endswith("%") and "%" not in pattern[:-1]:
+        return pattern[:-1] + column
+    return pattern.replace("%", "").replace("_", "x")
+
+
+def _leading_part(side: exp.Expr, column: exp.Column) -> int | None:
+    """How many leading characters of `column` `side` takes (``substr(col, 1, 2)``,
+    ``left(col, 2)``), or None where it is not such a call on the column itself."""
+    if isinstance(side, exp.Substring) and side.this is column:
+        start, length = side.args.get("start"), side.args.get("length")
+    elif isinstance(side, exp.Left) and side.this is column:
+        start, length = exp.Literal.number(1), side.args.get("expression")
+    else:
+        return None
+    if not (isinstance(start, exp.Literal) and isinstance(length, exp.Literal)):
+        return None
+    if start.is_string or length.is_string or start.this != "1" or not length.this.isdigit():
+        return None
+    return int(length.this)
 
 
 def _signed(node: exp.Expr) -> exp.Expr:
@@ -915,6 +1002,7 @@ def _text_spec(
 ) -> ColumnSpec:
     literals = list(dict.fromkeys(lit for lit in found.literals if lit.startswith("'")))
     prefixed = [f"'{p.replace(chr(39), chr(39) * 2)}{name}'" for p in found.prefixes]
+    prefixed += [f"'{m.replace(chr(39), chr(39) * 2)}'" for m in dict.fromkeys(found.matches)]
     if first and KEY_NAME.search(name) and not literals:
         return spec("sequence", low=1, high=rows, text=True, prefix=_stem(name))
     # An id (``session_id``) holds many values even where a query looks one up by equality.
@@ -1061,12 +1149,13 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
         size = max(1, int((spec.high - spec.low + 1) * REFERENCED_SHARE))
         value = _as_text(spec, f"({int(spec.low)} + {_skewed_index(spec.salt, size)})")
         if spec.values:
-            picks = _pick(spec.values, spec.salt)
+            picks = _pick(spec.values, spec.salt, first=True)
             share = min(0.2, LITERAL_ROWS * len(spec.values) / max(rows, 1))
-            value = f"CASE WHEN {_hash(spec.salt, 3)} < {share} THEN {picks} ELSE {value} END"
+            chosen = f"i < {len(spec.values)} OR {_hash(spec.salt, 3)} < {share}"
+            value = f"CASE WHEN {chosen} THEN {picks} ELSE {value} END"
         return value
     if kind == "category":
-        return _pick(spec.values, spec.salt)
+        return _pick(spec.values, spec.salt, first=True)
     if kind == "integer":
         span = int(spec.high - spec.low + 1)
         value = f"({int(spec.low)} + CAST(floor({_hash(spec.salt)} * {span}) AS bigint))"
@@ -1088,8 +1177,12 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
     return "NULL"
 
 
-def _pick(values: Sequence[str], salt: int) -> str:
+def _pick(values: Sequence[str], salt: int, first: bool = False) -> str:
+    """One of `values`, drawn with skew; with `first`, the first rows take each in turn, so
+    that every value is there even in a table of a few dozen rows."""
     index = _skewed_index(salt, len(values))
+    if first:
+        index = f"(CASE WHEN i < {len(values)} THEN i ELSE {index} END)"
     return f"element_at(ARRAY[{', '.join(values)}], 1 + {index})"
 
 

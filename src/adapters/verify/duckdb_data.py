@@ -85,12 +85,13 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
         size = max(1, int((spec.high - spec.low + 1) * REFERENCED_SHARE))
         value = _as_text(spec, f"({int(spec.low)} + {_skewed_index(spec.salt, size)})")
         if spec.values:
-            picks = _pick(spec.values, spec.salt, text=spec.text)
+            picks = _pick(spec.values, spec.salt, text=spec.text, first=True)
             share = min(0.2, LITERAL_ROWS * len(spec.values) / max(rows, 1))
-            value = f"CASE WHEN {_hash(spec.salt, 3)} < {share} THEN {picks} ELSE {value} END"
+            chosen = f"i < {len(spec.values)} OR {_hash(spec.salt, 3)} < {share}"
+            value = f"CASE WHEN {chosen} THEN {picks} ELSE {value} END"
         return value
     if kind == "category":
-        return _pick(spec.values, spec.salt)
+        return _pick(spec.values, spec.salt, first=True)
     if kind == "integer":
         span = int(spec.high - spec.low + 1)
         value = f"({int(spec.low)} + CAST(floor({_hash(spec.salt)} * {span}) AS BIGINT))"
@@ -110,9 +111,11 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
     return "NULL"
 
 
-def _pick(values: tuple[str, ...], salt: int, *, text: bool = False) -> str:
+def _pick(values: tuple[str, ...], salt: int, *, text: bool = False, first: bool = False) -> str:
     listed = [f"CAST({v} AS VARCHAR)" if text else v for v in values]
     index = _skewed_index(salt, len(values))
+    if first:  # (as in Trino's: the first rows take each value in turn)
+        index = f"(CASE WHEN i < {len(values)} THEN i ELSE {index} END)"
     return f"[{', '.join(listed)}][1 + {index}]"
 
 

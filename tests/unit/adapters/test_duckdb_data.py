@@ -58,3 +58,83 @@ def test_a_filter_on_several_columns_of_a_table_finds_rows_together(where: str) 
 def test_the_planted_rows_are_few() -> None:
     # the rest of the table keeps its spread: the device's rows on other days
     assert rows_found("device_id = 4242") < 200
+
+
+# --- patterns, leading characters, ordered dates and small tables: a TPC-H-like shop ---------
+
+SHOP = "jdbc:trino://h:8080?catalog=shop&schema=s"
+SHOP_DDL = (
+    "CREATE TABLE shop.s.parts (part_id bigint, name varchar, ptype varchar, size integer, "
+    "phone varchar, nation_id bigint)",
+    "CREATE TABLE shop.s.lines (line_id bigint, part_id bigint, ship_date date, "
+    "commit_date date, receipt_date date, mode varchar)",
+    "CREATE TABLE shop.s.nations (nation_id bigint, nation varchar)",
+)
+NATIONS = ["ALGERIA", "BRAZIL", "CANADA", "EGYPT", "FRANCE", "GERMANY", "INDIA", "JAPAN"]
+SHOP_QUERIES = [
+    "SELECT count(*) FROM shop.s.parts WHERE name LIKE '%green%'",
+    "SELECT count(*) FROM shop.s.parts WHERE ptype LIKE '%BRASS' AND size = 15",
+    "SELECT count(*) FROM shop.s.parts WHERE ptype NOT LIKE 'MEDIUM POLISHED%'",
+    "SELECT count(*) FROM shop.s.parts WHERE name LIKE 'f_rest%'",
+    "SELECT count(*) FROM shop.s.parts WHERE substring(phone, 1, 2) IN ('13', '31')",
+    "SELECT count(*) FROM shop.s.parts WHERE left(phone, 3) = '555'",
+    "SELECT count(*) FROM shop.s.lines l JOIN shop.s.parts p ON p.part_id = l.part_id "
+    "WHERE l.commit_date < l.receipt_date AND l.ship_date < l.commit_date "
+    "AND l.receipt_date >= DATE '1994-01-01' AND l.receipt_date < DATE '1995-01-01'",
+    "SELECT count(*) FROM shop.s.lines WHERE ship_date >= DATE '1998-01-01'",
+    *(
+        "SELECT count(*) FROM shop.s.parts p JOIN shop.s.nations n "
+        f"ON n.nation_id = p.nation_id WHERE n.nation = '{nation}'"
+        for nation in NATIONS
+    ),
+]
+
+
+def shop_rows(table: str, where: str, rows: int = 2_000) -> int:
+    load = Workload(
+        SHOP,
+        tuple(DdlStatement(s) for s in SHOP_DDL),
+        tuple(Query(f"q{n}", q) for n, q in enumerate(SHOP_QUERIES)),
+    )
+    plan = next(t for t in plan_data(load, rows).tables if t.table.table == table)
+    db = duckdb.connect()
+    found = db.execute(f"SELECT count(*) FROM ({duckdb_select(plan, 0, plan.rows)}) WHERE {where}")
+    return int(found.fetchone()[0])  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["name LIKE '%green%'", "ptype LIKE '%BRASS'", "name LIKE 'f_rest%'"],
+)
+def test_like_patterns_of_every_shape_find_rows(where: str) -> None:
+    # a suffix, an infix, a single-character wildcard: not only 'prefix%'
+    assert shop_rows("parts", where) > 0
+
+
+def test_a_pattern_and_an_equality_on_one_table_find_rows_together() -> None:
+    # (the parts own the key the lines point at: a dimension of 40 rows, a fifth planted)
+    assert shop_rows("parts", "ptype LIKE '%BRASS' AND size = 15") >= 4
+
+
+@pytest.mark.parametrize(
+    "where", ["substring(phone, 1, 2) IN ('13', '31')", "substring(phone, 1, 3) = '555'"]
+)
+def test_the_leading_characters_a_query_compares_are_there(where: str) -> None:
+    # substr(col, 1, n) IN (…) and left(col, n) = … ask for prefixes, as LIKE 'x%' does
+    assert shop_rows("parts", where) > 0
+
+
+def test_dates_a_query_orders_against_each_other_span_the_same_time() -> None:
+    # commit_date < receipt_date and ship_date < commit_date: with spans of their own (the
+    # receipt's a year, the ship's five) one column would be years ahead of the other in
+    # every row; sharing one span, each row's dates are days apart, in either order
+    ordered = "commit_date < receipt_date AND ship_date < commit_date"
+    assert shop_rows("lines", f"{ordered} AND year(receipt_date) = 1994") > 0
+    assert 0 < shop_rows("lines", "ship_date < commit_date") < 2_000
+
+
+def test_every_value_a_query_asks_of_a_small_table_is_there() -> None:
+    # the nations are a dimension of a few dozen rows; drawn with skew, the later of eight
+    # asked-for names would be missing: the first rows take each value in turn
+    for nation in NATIONS:
+        assert shop_rows("nations", f"nation = '{nation}'") >= 1, nation
