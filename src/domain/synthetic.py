@@ -845,8 +845,9 @@ def _ownership(catalog: Catalog, ref: _ColumnRef) -> int:
     score = 0
     if table.columns[0].key == ref[1]:
         score += 2
-    stem = ref[0].table.rstrip("s")
-    if ref[1] in {"id", f"{stem}_id", f"{stem}_key", f"{stem}_sk", f"{stem}_hk"}:
+    stem = re.escape(ref[0].table.rstrip("s"))
+    # id, part_id, part_key, p_partkey (TPC-H), i_item_sk (TPC-DS), h_customer_hk (a hub)
+    if ref[1] == "id" or re.fullmatch(rf"([a-z0-9]+_)?{stem}_?(id|key|sk|hk)", ref[1]):
         score += 2
     if re.match(r"^(dim|d|hub|ref|lkp|lookup)_", ref[0].table):
         score += 1

@@ -334,3 +334,27 @@ def test_a_range_on_a_number_plants_a_whole_number_within_it() -> None:
     assert [p.literal for p in column(readings, "rssi").planted] == ["-99"]
     # no whole number lies between 15 and 16: that filter plants nothing
     assert [p.literal for p in column(readings, "device_id").planted] == ["7", "8"]
+
+
+@pytest.mark.parametrize(
+    ("dimension", "key", "fact", "pointer"),
+    [
+        ("part", "p_partkey", "partsupp", "ps_partkey"),  # TPC-H: each table's prefix
+        ("item", "i_item_sk", "inventory", "inv_item_sk"),  # TPC-DS
+    ],
+)
+def test_a_key_named_after_its_table_behind_a_prefix_is_owned_by_that_table(
+    dimension: str, key: str, fact: str, pointer: str
+) -> None:
+    # given two tables that both lead with the joined key, one named after it behind a prefix
+    w = workload(
+        [
+            f"CREATE TABLE {fact} ({pointer} bigint, qty integer)",
+            f"CREATE TABLE {dimension} ({key} bigint, kind varchar)",
+        ],
+        [f"SELECT d.kind, sum(f.qty) FROM {fact} f JOIN {dimension} d ON d.{key} = f.{pointer}"],
+    )
+    # then that table owns it, in fewer rows, whichever table the DDL lists first
+    assert table(w, dimension).role == "dimension"
+    assert table(w, fact).role == "fact"
+    assert table(w, dimension).rows < table(w, fact).rows
