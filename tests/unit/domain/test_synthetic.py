@@ -341,6 +341,7 @@ def test_a_range_on_a_number_plants_a_whole_number_within_it() -> None:
     [
         ("part", "p_partkey", "partsupp", "ps_partkey"),  # TPC-H: each table's prefix
         ("item", "i_item_sk", "inventory", "inv_item_sk"),  # TPC-DS
+        ("date_dim", "d_date_sk", "store_sales", "ss_sold_date_sk"),  # (a calendar)
     ],
 )
 def test_a_key_named_after_its_table_behind_a_prefix_is_owned_by_that_table(
