@@ -1,7 +1,8 @@
 """The verifier on the lab's Trino: it runs the same procedure as DuckDB's, and the two agree
-on the examples — no rewrite differs on either, and the queries each one verifies are the
-same (a query may return no rows on one engine's data and some on the other's: both are
-explained outcomes, listed). A wrong rewrite is caught on Trino as in DuckDB."""
+on the examples — no rewrite differs on either, and their outcomes are the same query by
+query, but that a join of several tables may find rows on one engine's data and none on the
+other's (each fills the tables from its own hash): verified on one, empty on the other, both
+explained outcomes. A wrong rewrite is caught on Trino as in DuckDB."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from domain.analysis import analyze
 from domain.result import AnalysisResult, RewrittenQuery
 from domain.verification.checks import build_checks
 from domain.verification.merge import verified_result
-from domain.verification.model import Verification, VerificationRequest
+from domain.verification.model import EMPTY, VERIFIED, Verification, VerificationRequest
 from domain.workload import Workload
 from tests.unit.analysis.support import layout_only
 
@@ -63,7 +64,11 @@ def test_the_trino_and_duckdb_verifiers_agree_on_the_example(
     assert not [q for q in [*trino.values(), *duck.values()] if "replaced" in q]
     assert trino_checked.queries == result.queries == duck_checked.queries
     for queryid, entry in duck.items():
-        assert trino[queryid]["outcome"] == entry["outcome"], (queryid, trino[queryid], entry)
+        outcomes = {trino[queryid]["outcome"], entry["outcome"]}
+        # (each engine fills the tables from its own hash: a join of several tables may
+        # find rows on one engine's data and none on the other's, both explained outcomes)
+        assert len(outcomes) == 1 or outcomes == {VERIFIED, EMPTY}, (queryid, trino[queryid], entry)
+    assert VERIFIED in {q["outcome"] for q in trino.values()}
     # and the scratch schemas are gone
     assert not [
         s for s in lab.runner.rows(f"SHOW SCHEMAS FROM {SCRATCH_CATALOG}") if s[0].startswith("v")

@@ -20,6 +20,18 @@ EXCEPTIONS = {
     ("messy", "m-unparseable"): ("unchanged", "does not parse: returned as sent"),
     ("messy", "m-show"): ("unchanged", "SHOW TABLES reads no table: returned as sent"),
     ("messy", "m-empty"): ("unchanged", "an empty query: returned as sent"),
+    ("tpch", "q20_potential_part_promotion"): (
+        "empty",
+        "a supplier in CANADA must stock a 'forest…' part it shipped in 1994 (the correlated "
+        "sum of a pair never shipped is NULL, the comparison false): of the few such pairs "
+        "in the generated rows, none was shipped that year",
+    ),
+    ("tpch", "q22_global_sales_opportunity"): (
+        "empty",
+        "customers with no order, of seven phone codes and above the average balance: the "
+        "generated orders reach all but a handful of the small customer table, none of those "
+        "above the average (on Trino's data one is: see test_trino_verifier)",
+    ),
 }
 
 NAMES = sorted(p.stem for p in EXAMPLES.glob("*.json"))
