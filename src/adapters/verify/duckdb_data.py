@@ -103,6 +103,9 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
         return f"round({spec.low} + {_hash(spec.salt)} * {spec.high - spec.low}, 2)"
     if kind in ("date", "timestamp"):
         return _instant_sql(spec, rows)
+    if kind == "day_key":
+        instant = _instant_sql(replace(spec, kind="timestamp", text=False), rows)
+        return f"CAST(strftime({instant}, '%Y%m%d') AS INTEGER)"
     if kind == "calendar":
         part = _CALENDAR.get(spec.values[0], spec.values[0])
         return f"{part}({_instant_sql(replace(spec, kind='timestamp', text=False), rows)})"
@@ -130,10 +133,8 @@ def _instant_sql(spec: ColumnSpec, rows: int) -> str:
     assert spec.start is not None
     assert spec.end is not None
     seconds = max(int((spec.end - spec.start).total_seconds()), 1)
-    jittered = (
-        f"CAST(floor(i * {seconds / max(rows, 1)!r} + ({_hash(spec.salt)} - 0.5) * 345600)"
-        " AS BIGINT)"
-    )
+    jitter = "" if spec.exact else f" + ({_hash(spec.salt)} - 0.5) * 345600"
+    jittered = f"CAST(floor(i * {seconds / max(rows, 1)!r}{jitter}) AS BIGINT)"
     offset = f"((({jittered} % {seconds}) + {seconds}) % {seconds})"
     start = spec.start.strftime("%Y-%m-%d %H:%M:%S")
     instant = f"(TIMESTAMP '{start}' + to_seconds({offset}))"

@@ -138,3 +138,35 @@ def test_every_value_a_query_asks_of_a_small_table_is_there() -> None:
     # asked-for names would be missing: the first rows take each value in turn
     for nation in NATIONS:
         assert shop_rows("nations", f"nation = '{nation}'") >= 1, nation
+
+
+def test_a_star_schemas_date_keys_meet_a_calendar_of_one_row_per_day() -> None:
+    # given a fact whose integer date key (yyyymmdd) points at a date dimension
+    load = Workload(
+        SHOP,
+        (
+            DdlStatement("CREATE TABLE shop.s.sales (date_key integer, amount double)"),
+            DdlStatement("CREATE TABLE shop.s.dates (date_key integer, day date, year integer)"),
+        ),
+        (
+            Query(
+                "q",
+                "SELECT d.year, sum(s.amount) FROM shop.s.sales s JOIN shop.s.dates d "
+                "ON d.date_key = s.date_key WHERE d.day >= DATE '2024-03-01' GROUP BY 1",
+            ),
+        ),
+    )
+    plans = {t.table.table: t for t in plan_data(load, 2_000).tables}
+    db = duckdb.connect()
+    for name, plan in plans.items():
+        db.execute(f"CREATE TABLE {name} AS {duckdb_select(plan, 0, plan.rows)}")
+    # then the calendar holds each day once, its key the day written yyyymmdd
+    days, distinct, keyed = db.execute(
+        "SELECT count(*), count(DISTINCT day), "
+        "count_if(date_key = CAST(strftime(day, '%Y%m%d') AS INTEGER)) FROM dates"
+    ).fetchone()  # type: ignore[misc]
+    assert days == distinct == keyed
+    # and nearly every sale's key is one of its days (some keys are NULL)
+    joined = db.execute("SELECT count(*) FROM sales JOIN dates USING (date_key)").fetchone()
+    assert joined is not None
+    assert joined[0] > 2_000 * 0.8
