@@ -950,9 +950,18 @@ def _column_spec(
         low, high = _number_range(found)
         if base == exp.DataType.Type.DECIMAL:
             low, high = _within_precision(data_type, low, high)
-            return spec("decimal", low=low, high=high, nulls=nulls)
-        return spec("real", low=low, high=high, nulls=nulls)
+        # the numbers it is compared with, as some rows' values (`gmt_offset = -5`)
+        values = tuple(v for v in dict.fromkeys(found.literals) if _number_in(v, low, high))
+        kind = "decimal" if base == exp.DataType.Type.DECIMAL else "real"
+        return spec(kind, low=low, high=high, values=values, nulls=nulls)
     return spec("null", nulls=1.0)
+
+
+def _number_in(literal: str, low: float, high: float) -> bool:
+    try:
+        return low <= float(literal) <= high
+    except ValueError:
+        return False
 
 
 def _number_text_spec(
@@ -1166,7 +1175,12 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
             value = f"CASE WHEN {_hash(spec.salt, 3)} < 0.05 THEN {picks} ELSE {value} END"
         return value
     if kind in ("real", "decimal"):
-        return f"round({spec.low} + {_hash(spec.salt)} * {spec.high - spec.low}, 2)"
+        value = f"round({spec.low} + {_hash(spec.salt)} * {spec.high - spec.low}, 2)"
+        if spec.values:
+            picks = _pick(spec.values, spec.salt, first=True)
+            chosen = f"i < {len(spec.values)} OR {_hash(spec.salt, 3)} < 0.05"
+            value = f"CASE WHEN {chosen} THEN {picks} ELSE {value} END"
+        return value
     if kind in ("date", "timestamp"):
         return _instant_sql(spec, rows)
     if kind == "day_key":

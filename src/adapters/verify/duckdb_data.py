@@ -100,7 +100,12 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
             value = f"CASE WHEN {_hash(spec.salt, 3)} < 0.05 THEN {picks} ELSE {value} END"
         return value
     if kind in ("real", "decimal"):
-        return f"round({spec.low} + {_hash(spec.salt)} * {spec.high - spec.low}, 2)"
+        value = f"round({spec.low} + {_hash(spec.salt)} * {spec.high - spec.low}, 2)"
+        if spec.values:
+            picks = _pick(spec.values, spec.salt, first=True)
+            chosen = f"i < {len(spec.values)} OR {_hash(spec.salt, 3)} < 0.05"
+            value = f"CASE WHEN {chosen} THEN {picks} ELSE {value} END"
+        return value
     if kind in ("date", "timestamp"):
         return _instant_sql(spec, rows)
     if kind == "day_key":

@@ -69,6 +69,7 @@ SHOP_DDL = (
     "CREATE TABLE shop.s.lines (line_id bigint, part_id bigint, ship_date date, "
     "commit_date date, receipt_date date, mode varchar)",
     "CREATE TABLE shop.s.nations (nation_id bigint, nation varchar)",
+    "CREATE TABLE shop.s.stores (store_id bigint, gmt_offset decimal(5, 2))",
 )
 NATIONS = ["ALGERIA", "BRAZIL", "CANADA", "EGYPT", "FRANCE", "GERMANY", "INDIA", "JAPAN"]
 SHOP_QUERIES = [
@@ -82,6 +83,7 @@ SHOP_QUERIES = [
     "WHERE l.commit_date < l.receipt_date AND l.ship_date < l.commit_date "
     "AND l.receipt_date >= DATE '1994-01-01' AND l.receipt_date < DATE '1995-01-01'",
     "SELECT count(*) FROM shop.s.lines WHERE ship_date >= DATE '1998-01-01'",
+    "SELECT count(*) FROM shop.s.stores WHERE gmt_offset = -5",
     *(
         "SELECT count(*) FROM shop.s.parts p JOIN shop.s.nations n "
         f"ON n.nation_id = p.nation_id WHERE n.nation = '{nation}'"
@@ -170,3 +172,8 @@ def test_a_star_schemas_date_keys_meet_a_calendar_of_one_row_per_day() -> None:
     joined = db.execute("SELECT count(*) FROM sales JOIN dates USING (date_key)").fetchone()
     assert joined is not None
     assert joined[0] > 2_000 * 0.8
+
+
+def test_a_decimal_compared_with_a_number_holds_it_in_some_rows() -> None:
+    # uniform decimals never equal -5 by chance (TPC-DS: s_gmt_offset = -5)
+    assert shop_rows("stores", "gmt_offset = -5") > 0
