@@ -73,6 +73,7 @@ __all__ = [
     "plan_data",
     "planted_sql",
     "trino_select",
+    "with_values_sql",
 ]
 
 DIMENSION_SHARE = 50  # a table that owns a key holds this many times fewer rows
@@ -606,19 +607,7 @@ def _share_spans(
     the instants of them all, so that they span the same time: each row's values are then
     days apart, in either order, as the comparison expects of real rows (spans of their
     own put one column years ahead of the other in every row)."""
-    parent: dict[_ColumnRef, _ColumnRef] = {}
-
-    def find(ref: _ColumnRef) -> _ColumnRef:
-        while parent.setdefault(ref, ref) != ref:
-            ref = parent[ref]
-        return ref
-
-    for a, b in compared:
-        parent[find(a)] = find(b)
-    groups: dict[_ColumnRef, list[_ColumnRef]] = defaultdict(list)
-    for ref in list(parent):
-        groups[find(ref)].append(ref)
-    for members in groups.values():
+    for members in _groups(compared):
         instants = [t for ref in members if ref in evidence for t in evidence[ref].instants]
         if not instants:
             continue
@@ -774,20 +763,8 @@ def _key_domains(
     The owner is the member that is its table's first column (tables put their key first)
     and whose name looks like a key; among several, the one named most like its table.
     """
-    parent: dict[_ColumnRef, _ColumnRef] = {}
-
-    def find(ref: _ColumnRef) -> _ColumnRef:
-        while parent.setdefault(ref, ref) != ref:
-            ref = parent[ref]
-        return ref
-
-    for a, b in joins:
-        parent[find(a)] = find(b)
-    groups: dict[_ColumnRef, list[_ColumnRef]] = defaultdict(list)
-    for ref in list(parent):
-        groups[find(ref)].append(ref)
     domains: dict[_ColumnRef, _Domain] = {}
-    for members in groups.values():
+    for members in _groups(joins):
         if len({ref[0] for ref in members}) < 2:
             continue
         owner = max(members, key=lambda ref: _ownership(catalog, ref))
@@ -796,6 +773,23 @@ def _key_domains(
         domain = _Domain(owner, tuple(sorted(members, key=str)))
         domains.update(dict.fromkeys(members, domain))
     return domains
+
+
+def _groups(pairs: Iterable[tuple[_ColumnRef, _ColumnRef]]) -> list[list[_ColumnRef]]:
+    """The columns `pairs` tie together, directly or through others (union-find)."""
+    parent: dict[_ColumnRef, _ColumnRef] = {}
+
+    def find(ref: _ColumnRef) -> _ColumnRef:
+        while parent.setdefault(ref, ref) != ref:
+            ref = parent[ref]
+        return ref
+
+    for a, b in pairs:
+        parent[find(a)] = find(b)
+    groups: dict[_ColumnRef, list[_ColumnRef]] = defaultdict(list)
+    for ref in list(parent):
+        groups[find(ref)].append(ref)
+    return list(groups.values())
 
 
 def _date_dimensions(catalog: Catalog, domains: dict[_ColumnRef, _Domain]) -> set[TableName]:
@@ -1120,6 +1114,17 @@ def _planted_sql(spec: ColumnSpec, value: str) -> str:
     )
 
 
+def with_values_sql(
+    spec: ColumnSpec, value: str, share: float, picks: str, hash_sql: Callable[[int, int], str]
+) -> str:
+    """`value`, or one of `spec.values` (`picks`) in the first rows, one per value, and in
+    `share` of the others: where a column's values are drawn from a range, the literals the
+    queries compare it with are among them still. `hash_sql(salt, extra)` is the renderer's
+    uniform number of the row `i`."""
+    chosen = f"i < {len(spec.values)} OR {hash_sql(spec.salt, 3)} < {share}"
+    return f"CASE WHEN {chosen} THEN {picks} ELSE {value} END"
+
+
 def planted_sql(
     spec: ColumnSpec,
     value: str,
@@ -1160,10 +1165,8 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
         size = max(1, int((spec.high - spec.low + 1) * REFERENCED_SHARE))
         value = _as_text(spec, f"({int(spec.low)} + {_skewed_index(spec.salt, size)})")
         if spec.values:
-            picks = _pick(spec.values, spec.salt, first=True)
             share = min(0.2, LITERAL_ROWS * len(spec.values) / max(rows, 1))
-            chosen = f"i < {len(spec.values)} OR {_hash(spec.salt, 3)} < {share}"
-            value = f"CASE WHEN {chosen} THEN {picks} ELSE {value} END"
+            value = with_values_sql(spec, value, share, _pick(spec.values, spec.salt, True), _hash)
         return value
     if kind == "category":
         return _pick(spec.values, spec.salt, first=True)
@@ -1177,9 +1180,7 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
     if kind in ("real", "decimal"):
         value = f"round({spec.low} + {_hash(spec.salt)} * {spec.high - spec.low}, 2)"
         if spec.values:
-            picks = _pick(spec.values, spec.salt, first=True)
-            chosen = f"i < {len(spec.values)} OR {_hash(spec.salt, 3)} < 0.05"
-            value = f"CASE WHEN {chosen} THEN {picks} ELSE {value} END"
+            value = with_values_sql(spec, value, 0.05, _pick(spec.values, spec.salt, True), _hash)
         return value
     if kind in ("date", "timestamp"):
         return _instant_sql(spec, rows)

@@ -22,6 +22,7 @@ from domain.synthetic import (
     ColumnSpec,
     TablePlan,
     planted_sql,
+    with_values_sql,
 )
 
 __all__ = ["duckdb_select", "duckdb_type"]
@@ -87,8 +88,7 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
         if spec.values:
             picks = _pick(spec.values, spec.salt, text=spec.text, first=True)
             share = min(0.2, LITERAL_ROWS * len(spec.values) / max(rows, 1))
-            chosen = f"i < {len(spec.values)} OR {_hash(spec.salt, 3)} < {share}"
-            value = f"CASE WHEN {chosen} THEN {picks} ELSE {value} END"
+            value = with_values_sql(spec, value, share, picks, _hash)
         return value
     if kind == "category":
         return _pick(spec.values, spec.salt, first=True)
@@ -103,8 +103,7 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
         value = f"round({spec.low} + {_hash(spec.salt)} * {spec.high - spec.low}, 2)"
         if spec.values:
             picks = _pick(spec.values, spec.salt, first=True)
-            chosen = f"i < {len(spec.values)} OR {_hash(spec.salt, 3)} < 0.05"
-            value = f"CASE WHEN {chosen} THEN {picks} ELSE {value} END"
+            value = with_values_sql(spec, value, 0.05, picks, _hash)
         return value
     if kind in ("date", "timestamp"):
         return _instant_sql(spec, rows)
