@@ -842,7 +842,8 @@ def _ownership(catalog: Catalog, ref: _ColumnRef) -> int:
     stem = re.escape(re.sub(r"^(dim|d|hub|ref|lkp|lookup)_|_(dim|dimension)$", "", ref[0].table))
     stem = stem.rstrip("s")
     # id, part_id, part_key, p_partkey (TPC-H), i_item_sk and d_date_sk of date_dim (TPC-DS)
-    if ref[1] == "id" or re.fullmatch(rf"([a-z0-9]+_)?{stem}_?(id|key|sk|hk)", ref[1]):
+    named = stem and re.fullmatch(rf"([a-z0-9]+_)?{stem}_?(id|key|sk|hk)", ref[1])
+    if ref[1] == "id" or named:
         score += 2
     if re.match(r"^(dim|d|hub|ref|lkp|lookup)_", ref[0].table):
         score += 1
