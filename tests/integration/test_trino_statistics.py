@@ -130,6 +130,35 @@ def test_what_show_stats_leaves_out_is_read_from_the_data(
     assert abs(users.distinct - actual[1]) <= 0.05 * actual[1]
 
 
+def test_a_table_with_nested_columns_is_sampled_by_its_own_columns(
+    trino_address: tuple[str, int], clicks: tuple[Workload, TrinoRunner]
+) -> None:
+    # given an unanalysed table with a ROW, a MAP and an ARRAY column beside plain ones
+    _, runner = clicks
+    nested = TableName("web", "events", f"clicks_nested_{uuid.uuid4().hex[:8]}")
+    runner.rows(
+        f"CREATE TABLE {nested.sql()} AS SELECT user_id, country,"
+        " CAST(ROW(1.5, 2.5) AS ROW(lat double, lon double)) AS geo,"
+        " MAP(ARRAY['screen'], ARRAY[page]) AS properties, ARRAY[page] AS tags"
+        f" FROM {CLICKS.sql()}"
+    )
+    try:
+        runner.rows(f"ALTER TABLE {nested.sql()} EXECUTE drop_extended_stats")
+        # when its statistics are read
+        statistics = read_statistics(endpoint(trino_address), [nested], user="u", password=None)
+    finally:
+        runner.rows(f"DROP TABLE IF EXISTS {nested.sql()}")
+    # then the sample reads the table's columns, not the ROW's fields, and nothing failed
+    assert statistics.problems == ()
+    table = statistics.table(nested)
+    assert table is not None
+    assert table.sampled
+    country = table.column("country")
+    assert country is not None
+    assert country.distinct is not None
+    assert table.column("lat") is None
+
+
 def test_a_sample_of_a_large_table_is_a_valid_trino_statement(
     trino_address: tuple[str, int],
     unanalysed: TableName,

@@ -414,10 +414,13 @@ def _parsed(create: str) -> exp.Expr | None:
 
 
 def _column_types(tree: exp.Expr) -> dict[str, str]:
-    """Column name → the type's name (upper case), from a parsed ``SHOW CREATE TABLE``."""
+    """Column name → the type's name (upper case), from a parsed ``SHOW CREATE TABLE``: the
+    table's own columns, not the fields of a ``ROW`` type (no query may name those alone)."""
+    schema = tree.this if isinstance(tree.this, exp.Schema) else None
     return {
         normalize(column.name): column.kind.this.name if column.kind is not None else ""
-        for column in tree.find_all(exp.ColumnDef)
+        for column in (schema.expressions if schema is not None else ())
+        if isinstance(column, exp.ColumnDef)
     }
 
 
