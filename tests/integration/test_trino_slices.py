@@ -11,11 +11,15 @@ from itertools import pairwise
 import pytest
 
 from adapters.trino.lab import TrinoLab
+from adapters.trino.runner import TrinoRunner
+from adapters.trino.statistics import TrinoEndpoint, read_statistics
 from domain.analysis import analyze
+from domain.analysis.identity import identity_result
 from domain.analysis.migrate import SLICE_BYTES
 from domain.analysis.names import TableName
 from domain.result import AnalysisResult
 from domain.statistics import WorkloadStatistics
+from domain.workload import DdlStatement, Query, Workload
 from tests.integration.conftest import loaded_shape
 from tests.integration.test_trino_rollups import check_every_rewrite
 
@@ -94,3 +98,62 @@ def test_a_star_fact_is_sliced_by_its_date_key_and_a_dimensions_year_prunes_its_
     assert year.error is None, year.error
     fact_bytes = year.physical_input_bytes - dates.physical_input_bytes
     assert 0 < fact_bytes < 0.7 * whole.physical_input_bytes
+
+
+def test_a_copy_keeping_hundreds_of_daily_partitions_fills_them_on_trino(
+    lab: TrinoLab, trino_address: tuple[str, int]
+) -> None:
+    # given Hive-style daily partitions: an identity field on a date string and one on a date,
+    # a day each, more days than one INSERT may open partitions (Trino's writers: 100)
+    workload = Workload(
+        url="jdbc:trino://lab:8080/lake/kept",
+        ddl=(
+            DdlStatement(
+                "CREATE TABLE lake.kept.logs (id bigint, msg varchar, ds varchar)"
+                " WITH (partitioning = ARRAY['ds'])"
+            ),
+            DdlStatement(
+                "CREATE TABLE lake.kept.audits (id bigint, msg varchar, dt date)"
+                " WITH (partitioning = ARRAY['dt'])"
+            ),
+        ),
+        queries=(
+            Query("logs", "SELECT msg, count(*) AS n FROM lake.kept.logs GROUP BY msg"),
+            Query("audits", "SELECT count(*) AS n FROM lake.kept.audits WHERE msg = 'a'"),
+        ),
+    )
+    lab.ensure_catalog("lake")
+    runner = lab.runner
+    runner.rows("CREATE SCHEMA IF NOT EXISTS lake.kept")
+    for ddl in workload.ddl:
+        runner.rows("DROP TABLE IF EXISTS " + ddl.statement.split()[2])
+        runner.rows(ddl.statement)
+    for first in (0, 90, 180):  # 270 days, 90 partitions per INSERT, and some NULLs
+        day = "date_add('day', d, DATE '2024-01-01')"
+        rows = (
+            f"FROM UNNEST(sequence({first}, {first + 89})) AS t(d), UNNEST(sequence(0, 3)) AS u(k)"
+        )
+        runner.rows(
+            "INSERT INTO lake.kept.logs SELECT d * 4 + k, 'm' || CAST(k AS varchar),"
+            f" CAST({day} AS varchar) {rows}"
+        )
+        runner.rows(f"INSERT INTO lake.kept.audits SELECT d * 4 + k, 'a', {day} {rows}")
+    runner.rows("INSERT INTO lake.kept.logs VALUES (-1, 'm0', NULL), (-2, 'm1', '')")
+    runner.rows("INSERT INTO lake.kept.audits VALUES (-1, 'a', NULL)")
+    originals = TrinoRunner(*trino_address, catalog="lake", schema="kept")
+    tables = [TableName("lake", "kept", "logs"), TableName("lake", "kept", "audits")]
+    endpoint = TrinoEndpoint(*trino_address, https=False)
+    statistics = read_statistics(endpoint, tables, user="lab", password=None)
+    for answer in (analyze(workload), analyze(workload, statistics=statistics)):
+        # when the engine answers, keeping the partitions (nothing asks to change them)
+        assert "partitioning = ARRAY['ds']" in answer.ddl[1].statement
+        # then the copies are split, every statement runs and every query keeps its rows
+        assert len(copies_into(answer, "lake.optimized.logs")) == 12
+        assert len(copies_into(answer, "lake.optimized.audits")) == 13
+        check_every_rewrite(workload, answer, originals, lab)
+        filled = lab.runner.rows("SELECT count(*) FROM lake.optimized.logs")[0][0]
+        assert filled == originals.rows("SELECT count(*) FROM lake.kept.logs")[0][0]
+    # and so is the identity answer, the baseline the lab scores against
+    identity = identity_result(workload, target_schema="kept_identity")
+    assert lab.apply(identity).failures == []
+    originals.close()

@@ -18,7 +18,9 @@ gains is measured against exactly this: the same data, in the same layout, in th
   its tables (`new_names`), so that two source tables of the same name in different schemas
   do not collide.
 - **Migrations**: ``INSERT INTO new SELECT … FROM old`` per table, the columns listed on both
-  sides when the DDL names them, ``*`` when it does not.
+  sides when the DDL names them, ``*`` when it does not; split as the engine splits a copy
+  that keeps its source's partitions (`migrate`), so that each statement opens fewer
+  partitions than Trino's writers allow.
 - **Queries**: each reference to a source table (not a CTE of the same name, not a table
   outside the DDL) renamed on the parsed tree, which is generated back as Trino SQL
   (`rename_and_generate`, as the engine retargets); a query that does not parse, or reads no
@@ -47,7 +49,8 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from domain.analysis.catalog import Catalog, Column, SourceTable, build_catalog, name_parts
-from domain.analysis.layout import ICEBERG_TABLE_PROPERTIES, new_names, schema_name
+from domain.analysis.layout import ICEBERG_TABLE_PROPERTIES, TargetTable, new_names, schema_name
+from domain.analysis.migrate import migration_sql
 from domain.analysis.names import Session, TableName, identifier_sql, trino_sql
 from domain.analysis.parse import parse_ddl, parse_query
 from domain.analysis.profile import table_nodes
@@ -82,7 +85,7 @@ def identity_result(workload: Workload, *, target_schema: str) -> AnalysisResult
     names, _ = new_names([s.name for s in sources], catalog.session.catalog, schema)
     create = [f"CREATE SCHEMA {identifier_sql(catalog.session.catalog)}.{identifier_sql(schema)}"]
     create += [_create_table(source, names[source.name]) for source in sources]
-    copies = [_copy(source, names[source.name]) for source in sources]
+    copies = [copy for source in sources for copy in _copies(source, names[source.name])]
     queries = [_retarget(query, names, catalog.session) for query in workload.queries]
     return AnalysisResult(
         ddl=tuple(SqlStatement(s) for s in create),
@@ -118,12 +121,16 @@ def _column_sql(column: Column) -> str:
     return " ".join(parts)
 
 
-def _copy(source: SourceTable, name: TableName) -> str:
+def _copies(source: SourceTable, name: TableName) -> list[str]:
     if not source.typed:
         # The copy was created from the source's own columns, in its order: * fits it.
-        return f"INSERT INTO {name.sql()} SELECT * FROM {source.name.sql()}"
-    columns = ", ".join(c.sql_name for c in source.columns)
-    return f"INSERT INTO {name.sql()} ({columns}) SELECT {columns} FROM {source.name.sql()}"
+        return [f"INSERT INTO {name.sql()} SELECT * FROM {source.name.sql()}"]
+    # Split as the engine splits a copy that keeps its source's partitions, so that no
+    # statement opens more partitions than Trino's writers may (see `migrate`).
+    kept = tuple(
+        (p.name, trino_sql(p.value)) for p in source.properties if p.name == "partitioning"
+    )
+    return migration_sql(TargetTable(source, name, source.columns, kept))
 
 
 def _retarget(query: Query, names: Mapping[TableName, TableName], session: Session) -> _Retargeted:

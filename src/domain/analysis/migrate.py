@@ -16,9 +16,15 @@ disjoint and together cover every row, whatever years the data spans; each opens
 partitions of one calendar month only (a month partition per year of data, times the other
 field's partitions). The report says when the session property is still needed. A copy that
 keeps its source's own month, day or hour partitioning (nothing advised a new one) is split
-the same way: one INSERT over all of it would open a writer per day of the data. Where the
-statistics give the column's span and it makes at most `PARTITIONS_PER_STATEMENT` partitions,
-one INSERT fills the table instead (each of the thirteen reads the whole source). Not more:
+the same way: one INSERT over all of it would open a writer per day of the data; so is one
+that keeps an identity partition on a date or timestamp column (a Hive table's daily ``dt``).
+A kept identity partition on a column of another type (a daily ``ds`` string, a yyyymmdd
+key) is split by the column's last character (``substr(ds, length(ds)) = '0'`` … ``'9'``, any
+other, NULL): a daily string's last digit gives each statement about a tenth of the days.
+Where the statistics give the partitions' count — the columns' spans for the time fields,
+their distinct values for identity fields — and it is at most `PARTITIONS_PER_STATEMENT`,
+one INSERT fills the table instead (each of the split's statements reads the whole source).
+Not more:
 every partition an INSERT writes holds a sort buffer and a row group in memory per writer, so
 the memory of one statement grows with its partitions (measured on the lab: one INSERT of a
 million rows into 16 sorted partitions exceeded 2 GB, where the month split's statements of
@@ -56,6 +62,8 @@ from itertools import pairwise
 
 from sqlglot import exp
 
+from domain.analysis.advise import PartitionField
+from domain.analysis.catalog import Column
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.layout import TargetTable
 from domain.analysis.names import TableName, normalize, trino_sql
@@ -68,6 +76,7 @@ __all__ = [
     "SPLIT_TRANSFORMS",
     "WHOLE",
     "Slicing",
+    "kept_fields",
     "migration_sql",
     "migrations",
     "slicing",
@@ -119,7 +128,7 @@ def slicing(target: TargetTable, stats: TableStatistics | None) -> Slicing | Non
     when the default serves (one INSERT, or the month split without figures for its span)."""
     if stats is None or stats.data_bytes is None:
         return None
-    split = _split_column(target)
+    split = _split(target)
     if split is not None:
         partitions = _partitions(target, stats, spans_only=True)
         if partitions is None or partitions > PARTITIONS_PER_STATEMENT:
@@ -189,7 +198,15 @@ def slicing_issues(
     ]
 
 
-_KEPT_FIELD = re.compile(r"'(month|day|hour)\((\w+)\)'", re.IGNORECASE)
+_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+_NAME = r'(?:"(?:[^"]|"")+"|[^\s,()"]+)'
+_FIELD = re.compile(rf"(?:(\w+)\s*\(\s*({_NAME})\s*(?:,\s*(\d+)\s*)?\)|({_NAME}))")
+_TEMPORAL = {
+    exp.DataType.Type.DATE,
+    exp.DataType.Type.TIMESTAMP,
+    exp.DataType.Type.TIMESTAMPTZ,
+    exp.DataType.Type.TIMESTAMPLTZ,
+}
 
 
 def migration_sql(target: TargetTable, sliced: Slicing | None = None) -> list[str]:
@@ -208,16 +225,21 @@ def migration_sql(target: TargetTable, sliced: Slicing | None = None) -> list[st
             return [copy]
         key = next(c for c in target.columns if c.key == sliced.column)
         return [f"{copy} WHERE {p}" for p in sliced.predicates(key.sql_name)]
-    split_on = _split_column(target)
-    column = next((c for c in target.columns if c.key == split_on), None)
-    if column is None:
+    split = _split(target)
+    column = next((c for c in target.columns if split and c.key == split[1]), None)
+    if split is None or column is None:
         return [copy]
     source = column.sql_name
     if column.key in fixed:
         source = f"CAST({source} AS {trino_sql(fixed[column.key])})"
-    return [f"{copy} WHERE month({source}) = {m}" for m in range(1, 13)] + [
-        f"{copy} WHERE {column.sql_name} IS NULL"
-    ]
+    if split[0] == "month":
+        ranges = [f"month({source}) = {m}" for m in range(1, 13)]
+    else:
+        text = f"CAST({source} AS varchar)" if _temporal_or_number(column, fixed) else source
+        last = f"substr({text}, length({text}))"
+        digits = ", ".join(f"'{d}'" for d in range(10))
+        ranges = [f"{last} = '{d}'" for d in range(10)] + [f"{last} NOT IN ({digits})"]
+    return [f"{copy} WHERE {r}" for r in ranges] + [f"{copy} WHERE {column.sql_name} IS NULL"]
 
 
 def migrations(
@@ -227,12 +249,64 @@ def migrations(
     return [statement for t in targets for statement in migration_sql(t, sliced.get(t.source.name))]
 
 
-def _split_column(target: TargetTable) -> str | None:
-    """The column a month/day/hour partitioning splits the copy on, if any."""
+def _split(target: TargetTable) -> tuple[str, str] | None:
+    """How the copy is split so that no statement opens every partition, if it must be:
+    ``("month", column)`` for a month/day/hour field, or an identity field on a date or
+    timestamp column; ``("last", column)`` for an identity field on another column."""
     temporal = target.advice.temporal if target.advice is not None else None
     if temporal is not None and temporal.transform in SPLIT_TRANSFORMS:
-        return temporal.column
-    return _kept_temporal_column(target)
+        return "month", temporal.column
+    if target.advice is not None and target.advice.partitioning:
+        return None  # the advice's own fields: few values each (see advise)
+    columns = {c.key: c for c in target.columns}
+    for field in kept_fields(target):
+        if field.transform in SPLIT_TRANSFORMS:
+            return "month", field.column
+    for field in kept_fields(target):
+        column = columns.get(field.column)
+        if field.transform != "identity" or column is None:
+            continue
+        kind = target.changed_types.get(column.key, column.data_type)
+        temporal_kind = kind is not None and kind.this in _TEMPORAL
+        return ("month" if temporal_kind else "last"), field.column
+    return None
+
+
+def _temporal_or_number(column: Column, fixed: Mapping[str, exp.DataType]) -> bool:
+    kind = fixed.get(column.key, column.data_type)
+    return kind is None or kind.this not in exp.DataType.TEXT_TYPES
+
+
+def kept_fields(target: TargetTable) -> tuple[PartitionField, ...]:
+    """The fields of the partitioning the copy keeps from its source (none where the advice
+    partitions the table), as ``'day(ts)'``, ``'bucket(id, 16)'`` or ``'ds'`` spell them.
+
+    >>> from domain.analysis.catalog import SourceTable
+    >>> source = SourceTable(TableName("l", "s", "t"), ())
+    >>> kept = TargetTable(source, source.name, (), (("partitioning", "ARRAY['day(ts)', 'ds']"),))
+    >>> [(f.transform, f.column) for f in kept_fields(kept)]
+    [('day', 'ts'), ('identity', 'ds')]
+    """
+    if target.advice is not None and target.advice.partitioning:
+        return ()
+    fields = []
+    for text in _QUOTED.findall(target.property("partitioning") or ""):
+        found = _FIELD.fullmatch(text.replace("''", "'").strip())
+        if found is None:
+            continue
+        transform, inner, param, plain = found.groups()
+        name = inner if transform else plain
+        column = normalize(name[1:-1].replace('""', '"') if name.startswith('"') else name)
+        fields.append(
+            PartitionField(
+                transform.lower() if transform else "identity",
+                column,
+                "kept from the source",
+                param=int(param) if param else None,
+                cardinality=0,  # not known: the statistics' distinct values, if read, tell
+            )
+        )
+    return tuple(fields)
 
 
 def _partitions(
@@ -242,15 +316,21 @@ def _partitions(
     from the column's span, the others from their cardinality. With `spans_only`, None where
     a temporal field's span is unknown."""
     count = 1.0
-    for field in target.advice.partitioning if target.advice is not None else ():
+    advised = target.advice.partitioning if target.advice is not None else ()
+    for field in advised or kept_fields(target):
         figures = stats.column(field.column)
         span = figures.span_days if figures is not None else None
+        distinct = figures.distinct if figures is not None else None
         if field.transform in DAYS_PER_UNIT and span is not None:
             count *= max(math.ceil(span / DAYS_PER_UNIT[field.transform]), 1)
         elif field.transform in DAYS_PER_UNIT and spans_only:
             return None
-        else:
+        elif field.cardinality or field.param:
             count *= max(field.param or field.cardinality, 1)
+        elif distinct is not None:  # a kept identity or truncate field
+            count *= max(distinct, 1.0)
+        elif spans_only:
+            return None
     return count
 
 
@@ -300,9 +380,3 @@ def _date_key(text: str) -> date | None:
         return datetime.strptime(text, "%Y%m%d").date()
     except ValueError:
         return None
-
-
-def _kept_temporal_column(target: TargetTable) -> str | None:
-    """The column of a month/day/hour field in the partitioning the copy kept, if any."""
-    found = _KEPT_FIELD.search(target.property("partitioning") or "")
-    return normalize(found.group(2)) if found is not None else None

@@ -66,7 +66,7 @@ def test_the_first_statement_creates_the_target_schema_in_the_urls_catalog(
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLE_TABLES))
-def test_each_source_table_gets_one_create_table_and_one_insert_in_the_target_schema(
+def test_each_source_table_gets_one_create_table_and_its_inserts_in_the_target_schema(
     name: str, load_example: Loader
 ) -> None:
     result = identity_of(load_example(name))
@@ -78,7 +78,15 @@ def test_each_source_table_gets_one_create_table_and_one_insert_in_the_target_sc
     assert len(created) == EXAMPLE_TABLES[name] == len(set(created))
     assert all(parse_trino(s.statement).key == "create" for s in result.ddl[1:])
     assert all(t[:2] == (catalog, schema) for t in created)
-    assert filled == created
+    assert list(dict.fromkeys(filled)) == created  # each filled in turn
+
+
+def test_a_copy_keeping_day_partitions_is_filled_month_by_month(messy: AnalysisResult) -> None:
+    # one INSERT would open a writer per day of the data, more than Trino's writers may
+    copies = [m.statement for m in messy.migrations if "optimized.sales_orders " in m.statement]
+    assert len(copies) == 13
+    assert copies[0].endswith("WHERE month(order_ts) = 1")
+    assert copies[-1].endswith("WHERE order_ts IS NULL")
 
 
 def test_columns_types_and_constraints_are_copied_as_declared(messy: AnalysisResult) -> None:
@@ -153,10 +161,10 @@ def test_a_blank_target_schema_means_the_default_one(make_workload: WorkloadFact
 def test_typed_tables_are_filled_with_their_columns_listed_on_both_sides(
     messy: AnalysisResult,
 ) -> None:
-    assert messy.migrations[1].statement == (
+    assert (
         'INSERT INTO lake.optimized.customers (customer_id, "Name", region, vip) '
         'SELECT customer_id, "Name", region, vip FROM lake.sales.customers'
-    )
+    ) in [s.statement for s in messy.migrations]
 
 
 def test_untyped_tables_are_filled_with_star_from_their_source(messy: AnalysisResult) -> None:

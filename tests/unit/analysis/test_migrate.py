@@ -195,3 +195,97 @@ def test_the_slices_copy_every_row_once_whatever_the_statistics_say(
         copied = db.execute("SELECT id, day FROM optimized.orders ORDER BY id").fetchall()
     # then the new table holds each row exactly once
     assert copied == list(enumerate(values))
+
+
+# -- a copy that keeps its source's partitions: no statement opens them all ------------------
+
+
+def kept_copy(ddl: str, statistics: TableStatistics | None = None) -> list[str]:
+    """The copy's INSERTs for a source laid out as `ddl` says, nothing advised for it."""
+    catalog, _ = build_catalog(parse_ddl([DdlStatement(ddl)]), "jdbc:trino://h:8080/lake/s")
+    layout, _ = plan_layout(catalog, "optimized")
+    target = next(iter(layout.targets.values()))
+    return migration_sql(target, slicing(target, statistics))
+
+
+def test_kept_day_partitions_over_years_are_split_even_with_statistics() -> None:
+    # given a source partitioned by day over four years (1,461 days), statistics read
+    ddl = (
+        "CREATE TABLE lake.s.ev (id bigint, ts timestamp(6)) WITH (partitioning = ARRAY['day(ts)'])"
+    )
+    years = TableStatistics(
+        rows=10**7,
+        data_bytes=1 << 30,
+        columns={"ts": ColumnStatistics(low="2021-01-01 00:00:00", high="2024-12-31 00:00:00")},
+    )
+    week = TableStatistics(
+        rows=10**5,
+        data_bytes=64 << 20,
+        columns={"ts": ColumnStatistics(low="2024-12-01 00:00:00", high="2024-12-06 00:00:00")},
+    )
+    # then one INSERT over them all would exceed Trino's writers: a month per statement
+    assert len(kept_copy(ddl, years)) == 13
+    # and six days are few enough for one statement
+    assert len(kept_copy(ddl, week)) == 1
+
+
+def test_a_kept_identity_partition_on_a_date_is_split_by_month() -> None:
+    copies = kept_copy(
+        "CREATE TABLE lake.s.logs (id bigint, dt date) WITH (partitioning = ARRAY['dt'])"
+    )
+    assert [c.split(" WHERE ")[1] for c in copies] == [
+        *(f"month(dt) = {m}" for m in range(1, 13)),
+        "dt IS NULL",
+    ]
+
+
+def test_a_kept_identity_partition_of_any_other_type_is_split_by_its_last_character() -> None:
+    # given a Hive-style daily string partition: a thousand days, one partition each
+    ddl = (
+        'CREATE TABLE lake.s.logs (id bigint, "Ds" varchar, n int)'
+        " WITH (partitioning = ARRAY['\"Ds\"', 'bucket(n, 4)'])"
+    )
+    copies = kept_copy(ddl)
+    # then each statement copies the days ending in one digit (the rest, the NULLs)
+    assert [c.split(" WHERE ")[1] for c in copies] == [
+        *(f'substr("Ds", length("Ds")) = \'{d}\'' for d in range(10)),
+        "substr(\"Ds\", length(\"Ds\")) NOT IN ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9')",
+        '"Ds" IS NULL',
+    ]
+    # and an integer key is split by the last digit of its text
+    key = kept_copy("CREATE TABLE t (day_key int) WITH (partitioning = ARRAY['day_key'])")
+    assert key[0].endswith(
+        "WHERE substr(CAST(day_key AS varchar), length(CAST(day_key AS varchar))) = '0'"
+    )
+
+
+def test_a_kept_identity_partition_of_few_values_is_copied_in_one_statement() -> None:
+    ddl = "CREATE TABLE lake.s.t (id bigint, region varchar) WITH (partitioning = ARRAY['region'])"
+    few = TableStatistics(rows=10**6, data_bytes=1 << 20, columns={"region": ColumnStatistics(5)})
+    many = TableStatistics(
+        rows=10**6, data_bytes=1 << 20, columns={"region": ColumnStatistics(900)}
+    )
+    assert len(kept_copy(ddl, few)) == 1
+    assert len(kept_copy(ddl, many)) == 12
+    assert len(kept_copy(ddl, TableStatistics(rows=10**6, data_bytes=1 << 20))) == 12  # unknown
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=30))
+def test_the_last_character_split_copies_every_row_once(values: list[str | None]) -> None:
+    # given a table partitioned by a string of any value: empty, digits, letters, NULL
+    copies = kept_copy(
+        "CREATE TABLE lake.s.t (id bigint, ds varchar) WITH (partitioning = ARRAY['ds'])"
+    )
+    # when every statement of its migration runs
+    with duckdb.connect() as db:
+        db.execute("CREATE SCHEMA s; CREATE SCHEMA optimized")
+        db.execute("CREATE TABLE s.t (id bigint, ds varchar)")
+        db.execute("CREATE TABLE optimized.t (id bigint, ds varchar)")
+        for index, value in enumerate(values):
+            db.execute("INSERT INTO s.t VALUES (?, ?)", [index, value])
+        for copy in copies:
+            db.execute(duckdb_sql(copy.replace("lake.", "")))
+        copied = db.execute("SELECT id, ds FROM optimized.t ORDER BY id").fetchall()
+    # then the new table holds each row exactly once
+    assert copied == list(enumerate(values))
