@@ -54,7 +54,6 @@ range lands in files of its own.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -64,9 +63,10 @@ from sqlglot import exp
 
 from domain.analysis.advise import PartitionField
 from domain.analysis.catalog import Column
+from domain.analysis.estimate import fields_of
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.layout import TargetTable
-from domain.analysis.names import TableName, normalize, trino_sql
+from domain.analysis.names import TableName, trino_sql
 from domain.analysis.sizing import DAYS_PER_UNIT
 from domain.statistics import TableStatistics, WorkloadStatistics
 
@@ -198,9 +198,6 @@ def slicing_issues(
     ]
 
 
-_QUOTED = re.compile(r"'((?:[^']|'')*)'")
-_NAME = r'(?:"(?:[^"]|"")+"|[^\s,()"]+)'
-_FIELD = re.compile(rf"(?:(\w+)\s*\(\s*({_NAME})\s*(?:,\s*(\d+)\s*)?\)|({_NAME}))")
 _TEMPORAL = {
     exp.DataType.Type.DATE,
     exp.DataType.Type.TIMESTAMP,
@@ -289,24 +286,12 @@ def kept_fields(target: TargetTable) -> tuple[PartitionField, ...]:
     """
     if target.advice is not None and target.advice.partitioning:
         return ()
-    fields = []
-    for text in _QUOTED.findall(target.property("partitioning") or ""):
-        found = _FIELD.fullmatch(text.replace("''", "'").strip())
-        if found is None:
-            continue
-        transform, inner, param, plain = found.groups()
-        name = inner if transform else plain
-        column = normalize(name[1:-1].replace('""', '"') if name.startswith('"') else name)
-        fields.append(
-            PartitionField(
-                transform.lower() if transform else "identity",
-                column,
-                "kept from the source",
-                param=int(param) if param else None,
-                cardinality=0,  # not known: the statistics' distinct values, if read, tell
-            )
-        )
-    return tuple(fields)
+    spec = target.property("partitioning")
+    return tuple(
+        # the cardinality is not known: the statistics' distinct values, if read, tell
+        PartitionField(f.transform, f.column, "kept from the source", param=f.param, cardinality=0)
+        for f in fields_of([("partitioning", spec)] if spec else [])
+    )
 
 
 def _partitions(
