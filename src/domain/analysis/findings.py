@@ -14,6 +14,7 @@ the queries it concerns. Codes are stable and machine-readable:
     type_unsupported  a column type Iceberg may reject, kept as written
     columns_from_source  the DDL gives no typed column list; the copy takes the source's
     unknown_table     a query reads a table the DDL does not define
+    time_travel       a query reads a table as of a past snapshot: that reference stays
     non_select        a query that writes or defines instead of reading
     duplicate_queryid two queries share an id
     rewrite_error     a query that parsed but could not be rewritten; returned unchanged

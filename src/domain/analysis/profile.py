@@ -88,7 +88,9 @@ class Reference:
 
     `span` locates the name (all its parts) in the query's text, `table_part` is its last
     part as written, and `aliasable` says whether an alias may follow the name there (an
-    unaliased relation in FROM, JOIN or MERGE).
+    unaliased relation in FROM, JOIN or MERGE). `history` marks a read of the table as of a
+    past snapshot (``FOR VERSION AS OF``, ``FOR TIMESTAMP AS OF``): the new table has no
+    such history, so that reference is not `known` and keeps reading the source table.
     """
 
     written: str
@@ -97,6 +99,7 @@ class Reference:
     span: Span | None = None
     table_part: str = ""
     aliasable: bool = False
+    history: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,8 +384,9 @@ def _reference(table: exp.Table, text: str, catalog: Catalog) -> Reference:
         # (the last five characters: upper() maps each character on its own)
         and not (span is not None and text[: span[0]].rstrip()[-5:].upper().endswith("TABLE"))
     )
-    known = catalog.get(name) is not None
-    return Reference(written_name, name, known, span, table_part, aliasable)
+    history = table.args.get("version") is not None
+    known = catalog.get(name) is not None and not history
+    return Reference(written_name, name, known, span, table_part, aliasable, history)
 
 
 def _span(parts: Sequence[exp.Identifier], text: str) -> tuple[Span | None, str]:
@@ -415,12 +419,18 @@ def _kind(statement: exp.Expr) -> str:
 
 def _issues(profile: Profile) -> list[Issue]:
     unknown: dict[str, tuple[str, list[str]]] = {}
+    history: dict[str, list[str]] = {}
     writes: dict[str, list[str]] = {}
     failed: list[QueryProfile] = []
     for query in profile.queries:
         if query.error is not None and query.kind:
             failed.append(query)
         for reference in query.unknown:
+            if reference.history:
+                ids = history.setdefault(str(reference.name), [])
+                if query.queryid not in ids:
+                    ids.append(query.queryid)
+                continue
             key = str(reference.name) if reference.name else reference.written.lower()
             _, ids = unknown.setdefault(key, (reference.written, []))
             if query.queryid not in ids:
@@ -455,6 +465,24 @@ def _issues(profile: Profile) -> list[Issue]:
             details={"written": written},
         )
         for key, (written, ids) in unknown.items()
+    ]
+    issues += [
+        Issue(
+            code="time_travel",
+            severity=Severity.INFO,
+            title=f"{len(ids)} quer{'y reads' if len(ids) == 1 else 'ies read'} {key} as of "
+            "a past snapshot",
+            rationale=(
+                "FOR VERSION AS OF and FOR TIMESTAMP AS OF read the table's history, which "
+                "the new table does not have (its first snapshot is its migration), so those "
+                "references keep reading the source table, and no rollup or stored result "
+                "answers the query."
+            ),
+            table=key,
+            queryids=tuple(ids),
+            risk="Those queries keep depending on the source table and its snapshots.",
+        )
+        for key, ids in history.items()
     ]
     issues.extend(
         Issue(

@@ -109,7 +109,7 @@ def retarget(
     edits: list[tuple[int, int, str]] = []
     for reference in references:
         target = names.get(reference.name) if reference.name is not None else None
-        if target is None or reference.name is None:
+        if target is None or reference.name is None or reference.history:
             continue
         if reference.span is None:
             return _regenerate(sql, names, session)
@@ -381,7 +381,12 @@ def _adapt(
         return _Refusal(f"it is a {query.kind} statement")
     if query.unknown:
         still = ", ".join(sorted({r.written for r in query.unknown}))
-        return _Refusal(f"it also reads {still}, which is not in the DDL, so it is not rewritten")
+        why = (
+            "as of a past snapshot (the new table has no history)"
+            if all(r.history for r in query.unknown)
+            else "which is not in the DDL"
+        )
+        return _Refusal(f"it also reads {still}, {why}, so it is not rewritten")
     types = _FixedTypes(catalog, fixes)
     try:
         if statement is None:
@@ -515,12 +520,14 @@ def rename_and_generate(
     `found` are its `table_nodes`, when the caller has them."""
     tables, columns = found if found is not None else table_nodes(statement)
     renamed: set[TableName] = set()
+    moved: set[TableName] = set()
     for table in tables:
         parts = name_parts(table)
         old = session.resolve(parts) if parts is not None else None
         new = names.get(old) if old is not None else None
-        if old is None or new is None:
-            continue
+        if old is None or new is None or table.args.get("version") is not None:
+            continue  # a past snapshot's read stays on the source (see `Reference.history`)
+        moved.add(old)
         alias = identifier(old.table)
         table.set("catalog", identifier(new.catalog))
         table.set("db", identifier(new.schema))
@@ -533,7 +540,7 @@ def rename_and_generate(
                 table.set("alias", exp.TableAlias(this=alias))
     for column in columns:
         old = qualified_column_name(column, session)
-        new = names.get(old) if old is not None else None
+        new = names.get(old) if old in moved else None
         if old is None or new is None:
             continue
         keep = old in renamed

@@ -435,6 +435,8 @@ def _scope(statement: exp.Select, catalog: Catalog) -> _Scope | None:
     from_ = statement.args.get("from_") or statement.args.get("from")
     if from_ is None or not isinstance(from_.this, exp.Table):
         return None
+    if any(t.args.get("sample") or t.args.get("version") for t in statement.find_all(exp.Table)):
+        return None  # a sample's rows, or a past snapshot's: not what a rollup of the table holds
     tables = [from_.this]
     for join in statement.args.get("joins") or ():
         if not isinstance(join.this, exp.Table) or join.args.get("using"):

@@ -7,12 +7,13 @@ from dataclasses import replace
 import sqlglot
 from sqlglot import exp
 
+from domain.analysis import analyze
 from domain.analysis.catalog import Catalog, SourceTable
 from domain.analysis.names import Session, TableName
 from domain.analysis.parse import parse_query
 from domain.analysis.profile import profile_query
 from domain.analysis.retarget import retarget, retarget_sql
-from domain.workload import Query
+from domain.workload import DdlStatement, Query, Workload
 
 SESSION = Session("lake", "sales")
 ORDERS = TableName("lake", "sales", "orders")
@@ -145,3 +146,31 @@ def test_without_recorded_positions_the_tree_is_renamed_and_regenerated_as_trino
 def test_a_query_naming_no_source_table_is_returned_as_it_came() -> None:
     sql = "select 1 -- nothing to do"
     assert retarget_sql(sql, SESSION, SAME_NAMES) == sql
+
+
+def test_a_past_snapshot_keeps_reading_the_source_and_the_report_says_why() -> None:
+    # given a query joining today's orders with the customers of a past snapshot
+    workload = Workload(
+        url="jdbc:trino://h:8080/lake/sales",
+        ddl=(
+            DdlStatement("CREATE TABLE orders (id bigint, customer_id bigint)"),
+            DdlStatement("CREATE TABLE customers (customer_id bigint, name varchar)"),
+        ),
+        queries=(
+            Query(
+                "q",
+                "SELECT o.id, c.name FROM orders o JOIN customers FOR VERSION AS OF 7 c "
+                "ON c.customer_id = o.customer_id",
+            ),
+        ),
+    )
+    # when the engine answers
+    result = analyze(workload)
+    # then today's orders are read from the new table, the snapshot from the source, whose
+    # history the new table does not have
+    query = result.queries[0].query
+    assert "FROM lake.optimized.orders o" in query
+    assert "JOIN customers FOR VERSION AS OF 7 c" in query
+    found = [f for f in result.report.findings if f.code == "time_travel"]
+    assert [f.queryids for f in found] == [("q",)]
+    assert "lake.sales.customers" in found[0].title

@@ -100,6 +100,21 @@ def test_queries_a_rollup_cannot_answer_exactly_stay_on_the_table() -> None:
         assert "_rollup" not in result.queries[0].query, sql
 
 
+def test_a_sample_or_a_past_snapshot_is_not_answered_from_a_rollup_of_the_table() -> None:
+    # a sample's count is a tenth of the table's; a snapshot holds other rows than today's
+    for sql in (
+        "SELECT country, count(*) AS n FROM lake.shop.sales TABLESAMPLE BERNOULLI (10) "
+        "GROUP BY country",
+        "SELECT country, sum(qty) FROM lake.shop.sales FOR VERSION AS OF 42 GROUP BY country",
+        "SELECT country, count(*) FROM lake.shop.sales "
+        "FOR TIMESTAMP AS OF TIMESTAMP '2024-06-01 00:00:00 UTC' GROUP BY country",
+    ):
+        result = analyze(workload(sql))
+        assert not rollup_ddl(result), sql
+        assert "_rollup" not in result.queries[0].query, sql
+        assert "_result" not in result.queries[0].query, sql
+
+
 def test_time_filters_on_period_boundaries_keep_the_rollup_at_that_grain() -> None:
     # given hourly, daily and monthly boundaries on a timestamp, and a quarter as BETWEEN dates
     load = workload(
