@@ -52,6 +52,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlglot
@@ -60,7 +61,7 @@ from sqlglot.errors import SqlglotError
 
 from domain.analysis.cardinality import HIGH_CARDINALITY, KEY_NAME, LOW_CARDINALITY
 from domain.analysis.catalog import Catalog, Column, SourceTable, build_catalog, name_parts
-from domain.analysis.names import TRINO, TableName, normalize
+from domain.analysis.names import TRINO, TableName, normalize, written
 from domain.analysis.parse import parse_ddl
 from domain.analysis.usage import NUMBER_TYPES
 from domain.workload import Workload
@@ -70,6 +71,7 @@ __all__ = [
     "DataPlan",
     "Plant",
     "TablePlan",
+    "nested_parts",
     "plan_data",
     "planted_sql",
     "trino_select",
@@ -170,6 +172,10 @@ class ColumnSpec:
         day_key    a day as the integer ``yyyymmdd`` (a star schema's date key): from
                    `start` to `end` like a date
         boolean    true for one row in ten
+        array      two elements, each made as `parts[0]` says
+        map        an entry per key of `parts[0]`'s `values` (every key a query reads, as
+                   ``m['k']`` fails on a map without it, and one more), values `parts[1]`
+        row        a field per part, each made as it says (`name`: the field's)
         null       only NULLs (a type the plan cannot make values for)
     `text` writes numbers, dates and timestamps as varchar; `nulls` is the share of NULLs.
     """
@@ -190,6 +196,7 @@ class ColumnSpec:
     # a varchar holding numbers: each value written as this type prints it (`text` numbers)
     number_type: str = ""
     planted: tuple[Plant, ...] = ()  # rows that hold what a filter asks of it (see Plant)
+    parts: tuple[ColumnSpec, ...] = ()  # an array's element, a map's key and value, a row's
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +232,11 @@ class _Evidence:
 
 
 _ColumnRef = tuple[TableName, str]
+# Evidence of a nested column's parts is kept under the column's key and these suffixes (or
+# `.field` for a row's field): an array's elements or a map's values, a map's keys.
+ELEMENTS = "[]"
+KEYS = "{}"
+_NESTED = {exp.DataType.Type.ARRAY, exp.DataType.Type.MAP, exp.DataType.Type.STRUCT}
 _SpecMaker = Callable[..., "ColumnSpec"]
 
 
@@ -268,6 +280,7 @@ def plan_data(workload: Workload, rows: int, seed: int = 0) -> DataPlan:
                 span,
                 salt=seed * 1_000_003 + number * 1_009 + position,
                 calendars=calendars,
+                nested=partial(_part_evidence, evidence, table.name),
             )
             for position, column in enumerate(table.columns)
         )
@@ -277,6 +290,12 @@ def plan_data(workload: Workload, rows: int, seed: int = 0) -> DataPlan:
         columns = _planted(table, columns, list(filters[table.name].values()), table_rows, salt)
         tables.append(TablePlan(table.name, table_rows, columns, role))
     return DataPlan(tuple(tables), tuple(skipped), catalog)
+
+
+def _part_evidence(
+    evidence: Mapping[_ColumnRef, _Evidence], table: TableName, part: str
+) -> _Evidence | None:
+    return evidence.get((table, part))
 
 
 def _with_calendar(columns: tuple[ColumnSpec, ...]) -> tuple[ColumnSpec, ...]:
@@ -554,6 +573,12 @@ def _gather(
     """
     aliases, in_query = _tables_of(tree, catalog)
     for node in tree.walk():
+        if isinstance(node, exp.Bracket) and isinstance(node.this, exp.Column):
+            keys = [k for k in node.expressions if isinstance(k, exp.Literal) and k.is_string]
+            for ref in _refs(node.this, aliases, in_query):  # m['k'], element_at(m, 'k')
+                evidence[(ref[0], ref[1] + KEYS)].literals += [k.sql(dialect=TRINO) for k in keys]
+        elif isinstance(node, exp.ArrayContains) and isinstance(node.this, exp.Column):
+            _compare(node.this, node.expression, node, aliases, in_query, evidence)
         if isinstance(node, exp.Group):
             for column in node.find_all(exp.Column):
                 for ref in _refs(column, aliases, in_query):
@@ -640,6 +665,16 @@ def _refs(
     qualifier = normalize(column.table) if column.table else ""
     if qualifier and qualifier in aliases:
         return [(aliases[qualifier], name)]
+    if qualifier:  # geo.lat, e.geo.lat: the field of a ROW column
+        owner = normalize(column.db) if column.db else ""
+        fields = [
+            (table.name, f"{qualifier}.{name}")
+            for table in in_query
+            if (not owner or aliases.get(owner) == table.name)
+            and any(c.key == qualifier for c in table.columns)
+        ]
+        if fields:
+            return list(dict.fromkeys(fields))
     return list(
         dict.fromkeys(
             (table.name, name) for table in in_query if any(c.key == name for c in table.columns)
@@ -660,6 +695,14 @@ def _compare(
         return
     other = _signed(other)
     literal = other if isinstance(other, exp.Literal) else other.find(exp.Literal)
+    if literal is not None and isinstance(node, exp.ArrayContains) and isinstance(side, exp.Column):
+        for ref in _refs(side, aliases, in_query):  # contains(tags, 'beta'): an element's value
+            _note(evidence[(ref[0], ref[1] + ELEMENTS)], literal, equality=True)
+        return
+    if literal is not None and isinstance(side, exp.Bracket) and isinstance(side.this, exp.Column):
+        for ref in _refs(side.this, aliases, in_query):  # m['k'] = 'v', tags[1] = 'v'
+            _note(evidence[(ref[0], ref[1] + ELEMENTS)], literal, equality=isinstance(node, exp.EQ))
+        return
     column = side if isinstance(side, exp.Column) else side.find(exp.Column)
     if literal is None or column is None:
         return
@@ -698,6 +741,15 @@ def _compare(
         if not literal.is_string:
             with contextlib.suppress(ValueError):
                 found.numbers.append(float(text))
+
+
+def _note(found: _Evidence, literal: exp.Literal, *, equality: bool) -> None:
+    """`literal` as a value the part of a nested column (an element, a map's value) holds."""
+    found.equality = found.equality or equality
+    found.literals.append(literal.sql(dialect=TRINO))
+    if not literal.is_string:
+        with contextlib.suppress(ValueError):
+            found.numbers.append(float(literal.this))
 
 
 def _like_value(pattern: str, column: str) -> str:
@@ -882,6 +934,7 @@ def _column_spec(
     span: tuple[datetime, datetime],
     salt: int,
     calendars: Set[TableName] = frozenset(),
+    nested: Callable[[str], _Evidence | None] = lambda part: None,
 ) -> ColumnSpec:
     found = found or _Evidence()
     data_type = column.data_type
@@ -896,6 +949,8 @@ def _column_spec(
     def spec(kind: str, **kwargs: Any) -> ColumnSpec:
         return ColumnSpec(column.sql_name, type_sql, kind, salt=salt, **kwargs)
 
+    if base in _NESTED:
+        return _nested_spec(spec, column, data_type, nested, rows, span, salt, nulls)
     if textual and found.casts:
         return _number_text_spec(spec, name, found, span, rows, nulls)
     if domain is not None and domain.owner[0] in calendars:
@@ -949,6 +1004,65 @@ def _column_spec(
         values = tuple(v for v in dict.fromkeys(found.literals) if _number_in(v, low, high))
         kind = "decimal" if base == exp.DataType.Type.DECIMAL else "real"
         return spec(kind, low=low, high=high, values=values, nulls=nulls)
+    return spec("null", nulls=1.0)
+
+
+def _nested_spec(
+    spec: _SpecMaker,
+    column: Column,
+    data_type: exp.DataType,
+    nested: Callable[[str], _Evidence | None],
+    rows: int,
+    span: tuple[datetime, datetime],
+    salt: int,
+    nulls: float,
+) -> ColumnSpec:
+    """An array's, a map's or a row's spec, its parts made as columns of their own types
+    from what the queries ask of them (an element's value, a map's key, a row's field)."""
+    name = column.key
+
+    def part(label: str, evidence_key: str, part_type: exp.DataType, number: int) -> ColumnSpec:
+        own = Column(exp.to_identifier(label), part_type)
+        made = _column_spec(
+            SourceTable(TableName("", "", ""), (own,)),
+            own,
+            1,
+            nested(evidence_key),
+            None,
+            rows,
+            {},
+            span,
+            salt * 31 + number,
+            nested=nested,
+        )
+        return replace(made, nulls=0.0, name=written(own.name))
+
+    kinds = data_type.expressions
+    if data_type.this == exp.DataType.Type.ARRAY and len(kinds) == 1:
+        element = part("element", name + ELEMENTS, kinds[0], 1)
+        if element.kind != "null":
+            return spec("array", parts=(element,), nulls=nulls)
+    if data_type.this == exp.DataType.Type.MAP and len(kinds) == 2:
+        asked = (nested(name + KEYS) or _Evidence()).literals
+        key_type = kinds[0].sql(dialect=TRINO)
+        if kinds[0].this in exp.DataType.TEXT_TYPES:
+            keys = [*dict.fromkeys(asked), "'key_0'"]
+        elif kinds[0].this in exp.DataType.INTEGER_TYPES:
+            keys = [k for k in dict.fromkeys(asked) if _fits(key_type, k)] + ["0"]
+        else:
+            keys = []
+        value = part("value", name + ELEMENTS, kinds[1], 2)
+        if keys and value.kind != "null":
+            key = ColumnSpec("key", key_type, "category", values=tuple(dict.fromkeys(keys)))
+            return spec("map", parts=(key, value), nulls=nulls)
+    if data_type.this == exp.DataType.Type.STRUCT and kinds:
+        fields = [
+            part(f.name, f"{name}.{normalize(f.name)}", f.kind, n)
+            for n, f in enumerate(kinds, start=1)
+            if isinstance(f, exp.ColumnDef) and isinstance(f.kind, exp.DataType)
+        ]
+        if len(fields) == len(kinds):
+            return spec("row", parts=tuple(fields), nulls=nulls)
     return spec("null", nulls=1.0)
 
 
@@ -1192,7 +1306,23 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
         return f"{spec.values[0]}({_instant_sql(replace(spec, kind='timestamp'), rows)})"
     if kind == "boolean":
         return f"({_hash(spec.salt)} < 0.1)"
+    if kind == "array":
+        elements = [_value_sql(p, rows) for p in nested_parts(spec)]
+        return f"ARRAY[{', '.join(elements)}]"
+    if kind == "map":
+        values = ", ".join(_value_sql(p, rows) for p in nested_parts(spec))
+        return f"MAP(ARRAY[{', '.join(spec.parts[0].values)}], ARRAY[{values}])"
+    if kind == "row":
+        return f"ROW({', '.join(_value_sql(p, rows) for p in spec.parts)})"
     return "NULL"
+
+
+def nested_parts(spec: ColumnSpec) -> list[ColumnSpec]:
+    """The parts an array's elements (two) or a map's values (one per key) are made of,
+    salted apart."""
+    part = spec.parts[-1]
+    count = len(spec.parts[0].values) if spec.kind == "map" else 2
+    return [replace(part, salt=part.salt * 7 + n) for n in range(count)]
 
 
 def _pick(values: Sequence[str], salt: int, first: bool = False) -> str:

@@ -21,6 +21,7 @@ from domain.synthetic import (
     REFERENCED_SHARE,
     ColumnSpec,
     TablePlan,
+    nested_parts,
     planted_sql,
     with_values_sql,
 )
@@ -115,7 +116,23 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
         return f"{part}({_instant_sql(replace(spec, kind='timestamp', text=False), rows)})"
     if kind == "boolean":
         return f"({_hash(spec.salt)} < 0.1)"
+    if kind == "array":
+        return f"[{', '.join(_value_sql(p, rows) for p in nested_parts(spec))}]"
+    if kind == "map":
+        values = ", ".join(_value_sql(p, rows) for p in nested_parts(spec))
+        return f"MAP([{', '.join(spec.parts[0].values)}], [{values}])"
+    if kind == "row":
+        fields = (f"{_string(_unquoted(p.name))}: {_value_sql(p, rows)}" for p in spec.parts)
+        return "{" + ", ".join(fields) + "}"
     return "NULL"
+
+
+def _unquoted(name: str) -> str:
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name
+
+
+def _string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _pick(values: tuple[str, ...], salt: int, *, text: bool = False, first: bool = False) -> str:
