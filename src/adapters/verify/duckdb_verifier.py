@@ -208,6 +208,13 @@ class DuckDbSandbox:
             for node in tree.find_all(exp.Table, exp.Column):
                 if _reserved(node):
                     node.set("catalog", exp.to_identifier(self._catalog(node.args["catalog"].name)))
+        if tree.find(*_JSON_EXTRACTS):
+            tree = tree.copy() if tree is statement else tree
+            for extract in list(tree.find_all(*_JSON_EXTRACTS)):
+                # Trino's json_extract(_scalar) is NULL for text that is not JSON; DuckDB's
+                # fails the statement: the text is read as JSON where it is JSON only
+                text = extract.this
+                extract.set("this", exp.TryCast(this=text, to=exp.DataType.build("json")))
         try:
             return tree.sql(dialect="duckdb", identify=True)
         except Exception as error:  # sqlglot cannot write it for DuckDB
@@ -225,6 +232,9 @@ class DuckDbSandbox:
         if self._interrupted:
             return BudgetSpent(str(error))
         return SandboxError(str(error))
+
+
+_JSON_EXTRACTS = (exp.JSONExtract, exp.JSONExtractScalar)
 
 
 class _Idle:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -146,7 +146,10 @@ class Procedure:
             run.spent = True
         except SandboxError as error:
             run.notes.append(f"the sandbox could not be prepared: {error}")
-        queries = tuple(self._query(check, session, run) for check in request.checks)
+        # the new tables the engine could not build (a function or type it lacks): a rewrite
+        # reading one cannot be run here, which says nothing of its rows
+        unbuilt = {m.table: m.detail for m in migrations if m.status == NOT_VERIFIABLE}
+        queries = tuple(self._query(check, session, run, unbuilt) for check in request.checks)
         return Verification(
             engine=self._engine,
             seed=request.seed,
@@ -347,7 +350,13 @@ class Procedure:
 
     # -- the queries --------------------------------------------------------------------------
 
-    def _query(self, check: QueryCheck, session: Session, run: _Run) -> QueryVerification:
+    def _query(
+        self,
+        check: QueryCheck,
+        session: Session,
+        run: _Run,
+        unbuilt: Mapping[str, str] | None = None,
+    ) -> QueryVerification:
         first = check.candidates[0]
         if check.unchanged:
             return QueryVerification(
@@ -393,6 +402,11 @@ class Procedure:
             if tree is None:
                 tried.append(CandidateOutcome(candidate, DIFFERS, "it does not parse as Trino SQL"))
                 continue
+            missing = _reads_unbuilt(tree, session, unbuilt or {})
+            if missing:  # the engine's limit, which says nothing of the rewrite's rows
+                detail = f"could not be run: {missing}"
+                tried.append(CandidateOutcome(candidate, NOT_VERIFIABLE, detail, len(before)))
+                break
             try:
                 after = self._sandbox.rows(qualified(tree, session), self._max_rows)
             except BudgetSpent:
@@ -462,6 +476,16 @@ def _parse(text: str) -> exp.Expr | None:
 _MISSING_FUNCTION = re.compile(
     r"(Scalar|Aggregate|Table) Function with name \"?(\w+)\"? does not exist"
 )
+
+
+def _reads_unbuilt(tree: exp.Expr, session: Session, unbuilt: Mapping[str, str]) -> str:
+    """Why `tree` cannot be run here when it reads a table the engine could not build."""
+    for table in tree.find_all(exp.Table):
+        parts = name_parts(table)
+        name = str(session.resolve(parts)) if parts is not None else ""
+        if name in unbuilt:
+            return f"it reads {name}, which the verifier's engine could not build ({unbuilt[name]})"
+    return ""
 
 
 def _unsupported(error: Exception) -> bool:

@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from domain.analysis import analyze
 from domain.analysis.catalog import Catalog, SourceTable
-from domain.analysis.names import Session, TableName
+from domain.analysis.names import Session, TableName, trino_sql
 from domain.analysis.parse import parse_query
 from domain.analysis.profile import profile_query
 from domain.analysis.retarget import retarget, retarget_sql
@@ -174,3 +174,12 @@ def test_a_past_snapshot_keeps_reading_the_source_and_the_report_says_why() -> N
     found = [f for f in result.report.findings if f.code == "time_travel"]
     assert [f.queryids for f in found] == [("q",)]
     assert "lake.sales.customers" in found[0].title
+
+
+def test_a_time_zone_conversion_is_written_as_trino_reads_it_back() -> None:
+    # Trino's generator writes AT_TIMEZONE(x, zone), which sqlglot reads back as an unknown
+    # function: the engine writes x AT TIME ZONE zone, which every dialect reads
+    tree = sqlglot.parse_one("SELECT hour(ts AT TIME ZONE 'Europe/Berlin') FROM t", read="trino")
+    written = trino_sql(tree)
+    assert written == "SELECT HOUR(ts AT TIME ZONE 'Europe/Berlin') FROM t"
+    assert sqlglot.parse_one(written, read="trino").find(exp.AtTimeZone) is not None

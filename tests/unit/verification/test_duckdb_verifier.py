@@ -42,6 +42,20 @@ def test_a_function_duckdb_lacks_makes_the_query_not_verifiable_and_names_it() -
     assert checked.queries == result.queries
 
 
+def test_json_functions_on_text_that_is_not_json_give_null_as_on_trino() -> None:
+    # given queries reading JSON out of a text column whose values are not all JSON
+    load = workload(
+        "SELECT json_extract_scalar(url, '$.host') AS host, count(*) AS n FROM pages GROUP BY 1",
+        "SELECT section, json_extract(url, '$.path') AS path FROM pages WHERE visits > 10",
+        ddl=(PAGES,),
+        url=URL,
+    )
+    # when they are verified
+    checked = verify(load, analyze(load))
+    # then they run, NULL where Trino gives NULL (DuckDB alone would fail on such text)
+    assert [entry(checked, q)["outcome"] for q in ("q0", "q1")] == ["verified", "verified"]
+
+
 def test_names_in_one_two_or_three_parts_resolve_as_in_the_session() -> None:
     load = workload(
         "SELECT count(*) FROM pages WHERE section = 'news'",
