@@ -71,6 +71,7 @@ __all__ = [
     "DataPlan",
     "Plant",
     "TablePlan",
+    "field_name",
     "nested_parts",
     "plan_data",
     "planted_sql",
@@ -176,6 +177,8 @@ class ColumnSpec:
         map        an entry per key of `parts[0]`'s `values` (every key a query reads, as
                    ``m['k']`` fails on a map without it, and one more), values `parts[1]`
         row        a field per part, each made as it says (`name`: the field's)
+        json       a JSON object as text, a key per part (`name`), its value made as it says:
+                   a varchar that queries read with ``json_extract_scalar(col, '$.key')``
         null       only NULLs (a type the plan cannot make values for)
     `text` writes numbers, dates and timestamps as varchar; `nulls` is the share of NULLs.
     """
@@ -229,6 +232,7 @@ class _Evidence:
     prefixes: list[str] = field(default_factory=list)
     matches: list[str] = field(default_factory=list)  # values LIKE patterns match as they are
     casts: list[exp.DataType] = field(default_factory=list)  # number types it is cast to
+    json_keys: list[str] = field(default_factory=list)  # json_extract(col, '$.key') reads
 
 
 _ColumnRef = tuple[TableName, str]
@@ -236,6 +240,7 @@ _ColumnRef = tuple[TableName, str]
 # `.field` for a row's field): an array's elements or a map's values, a map's keys.
 ELEMENTS = "[]"
 KEYS = "{}"
+JSON = "$."  # a JSON text's key: `payload$.campaign`
 _NESTED = {exp.DataType.Type.ARRAY, exp.DataType.Type.MAP, exp.DataType.Type.STRUCT}
 _SpecMaker = Callable[..., "ColumnSpec"]
 
@@ -579,6 +584,9 @@ def _gather(
                 evidence[(ref[0], ref[1] + KEYS)].literals += [k.sql(dialect=TRINO) for k in keys]
         elif isinstance(node, exp.ArrayContains) and isinstance(node.this, exp.Column):
             _compare(node.this, node.expression, node, aliases, in_query, evidence)
+        elif (key := _json_key(node)) is not None and isinstance(node.this, exp.Column):
+            for ref in _refs(node.this, aliases, in_query):  # json_extract_scalar(col, '$.k')
+                evidence[ref].json_keys.append(key)
         if isinstance(node, exp.Group):
             for column in node.find_all(exp.Column):
                 for ref in _refs(column, aliases, in_query):
@@ -699,6 +707,11 @@ def _compare(
         for ref in _refs(side, aliases, in_query):  # contains(tags, 'beta'): an element's value
             _note(evidence[(ref[0], ref[1] + ELEMENTS)], literal, equality=True)
         return
+    key = _json_key(side)
+    if literal is not None and key is not None and isinstance(side.this, exp.Column):
+        for ref in _refs(side.this, aliases, in_query):  # json_extract_scalar(col, '$.k') = 'v'
+            _note(evidence[(ref[0], f"{ref[1]}{JSON}{key}")], literal, equality=True)
+        return
     if literal is not None and isinstance(side, exp.Bracket) and isinstance(side.this, exp.Column):
         for ref in _refs(side.this, aliases, in_query):  # m['k'] = 'v', tags[1] = 'v'
             _note(evidence[(ref[0], ref[1] + ELEMENTS)], literal, equality=isinstance(node, exp.EQ))
@@ -741,6 +754,22 @@ def _compare(
         if not literal.is_string:
             with contextlib.suppress(ValueError):
                 found.numbers.append(float(text))
+
+
+def _json_key(node: exp.Expr) -> str | None:
+    """The key of ``json_extract(col, '$.key')`` or ``json_extract_scalar``: one level only."""
+    if not isinstance(node, exp.JSONExtract | exp.JSONExtractScalar):
+        return None
+    path = node.expression
+    steps = path.expressions if isinstance(path, exp.JSONPath) else []
+    if (
+        len(steps) == 2
+        and isinstance(steps[0], exp.JSONPathRoot)
+        and isinstance(steps[1], exp.JSONPathKey)
+        and isinstance(steps[1].this, str)
+    ):
+        return steps[1].this
+    return None
 
 
 def _note(found: _Evidence, literal: exp.Literal, *, equality: bool) -> None:
@@ -949,7 +978,7 @@ def _column_spec(
     def spec(kind: str, **kwargs: Any) -> ColumnSpec:
         return ColumnSpec(column.sql_name, type_sql, kind, salt=salt, **kwargs)
 
-    if base in _NESTED:
+    if base in _NESTED or (textual and found.json_keys):
         return _nested_spec(spec, column, data_type, nested, rows, span, salt, nulls)
     if textual and found.casts:
         return _number_text_spec(spec, name, found, span, rows, nulls)
@@ -1038,6 +1067,11 @@ def _nested_spec(
         return replace(made, nulls=0.0, name=written(own.name))
 
     kinds = data_type.expressions
+    read = dict.fromkeys((nested(name) or _Evidence()).json_keys)
+    if read and data_type.this in exp.DataType.TEXT_TYPES:
+        text = exp.DataType.build("varchar")
+        fields = [part(k, f"{name}{JSON}{k}", text, n) for n, k in enumerate(read, start=1)]
+        return spec("json", parts=tuple(fields), nulls=nulls)
     if data_type.this == exp.DataType.Type.ARRAY and len(kinds) == 1:
         element = part("element", name + ELEMENTS, kinds[0], 1)
         if element.kind != "null":
@@ -1314,7 +1348,17 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
         return f"MAP(ARRAY[{', '.join(spec.parts[0].values)}], ARRAY[{values}])"
     if kind == "row":
         return f"ROW({', '.join(_value_sql(p, rows) for p in spec.parts)})"
+    if kind == "json":
+        keys = ", ".join(field_name(p) for p in spec.parts)
+        values = ", ".join(_value_sql(p, rows) for p in spec.parts)
+        return f"json_format(CAST(MAP(ARRAY[{keys}], ARRAY[{values}]) AS JSON))"
     return "NULL"
+
+
+def field_name(part: ColumnSpec) -> str:
+    """A row's field or a JSON key as a string literal: the part's name as written, unquoted."""
+    name = part.name[1:-1].replace('""', '"') if part.name.startswith('"') else part.name
+    return "'" + name.replace("'", "''") + "'"
 
 
 def nested_parts(spec: ColumnSpec) -> list[ColumnSpec]:

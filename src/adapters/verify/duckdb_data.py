@@ -21,6 +21,7 @@ from domain.synthetic import (
     REFERENCED_SHARE,
     ColumnSpec,
     TablePlan,
+    field_name,
     nested_parts,
     planted_sql,
     with_values_sql,
@@ -122,17 +123,13 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
         values = ", ".join(_value_sql(p, rows) for p in nested_parts(spec))
         return f"MAP([{', '.join(spec.parts[0].values)}], [{values}])"
     if kind == "row":
-        fields = (f"{_string(_unquoted(p.name))}: {_value_sql(p, rows)}" for p in spec.parts)
+        fields = (f"{field_name(p)}: {_value_sql(p, rows)}" for p in spec.parts)
         return "{" + ", ".join(fields) + "}"
+    if kind == "json":
+        keys = ", ".join(field_name(p) for p in spec.parts)
+        values = ", ".join(_value_sql(p, rows) for p in spec.parts)
+        return f"CAST(to_json(MAP([{keys}], [{values}])) AS VARCHAR)"
     return "NULL"
-
-
-def _unquoted(name: str) -> str:
-    return name[1:-1].replace('""', '"') if name.startswith('"') else name
-
-
-def _string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _pick(values: tuple[str, ...], salt: int, *, text: bool = False, first: bool = False) -> str:

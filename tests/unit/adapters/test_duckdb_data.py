@@ -184,7 +184,7 @@ def test_a_decimal_compared_with_a_number_holds_it_in_some_rows() -> None:
 EVENTS = (
     "CREATE TABLE app.log.events (id bigint, tags array(varchar), properties map(varchar, "
     "varchar), counts map(integer, bigint), geo row(lat double, lon double, city varchar), "
-    "hops array(row(host varchar, ms integer)))"
+    "hops array(row(host varchar, ms integer)), payload varchar)"
 )
 NESTED = [
     "contains(tags, 'beta')",
@@ -192,6 +192,7 @@ NESTED = [
     "element_at(properties, 'plan') = 'pro'",
     "geo.lat BETWEEN 47 AND 55",
     "e.geo.city = 'Berlin'",
+    "json_extract_scalar(payload, '$.campaign') = 'spring'",
 ]
 
 
@@ -207,10 +208,12 @@ def nested_rows(where: str) -> int:
 
 
 @pytest.mark.parametrize("where", NESTED)
-def test_what_a_query_asks_of_an_array_a_map_or_a_row_is_there(where: str) -> None:
+def test_what_a_query_asks_of_an_array_a_map_a_row_or_json_text_is_there(where: str) -> None:
     # (DuckDB's own spelling: a map's value by key, a list's membership, a struct's field)
-    duckdb_where = where.replace("contains(", "list_contains(").replace(
-        "element_at(properties, 'plan')", "properties['plan']"
+    duckdb_where = (
+        where.replace("contains(", "list_contains(")
+        .replace("element_at(properties, 'plan')", "properties['plan']")
+        .replace("json_extract_scalar(", "json_extract_string(")
     )
     assert nested_rows(duckdb_where) > 0
 
