@@ -96,6 +96,7 @@ MARGIN = timedelta(days=90)
 DATE_KEY = re.compile(r"(^|_)(date|day)_?(key|id|sk)$")
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+_ZONED_TEXT = re.compile(r"^(\S+ \S+) ?(?:[A-Za-z][\w/+-]*|[+-]\d{2}:\d{2})$")
 _CALENDAR_PARTS = {
     "year": None,  # from the time span
     "quarter": (1, 4),
@@ -177,6 +178,8 @@ class ColumnSpec:
         map        an entry per key of `parts[0]`'s `values` (every key a query reads, as
                    ``m['k']`` fails on a map without it, and one more), values `parts[1]`
         row        a field per part, each made as it says (`name`: the field's)
+        epoch      an instant from `start` to `end` like a timestamp, as `low` units (1: a
+                   second, 1000: a millisecond) since 1970: a number read by from_unixtime
         json       a JSON object as text, a key per part (`name`), its value made as it says:
                    a varchar that queries read with ``json_extract_scalar(col, '$.key')``
         null       only NULLs (a type the plan cannot make values for)
@@ -233,6 +236,7 @@ class _Evidence:
     matches: list[str] = field(default_factory=list)  # values LIKE patterns match as they are
     casts: list[exp.DataType] = field(default_factory=list)  # number types it is cast to
     json_keys: list[str] = field(default_factory=list)  # json_extract(col, '$.key') reads
+    epoch: float = 0.0  # units per second of a number read as from_unixtime(col [/ n])
 
 
 _ColumnRef = tuple[TableName, str]
@@ -744,6 +748,11 @@ def _compare(
             found.prefixes.append(text[:leading])  # substr(col, 1, 2) IN ('13', …)
             continue
         instant = _instant(text) if literal.is_string else None
+        scale = _epoch_scale(side, column)
+        if instant is not None and scale:  # from_unixtime(ms / 1000) >= TIMESTAMP '…'
+            found.epoch = scale
+            found.instants.append(instant)
+            continue
         if instant is not None:
             found.instants.append(instant)
         if not bare and instant is None:
@@ -754,6 +763,21 @@ def _compare(
         if not literal.is_string:
             with contextlib.suppress(ValueError):
                 found.numbers.append(float(text))
+
+
+def _epoch_scale(side: exp.Expr, column: exp.Column) -> float:
+    """The units per second of `column` where `side` reads it as a time: 1 in
+    ``from_unixtime(col)``, 1000 in ``from_unixtime(col / 1000)``; 0 elsewhere."""
+    if not isinstance(side, exp.UnixToTime):
+        return 0.0
+    inner = side.this
+    if inner is column:
+        return 1.0
+    divisor = inner.expression if isinstance(inner, exp.Div) else None
+    if inner.this is column and isinstance(divisor, exp.Literal) and not divisor.is_string:
+        with contextlib.suppress(ValueError):
+            return max(float(divisor.this), 0.0)
+    return 0.0
 
 
 def _json_key(node: exp.Expr) -> str | None:
@@ -820,8 +844,13 @@ def _is_year(text: str) -> bool:
 
 
 def _instant(text: str) -> datetime | None:
+    """The instant a date or timestamp literal's text names, its time zone (``UTC``,
+    ``+02:00``, ``Europe/Berlin``) left aside: the data spans days, not hours."""
     if _DATE_TEXT.match(text):
         return datetime.fromisoformat(text)
+    zoned = _ZONED_TEXT.match(text)
+    if zoned:
+        text = zoned.group(1)
     if _TIMESTAMP_TEXT.match(text):
         try:
             return datetime.fromisoformat(text.replace("T", " "))
@@ -1011,6 +1040,9 @@ def _column_spec(
         return spec(kind, start=start, end=end, text=textual, nulls=nulls)
     if base == exp.DataType.Type.BOOLEAN:
         return spec("boolean", nulls=nulls)
+    if base in exp.DataType.INTEGER_TYPES and found.epoch and found.instants:
+        start, end = _padded(min(found.instants), max(found.instants))
+        return spec("epoch", start=start, end=end, low=found.epoch, nulls=nulls)
     if textual:
         return _text_spec(spec, name, found, rows, nulls, position == 0)
     if base in exp.DataType.INTEGER_TYPES:
@@ -1336,6 +1368,9 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
     if kind == "day_key":
         instant = _instant_sql(replace(spec, kind="timestamp", text=False), rows)
         return f"CAST(format_datetime({instant}, 'yyyyMMdd') AS integer)"
+    if kind == "epoch":
+        instant = _instant_sql(replace(spec, kind="timestamp", text=False), rows)
+        return f"CAST(floor(to_unixtime({instant}) * {spec.low!r}) AS bigint)"
     if kind == "calendar":
         return f"{spec.values[0]}({_instant_sql(replace(spec, kind='timestamp'), rows)})"
     if kind == "boolean":

@@ -19,6 +19,7 @@ from bench.score import is_query
 from bench.shapes import workload as shape_workload
 from domain.analysis import analyze
 from domain.analysis.identity import identity_result
+from domain.verification.judge import order_dependent
 from domain.workload import Workload
 from tests.integration.conftest import LAB_ROWS, session_runner
 
@@ -56,6 +57,8 @@ def test_every_statement_of_the_engine_runs_on_trino_and_every_rewrite_keeps_its
             continue  # the original itself fails on Trino (the messy example has such)
         after = lab.runner.run(rewritten[query.queryid])
         assert after.error is None, f"{query.queryid}: {after.error}\n{after.sql}"
+        if order_dependent(query.query):
+            continue  # (an approximate percentile: two layouts of the same rows may differ)
         comparison = compare_outcomes(originals, before, after)
         assert comparison.equal, f"{query.queryid}: {comparison.detail}\n{after.sql}"
         checked += 1

@@ -2,7 +2,9 @@
 on the examples — no rewrite differs on either, and their outcomes are the same query by
 query, but that a join of several tables may find rows on one engine's data and none on the
 other's (each fills the tables from its own hash): verified on one, empty on the other, both
-explained outcomes. A wrong rewrite is caught on Trino as in DuckDB."""
+explained outcomes; and that a query whose answer depends on the order rows are read in (an
+approximate percentile) may come out the same on one engine and not on the other, where it is
+not verifiable and kept. A wrong rewrite is caught on Trino as in DuckDB."""
 
 from __future__ import annotations
 
@@ -19,7 +21,13 @@ from domain.analysis import analyze
 from domain.result import AnalysisResult, RewrittenQuery
 from domain.verification.checks import build_checks
 from domain.verification.merge import verified_result
-from domain.verification.model import EMPTY, VERIFIED, Verification, VerificationRequest
+from domain.verification.model import (
+    EMPTY,
+    NOT_VERIFIABLE,
+    VERIFIED,
+    Verification,
+    VerificationRequest,
+)
 from domain.workload import Workload
 from tests.unit.analysis.support import layout_only
 
@@ -67,7 +75,15 @@ def test_the_trino_and_duckdb_verifiers_agree_on_the_example(
         outcomes = {trino[queryid]["outcome"], entry["outcome"]}
         # (each engine fills the tables from its own hash: a join of several tables may
         # find rows on one engine's data and none on the other's, both explained outcomes)
-        assert len(outcomes) == 1 or outcomes == {VERIFIED, EMPTY}, (queryid, trino[queryid], entry)
+        read_order = outcomes == {VERIFIED, NOT_VERIFIABLE} and any(
+            "depends on the order rows are read" in e.get("detail", "")
+            for e in (trino[queryid], entry)
+        )
+        assert len(outcomes) == 1 or outcomes == {VERIFIED, EMPTY} or read_order, (
+            queryid,
+            trino[queryid],
+            entry,
+        )
     assert VERIFIED in {q["outcome"] for q in trino.values()}
     # and the scratch schemas are gone
     assert not [

@@ -112,6 +112,9 @@ def _raw_value_sql(spec: ColumnSpec, rows: int) -> str:
     if kind == "day_key":
         instant = _instant_sql(replace(spec, kind="timestamp", text=False), rows)
         return f"CAST(strftime({instant}, '%Y%m%d') AS INTEGER)"
+    if kind == "epoch":
+        instant = _instant_sql(replace(spec, kind="timestamp", text=False), rows)
+        return f"CAST(floor(epoch({instant}) * {spec.low!r}) AS BIGINT)"
     if kind == "calendar":
         part = _CALENDAR.get(spec.values[0], spec.values[0])
         return f"{part}({_instant_sql(replace(spec, kind='timestamp', text=False), rows)})"

@@ -224,3 +224,28 @@ def test_every_map_holds_every_key_a_query_reads() -> None:
         nested_rows("properties IS NULL")
     )
     assert nested_rows("cardinality(tags) = 2 AND cardinality(hops) = 2") > 0
+
+
+def test_numbers_read_as_unix_time_hold_the_instants_compared_with() -> None:
+    # given a bigint of epoch milliseconds and one of seconds, each read as a time
+    ddl = "CREATE TABLE app.log.hits (id bigint, client_ms bigint, server_s bigint)"
+    queries = (
+        Query(
+            "ms",
+            "SELECT id FROM app.log.hits WHERE from_unixtime(client_ms / 1000) "
+            ">= TIMESTAMP '2024-05-25 00:00:00 UTC'",
+        ),
+        Query(
+            "s",
+            "SELECT id FROM app.log.hits WHERE from_unixtime(server_s) "
+            "< TIMESTAMP '2023-01-10 00:00:00'",
+        ),
+    )
+    plan = plan_data(Workload("jdbc:trino://h:8080/app/log", (DdlStatement(ddl),), queries), 500)
+    db = duckdb.connect()
+    db.execute(f"CREATE TABLE hits AS {duckdb_select(plan.tables[0], 0, plan.tables[0].rows)}")
+    # then some rows are after the first instant, some before the second, in their units
+    after = "to_timestamp(client_ms / 1000) >= TIMESTAMPTZ '2024-05-25 00:00:00+00'"
+    before = "to_timestamp(server_s) < TIMESTAMPTZ '2023-01-10 00:00:00+00'"
+    for where in (after, before):
+        assert db.execute(f"SELECT count(*) FROM hits WHERE {where}").fetchone()[0] > 0  # type: ignore[index]

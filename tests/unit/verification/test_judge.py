@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from domain.verification.judge import judge, result_shape, with_order_keys
+import pytest
+
+from domain.verification.judge import judge, order_dependent, result_shape, with_order_keys
 
 Rows = list[tuple[object, ...]]
 
@@ -72,3 +74,21 @@ def test_keys_not_in_the_output_are_appended_to_it() -> None:
     assert shape.keys == (-2, -1)
     assert shape.limit == 10
     assert with_order_keys("SELECT DISTINCT a FROM t ORDER BY a LIMIT 3") is None
+
+
+@pytest.mark.parametrize(
+    ("sql", "named"),
+    [
+        ("SELECT k, approx_percentile(x, 0.95) FROM t GROUP BY k", "APPROX_PERCENTILE()"),
+        ("SELECT max_by(a, b) FROM t", "MAX_BY()"),
+        ("SELECT min_by(a, b) FROM t", "MIN_BY()"),
+        ("SELECT approx_most_frequent(3, a, 100) FROM t", "APPROX_MOST_FREQUENT()"),
+        ("SELECT count(*), approx_distinct(a), sum(x) FROM t", None),
+    ],
+)
+def test_sketches_and_picks_among_ties_depend_on_the_order_rows_are_read(
+    sql: str, named: str | None
+) -> None:
+    # a t-digest's estimate depends on the order values are merged in, max_by on ties;
+    # a HyperLogLog's and a sum's do not (beyond rounding)
+    assert order_dependent(sql) == named
