@@ -169,6 +169,22 @@ def test_each_partition_gets_its_share_of_the_slices() -> None:
     assert slicing(bucketed(4), year) is None
 
 
+def copied_by(copies: list[str], source: str, columns: str, values: list) -> list[tuple]:
+    """(id, first column) of the new table after `copies` ran on DuckDB over a source (id
+    bigint, `columns`) whose first column holds `values` in order, read back in id order."""
+    schema, table = source.split(".")
+    name = columns.split()[0]
+    with duckdb.connect() as db:
+        db.execute(f"CREATE SCHEMA {schema}; CREATE SCHEMA optimized")
+        db.execute(f"CREATE TABLE {source} (id bigint, {columns})")
+        db.execute(f"CREATE TABLE optimized.{table} (id bigint, {columns})")
+        for index, value in enumerate(values):
+            db.execute(f"INSERT INTO {source} (id, {name}) VALUES (?, ?)", [index, value])
+        for copy in copies:
+            db.execute(duckdb_sql(copy.replace("lake.", "")))
+        return db.execute(f"SELECT id, {name} FROM optimized.{table} ORDER BY id").fetchall()
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     values=st.lists(st.one_of(st.none(), st.integers(-50, 50)), max_size=40),
@@ -183,17 +199,8 @@ def test_the_slices_copy_every_row_once_whatever_the_statistics_say(
     target = sorted_orders("integer")
     sliced = slicing(target, stats(str(low), str(low + width), size=size))
     copies = migration_sql(target, sliced)
-    # when every statement of its migration runs
-    with duckdb.connect() as db:
-        db.execute("CREATE SCHEMA sales; CREATE SCHEMA optimized")
-        db.execute("CREATE TABLE sales.orders (id bigint, day integer, note varchar)")
-        db.execute("CREATE TABLE optimized.orders (id bigint, day integer, note varchar)")
-        for index, value in enumerate(values):
-            db.execute("INSERT INTO sales.orders VALUES (?, ?, 'n')", [index, value])
-        for copy in copies:
-            db.execute(duckdb_sql(copy.replace("lake.", "")))
-        copied = db.execute("SELECT id, day FROM optimized.orders ORDER BY id").fetchall()
-    # then the new table holds each row exactly once
+    # when every statement of its migration runs, then the new table holds each row once
+    copied = copied_by(copies, "sales.orders", "day integer, note varchar", values)
     assert copied == list(enumerate(values))
 
 
@@ -277,15 +284,5 @@ def test_the_last_character_split_copies_every_row_once(values: list[str | None]
     copies = kept_copy(
         "CREATE TABLE lake.s.t (id bigint, ds varchar) WITH (partitioning = ARRAY['ds'])"
     )
-    # when every statement of its migration runs
-    with duckdb.connect() as db:
-        db.execute("CREATE SCHEMA s; CREATE SCHEMA optimized")
-        db.execute("CREATE TABLE s.t (id bigint, ds varchar)")
-        db.execute("CREATE TABLE optimized.t (id bigint, ds varchar)")
-        for index, value in enumerate(values):
-            db.execute("INSERT INTO s.t VALUES (?, ?)", [index, value])
-        for copy in copies:
-            db.execute(duckdb_sql(copy.replace("lake.", "")))
-        copied = db.execute("SELECT id, ds FROM optimized.t ORDER BY id").fetchall()
-    # then the new table holds each row exactly once
-    assert copied == list(enumerate(values))
+    # when every statement of its migration runs, then the new table holds each row once
+    assert copied_by(copies, "s.t", "ds varchar", values) == list(enumerate(values))
