@@ -1331,6 +1331,9 @@ def planted_sql(
             asked = instant_sql(plant.start.strftime("%Y-%m-%d %H:%M:%S"), offset)
             if spec.kind == "date":
                 asked = f"CAST({asked} AS DATE)"
+        elif spec.kind in ("date", "timestamp") and not spec.text:
+            # DATE '2024-03-05' asked with other columns: the literal's text, as the type
+            asked = f"CAST({plant.literal} AS {'DATE' if spec.kind == 'date' else 'TIMESTAMP'})"
         else:
             asked = text_sql(plant.literal) if spec.text else plant.literal
         whens.append(f"WHEN {rows} THEN {asked}")

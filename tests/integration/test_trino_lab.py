@@ -39,7 +39,12 @@ def test_every_statement_of_the_engine_runs_on_trino_and_every_rewrite_keeps_its
     path: Path, lab: TrinoLab, trino_address: tuple[str, int]
 ) -> None:
     # given the example's source tables, loaded with data its queries find
-    workload = load(path)
+    check_every_statement_and_rewrite(load(path), lab, trino_address)
+
+
+def check_every_statement_and_rewrite(
+    workload: Workload, lab: TrinoLab, trino_address: tuple[str, int]
+) -> None:
     originals = session_runner(lab, trino_address, workload)
     # when the engine's answer is applied in order
     result = analyze(workload)
@@ -120,6 +125,51 @@ def test_a_star_date_dimension_is_a_calendar_its_fact_joins_by_yyyymmdd(lab: Tri
         "SELECT count(*) FROM dw.sales.fact_sales WHERE date_key BETWEEN 20231001 AND 20231231"
     )
     assert rows(quarter)[0][0] > 0
+
+
+def test_names_beyond_ascii_are_quoted_wherever_the_answer_writes_them(
+    lab: TrinoLab, trino_address: tuple[str, int]
+) -> None:
+    # given a table and columns named in German and Japanese, quoted as Trino needs them,
+    # and a filter asking a date and a category of the same rows
+    workload = Workload.from_dict(
+        {
+            "url": "jdbc:trino://h:8080/lake/de",
+            "ddl": [
+                {
+                    "statement": 'CREATE TABLE lake.de."Umsätze" ("Beleg Nr" bigint, '
+                    '"Kunden-ID" bigint, "Buchungs Datum" date, "Betrag €" decimal(12, 2), '
+                    '"Status" varchar, "名前" varchar)'
+                }
+            ],
+            "queries": [
+                {
+                    "queryid": "month",
+                    "query": 'SELECT "Status", sum("Betrag €") AS s FROM lake.de."Umsätze" '
+                    "WHERE \"Buchungs Datum\" >= DATE '2024-03-01' "
+                    'AND "Buchungs Datum" < DATE \'2024-04-01\' GROUP BY "Status"',
+                    "runquantity": 2000,
+                    "executiontime": 10,
+                },
+                {
+                    "queryid": "day",
+                    "query": 'SELECT "名前", count(*) AS n FROM lake.de."Umsätze" '
+                    "WHERE \"Status\" = 'offen' AND \"Buchungs Datum\" = DATE '2024-03-05' "
+                    "GROUP BY 1",
+                    "runquantity": 800,
+                    "executiontime": 5,
+                },
+                {
+                    "queryid": "customer",
+                    "query": 'SELECT * FROM lake.de."Umsätze" WHERE "Kunden-ID" = 4711',
+                    "runquantity": 5000,
+                    "executiontime": 2,
+                },
+            ],
+        }
+    )
+    # then the lab loads it, and every statement of the answer runs, every rewrite its rows
+    check_every_statement_and_rewrite(workload, lab, trino_address)
 
 
 def test_the_identity_answer_runs_and_keeps_every_row(

@@ -33,7 +33,15 @@ from sqlglot.errors import SqlglotError
 from adapters.trino.runner import Outcome, TrinoRunner
 from domain.analysis.catalog import name_parts, property_name
 from domain.analysis.layout import ICEBERG_TABLE_PROPERTIES
-from domain.analysis.names import TRINO, Session, TableName, identifier_sql, normalize, trino_sql
+from domain.analysis.names import (
+    TRINO,
+    Session,
+    TableName,
+    identifier,
+    identifier_sql,
+    normalize,
+    trino_sql,
+)
 from domain.result import AnalysisResult
 from domain.rowsets import Comparison, compare_results
 from domain.synthetic import DataPlan, TablePlan, plan_data, trino_select
@@ -391,7 +399,7 @@ def qualified(tree: exp.Expr, session: Session) -> exp.Expr:
         if parts is None or (len(parts) == 1 and normalize(parts[0]) in ctes):
             continue
         full = session.resolve(parts)
-        table.set("catalog", exp.to_identifier(full.catalog))
-        table.set("db", exp.to_identifier(full.schema))
-        table.set("this", exp.to_identifier(full.table))
+        table.set("catalog", identifier(full.catalog))
+        table.set("db", identifier(full.schema))
+        table.set("this", identifier(full.table))
     return tree

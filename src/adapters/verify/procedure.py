@@ -27,7 +27,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from domain.analysis.catalog import build_catalog, name_parts, property_name
-from domain.analysis.names import Session, TableName, normalize
+from domain.analysis.names import Session, TableName, identifier, normalize
 from domain.analysis.parse import parse_ddl
 from domain.synthetic import DataPlan, TablePlan, plan_data
 from domain.verification.data import fit_to_statistics
@@ -522,9 +522,9 @@ def qualified(tree: exp.Expr, session: Session) -> exp.Expr:
         if len(parts) == 1 and normalize(parts[0]) in ctes and not _in_own_cte(table):
             continue
         full = session.resolve(parts)
-        table.set("catalog", exp.to_identifier(full.catalog))
-        table.set("db", exp.to_identifier(full.schema))
-        table.set("this", exp.to_identifier(full.table))
+        table.set("catalog", identifier(full.catalog))
+        table.set("db", identifier(full.schema))
+        table.set("this", identifier(full.table))
     for column in list(tree.find_all(exp.Column)):
         # A column qualified with its table's schema (`sales.orders.id`) names the table in
         # full, as its FROM now does.
@@ -532,9 +532,9 @@ def qualified(tree: exp.Expr, session: Session) -> exp.Expr:
             continue
         qualifier = [p.name for p in (column.args.get("catalog"), column.args.get("db")) if p]
         full = session.resolve([*qualifier, column.table])
-        column.set("catalog", exp.to_identifier(full.catalog))
-        column.set("db", exp.to_identifier(full.schema))
-        column.set("table", exp.to_identifier(full.table))
+        column.set("catalog", identifier(full.catalog))
+        column.set("db", identifier(full.schema))
+        column.set("table", identifier(full.table))
     return tree
 
 
@@ -549,11 +549,7 @@ def _in_own_cte(table: exp.Table) -> bool:
 
 
 def _table(name: TableName) -> exp.Table:
-    return exp.Table(
-        this=exp.to_identifier(name.table),
-        db=exp.to_identifier(name.schema),
-        catalog=exp.to_identifier(name.catalog),
-    )
+    return name.node()
 
 
 def without_properties(statement: exp.Create) -> exp.Create:

@@ -15,6 +15,7 @@ catalog and schema.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -169,23 +170,35 @@ def normalize(part: str) -> str:
 
 
 def written(identifier: exp.Identifier) -> str:
-    """An identifier as it was written: its text, in quotes if it was quoted.
+    """An identifier as it was written: its text, in quotes if it was quoted, or if Trino
+    would not read it bare (a letter beyond ASCII: sqlglot reads ``größe`` unquoted).
 
-    >>> written(exp.to_identifier('My"Col', quoted=True))
-    '"My""Col"'
+    >>> written(exp.to_identifier('My"Col', quoted=True)), written(exp.to_identifier("größe"))
+    ('"My""Col"', '"größe"')
     """
     name = identifier.name
-    return '"' + name.replace('"', '""') + '"' if identifier.quoted else name
+    if identifier.quoted or (not name.isascii() and not _PLAIN_IDENTIFIER.fullmatch(name)):
+        return '"' + name.replace('"', '""') + '"'
+    return name
 
 
 @lru_cache(maxsize=65536)
 def identifier_sql(name: str) -> str:
-    """`name` as a Trino identifier, quoted only when it has to be.
+    """`name` as a Trino identifier, quoted only when it has to be: a keyword, or anything
+    but ASCII letters, digits and underscores (Trino reads no other letter unquoted, where
+    sqlglot would leave ``umsätze`` bare).
 
     >>> identifier_sql("orders"), identifier_sql("order"), identifier_sql("order items")
     ('orders', '"order"', '"order items"')
+    >>> identifier_sql("umsätze")
+    '"umsätze"'
     """
+    if not _PLAIN_IDENTIFIER.fullmatch(name):
+        return '"' + name.replace('"', '""') + '"'
     return trino_sql(exp.to_identifier(name), copy=False)
+
+
+_PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def identifier(name: str) -> exp.Identifier:

@@ -35,6 +35,15 @@ def test_baseline_keeps_the_columns_and_stores_them_as_parquet_in_the_target_sch
     assert issues == []
 
 
+def test_a_name_beyond_ascii_letters_is_quoted_as_trino_needs() -> None:
+    # Trino reads only ASCII letters, digits and underscores unquoted
+    layout, _ = layout_of('CREATE TABLE "Umsätze" ("Betrag €" double, größe int)')
+    assert creates(layout) == [
+        'CREATE TABLE lake.optimized."umsätze" ("Betrag €" DOUBLE, "größe" INTEGER) '
+        "WITH (format = 'PARQUET', format_version = 2)"
+    ]
+
+
 def test_tables_sharing_a_name_across_schemas_are_renamed_after_their_schema() -> None:
     # given `orders` in two schemas and a unique `items`
     layout, issues = layout_of(
