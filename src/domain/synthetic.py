@@ -88,6 +88,7 @@ NULL_SHARE = 0.02
 LITERAL_ROWS = 20  # rows that hold each value a query looks a key up by
 PLANT_SHARE = 0.2  # the share of a table's rows planted for filters that ask no time (Plant)
 MAX_PLANTS = 32  # filters planted per table
+WIDENED_STRIDE = 4  # a plant around a time of few rows takes one row in this many
 IS_NULL_SHARE = 0.2  # where a query asks `col IS NULL`, a fifth of the rows are
 DEFAULT_SPAN = (date(2022, 1, 1), date(2024, 12, 31))
 MARGIN = timedelta(days=90)
@@ -483,7 +484,7 @@ def _planted(
     usable = usable[:MAX_PLANTS]
     if not usable:
         return columns
-    windows = [_window(columns, specs, rows) for specs in usable]
+    windows = [_window(columns, specs, rows, n) for n, specs in enumerate(usable)]
     share = min(LITERAL_ROWS / max(rows, 1), PLANT_SHARE / len(usable))
     planted: list[list[Plant]] = [[] for _ in columns]
     number = 0
@@ -502,7 +503,7 @@ def _planted(
 
 
 def _window(
-    columns: Sequence[ColumnSpec], specs: Mapping[int, _Wanted], rows: int
+    columns: Sequence[ColumnSpec], specs: Mapping[int, _Wanted], rows: int, number: int = 0
 ) -> tuple[int, int, int] | None:
     """The rows (first, stop, stride) whose place in the load order is about the time the
     filter asks of a date or timestamp column, `LITERAL_ROWS` of them at least; None where
@@ -521,12 +522,22 @@ def _window(
         total = max((spec.end - spec.start).total_seconds(), 1.0)
         low = (start - spec.start).total_seconds() / total * rows
         high = (end - spec.start).total_seconds() / total * rows
-        width = max(high - low, float(LITERAL_ROWS))
+        widened = high - low < LITERAL_ROWS
+        if not widened:
+            width, stride = high - low, max(1, int((high - low) // LITERAL_ROWS))
+        else:
+            # A time holding fewer rows than a plant needs: one row in WIDENED_STRIDE of that
+            # many times as many around it, each plant (`number`) its own residue but the
+            # last, so that overlapping plants keep their rows apart and the days around
+            # keep a share of their own (a filter on one of them alone still finds some).
+            width, stride = float(WIDENED_STRIDE * LITERAL_ROWS), WIDENED_STRIDE
         first = max(0, int((low + high - width) / 2))
+        if widened:
+            first += number % (WIDENED_STRIDE - 1) - first % WIDENED_STRIDE
         stop = min(rows, int(first + width) + 1)
         if stop <= first:
             continue
-        return first, stop, max(1, (stop - first) // LITERAL_ROWS)
+        return first, stop, stride
     return None
 
 

@@ -249,3 +249,27 @@ def test_numbers_read_as_unix_time_hold_the_instants_compared_with() -> None:
     before = "to_timestamp(server_s) < TIMESTAMPTZ '2023-01-10 00:00:00+00'"
     for where in (after, before):
         assert db.execute(f"SELECT count(*) FROM hits WHERE {where}").fetchone()[0] > 0  # type: ignore[index]
+
+
+def test_a_day_asked_alone_keeps_rows_beside_the_days_planted_for_other_filters() -> None:
+    # given 2,000 rows over a year (five a day) and filters on two neighbouring days that
+    # also ask a category: their planted rows would take every row around them
+    ddl = "CREATE TABLE app.log.events (id bigint, ds varchar, country varchar, kind varchar)"
+    queries = (
+        Query("a", "SELECT id FROM app.log.events WHERE ds = '2024-05-28' AND country = 'DE'"),
+        Query("b", "SELECT id FROM app.log.events WHERE ds = '2024-05-30' AND kind = 'view'"),
+        Query("c", "SELECT id FROM app.log.events WHERE ds = '2024-05-29'"),
+        Query("d", "SELECT id FROM app.log.events WHERE ds BETWEEN '2024-01-01' AND '2024-12-31'"),
+    )
+    plan = plan_data(Workload("jdbc:trino://h:8080/app/log", (DdlStatement(ddl),), queries), 2000)
+    db = duckdb.connect()
+    db.execute(f"CREATE TABLE events AS {duckdb_select(plan.tables[0], 0, plan.tables[0].rows)}")
+    count = "SELECT count(*) FROM events WHERE "
+
+    def found(where: str) -> int:
+        return int(db.execute(count + where).fetchone()[0])  # type: ignore[index]
+
+    # then the planted days hold their filters' rows, and the day between keeps some of its own
+    assert found("ds = '2024-05-28' AND country = 'DE'") >= LITERAL_ROWS // 2
+    assert found("ds = '2024-05-30' AND kind = 'view'") >= LITERAL_ROWS // 2
+    assert found("ds = '2024-05-29'") > 0

@@ -20,11 +20,6 @@ EXCEPTIONS = {
     ("messy", "m-unparseable"): ("unchanged", "does not parse: returned as sent"),
     ("messy", "m-show"): ("unchanged", "SHOW TABLES reads no table: returned as sent"),
     ("messy", "m-empty"): ("unchanged", "an empty query: returned as sent"),
-    ("app_events", "next_event"): (
-        "empty",
-        "one day of a year, 2,000 rows: the rows of 2024-05-29 went to the rows planted for "
-        "the filters of its neighbours (2024-05-28 in Germany, 2024-05-30's views)",
-    ),
     ("tpch", "q20_potential_part_promotion"): (
         "empty",
         "a supplier in CANADA must stock a 'forest…' part it shipped in 1994 (the correlated "
