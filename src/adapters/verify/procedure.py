@@ -355,7 +355,7 @@ class Procedure:
         check: QueryCheck,
         session: Session,
         run: _Run,
-        unbuilt: Mapping[str, str] | None = None,
+        unbuilt: Mapping[str, str],
     ) -> QueryVerification:
         first = check.candidates[0]
         if check.unchanged:
@@ -402,7 +402,7 @@ class Procedure:
             if tree is None:
                 tried.append(CandidateOutcome(candidate, DIFFERS, "it does not parse as Trino SQL"))
                 continue
-            missing = _reads_unbuilt(tree, session, unbuilt or {})
+            missing = _reads_unbuilt(tree, session, unbuilt)
             if missing:  # the engine's limit, which says nothing of the rewrite's rows
                 detail = f"could not be run: {missing}"
                 tried.append(CandidateOutcome(candidate, NOT_VERIFIABLE, detail, len(before)))
