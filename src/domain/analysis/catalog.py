@@ -75,10 +75,11 @@ class Column:
     name: exp.Identifier
     data_type: exp.DataType | None = None
     constraints: tuple[exp.ColumnConstraint, ...] = ()
+    # the name as Trino matches it: every pass looks columns up by it
+    key: str = field(default="", init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return normalize(self.name.name)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", normalize(self.name.name))
 
     @property
     def sql_name(self) -> str:

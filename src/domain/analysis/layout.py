@@ -292,6 +292,10 @@ def _columns(source: SourceTable) -> tuple[tuple[Column, ...], list[Issue]]:
 
 def _types(data_type: exp.DataType) -> list[exp.DataType]:
     """`data_type` and the types nested in it (array elements, map values, row fields)."""
+    if isinstance(data_type.this, exp.DataType.Type) and all(
+        isinstance(p, exp.DataTypeParam) for p in data_type.expressions
+    ):
+        return [data_type]  # a plain type (its parameters, `decimal(18, 2)`, hold no type)
     return [n for n in data_type.walk() if isinstance(n, exp.DataType)]
 
 

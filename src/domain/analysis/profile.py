@@ -129,6 +129,9 @@ class QueryProfile:
     _known: tuple[TableName, ...] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    _unknown: tuple[Reference, ...] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def reads_only(self) -> bool:
@@ -145,7 +148,12 @@ class QueryProfile:
 
     @property
     def unknown(self) -> tuple[Reference, ...]:
-        return tuple(r for r in self.references if not r.known)
+        """The references to tables the DDL does not define (computed once, as `known`)."""
+        unknown = self._unknown
+        if unknown is None:
+            unknown = tuple(r for r in self.references if not r.known)
+            object.__setattr__(self, "_unknown", unknown)
+        return unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +196,6 @@ class Profile:
     usage: Mapping[TableName, TableUsage] = field(default_factory=dict)
     columns: Mapping[TableName, Mapping[str, ColumnStats]] = field(default_factory=dict)
     total_runs: float = 0.0
-    words: Mapping[TableName, frozenset[str]] = field(default_factory=dict)
 
     def share(self, weight: float) -> float:
         return weight / self.total_weight if self.total_weight > 0 else 0.0
@@ -278,7 +285,6 @@ def summarize(queries: Sequence[QueryProfile]) -> tuple[Profile, list[Issue]]:
     scans: dict[TableName, tuple[list[str], float]] = {}
     writes: dict[TableName, list[str]] = {}
     columns: dict[TableName, dict[str, ColumnStats]] = {}
-    words: dict[TableName, set[str]] = {}
     for query in queries:
         pruned: set[TableName] = set()
         seen: set[tuple[TableName, str, str]] = set()
@@ -308,10 +314,6 @@ def summarize(queries: Sequence[QueryProfile]) -> tuple[Profile, list[Issue]]:
                 pruned.add(use.table)
         reads_only = query.reads_only
         for name in query.known:  # (no default built per name: most are there already)
-            found = words.get(name)
-            if found is None:
-                found = words[name] = set()
-            found.update(query.words)
             ids, weight = usage.get(name) or ([], 0.0)
             ids.append(query.queryid)
             usage[name] = (ids, weight + query.weight)
@@ -336,7 +338,6 @@ def summarize(queries: Sequence[QueryProfile]) -> tuple[Profile, list[Issue]]:
         },
         columns,
         sum(q.runs for q in queries),
-        {name: frozenset(found) for name, found in words.items()},
     )
     return profile, _issues(profile)
 

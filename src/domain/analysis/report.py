@@ -30,7 +30,7 @@ statement on generated data and replaces this section (see `domain.verification.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlglot import exp
@@ -41,7 +41,7 @@ from domain.analysis.estimate import estimate
 from domain.analysis.findings import Issue, Severity
 from domain.analysis.layout import Layout, TargetTable
 from domain.analysis.migrate import SPLIT_TRANSFORMS
-from domain.analysis.names import trino_sql
+from domain.analysis.names import TableName, trino_sql
 from domain.analysis.profile import Profile
 from domain.analysis.restructure import ORDER_BY_DROPPED, PREDICATE_REWRITTEN, TYPE_FIXED
 from domain.analysis.retarget import (
@@ -123,8 +123,14 @@ def _severity(queryids: Sequence[str], weights: Mapping[str, float], total: floa
 def advice_issues(layout: Layout, profile: Profile) -> list[Issue]:
     """The findings the advice makes, table by table in DDL order."""
     weights: dict[str, float] = {}
+    words: dict[TableName, set[str]] = {}  # the words of the queries naming each table
     for query in profile.queries:
         weights[query.queryid] = weights.get(query.queryid, 0.0) + query.weight
+        for read in query.known:
+            found = words.get(read)
+            if found is None:
+                found = words[read] = set()
+            found.update(query.words)
     total = profile.total_weight
     issues: list[Issue] = []
     for source, target in layout.targets.items():
@@ -297,7 +303,7 @@ def advice_issues(layout: Layout, profile: Profile) -> list[Issue]:
                     effect="None: the copy keeps the source's partitioning and sort order.",
                 )
             )
-        unused = _unused(target, profile)
+        unused = _unused(target, profile, words.get(source, set()))
         if unused:
             issues.append(
                 Issue(
@@ -323,12 +329,12 @@ def _replaced(target: TargetTable) -> str:
     )
 
 
-def _unused(target: TargetTable, profile: Profile) -> list[str]:
-    """Columns whose name no query reading the table contains (as a word)."""
+def _unused(target: TargetTable, profile: Profile, words: Collection[str]) -> list[str]:
+    """Columns whose name no query reading the table contains (as a word): `words` are
+    those of the queries naming it."""
     stats = profile.columns.get(target.source.name, {})
     usage = profile.usage.get(target.source.name)
-    words = profile.words.get(target.source.name, frozenset())
-    if usage is None or "*" in stats or "*" in words or not target.source.typed:
+    if usage is None or "*" in stats or not target.source.typed:
         return []
     return [c.sql_name for c in target.columns if c.key.isidentifier() and c.key not in words]
 

@@ -337,7 +337,7 @@ def _recognize(
     survey = _survey(statement, nodes)
     if survey is None:
         return None
-    scope = _scope(survey.select, catalog)
+    scope = _scope(survey, catalog)
     if scope is None:
         return None
     dimensions: dict[tuple[int, str], str | None] = {}
@@ -371,11 +371,13 @@ def might_aggregate(words: frozenset[str]) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _Survey:
-    """One walk of a query: its outermost aggregates and the source columns outside them."""
+    """One walk of a query: its outermost aggregates, the source columns outside them, and
+    its tables."""
 
     select: exp.Select
     aggregates: tuple[exp.Expr, ...]
     columns: tuple[exp.Column, ...]
+    tables: tuple[exp.Table, ...]
 
 
 def _survey(statement: exp.Expr, nodes: Nodes | None = None) -> _Survey | None:
@@ -413,7 +415,7 @@ def _survey(statement: exp.Expr, nodes: Nodes | None = None) -> _Survey | None:
         if clause is exp.Order and not column.table and normalize(column.name) in outputs:
             continue  # an output name, not a source column
         kept.append(column)
-    return _Survey(statement, tuple(aggregates), tuple(kept))
+    return _Survey(statement, tuple(aggregates), tuple(kept), tuple(found.tables))
 
 
 def _clause(node: exp.Expr) -> type[exp.Expr] | None:
@@ -431,11 +433,12 @@ def _ancestors(node: exp.Expr) -> Iterable[exp.Expr]:
         parent = parent.parent
 
 
-def _scope(statement: exp.Select, catalog: Catalog) -> _Scope | None:
+def _scope(survey: _Survey, catalog: Catalog) -> _Scope | None:
+    statement = survey.select
     from_ = statement.args.get("from_") or statement.args.get("from")
     if from_ is None or not isinstance(from_.this, exp.Table):
         return None
-    if any(t.args.get("sample") or t.args.get("version") for t in statement.find_all(exp.Table)):
+    if any(t.args.get("sample") or t.args.get("version") for t in survey.tables):
         return None  # a sample's rows, or a past snapshot's: not what a rollup of the table holds
     tables = [from_.this]
     for join in statement.args.get("joins") or ():
@@ -987,7 +990,7 @@ def rewrite_for_rollup(
     (`usage.scan`), when the caller has them and nothing changed it since.
     """
     survey = _survey(statement, nodes)
-    scope = _scope(survey.select, catalog) if survey is not None else None
+    scope = _scope(survey, catalog) if survey is not None else None
     if survey is None or scope is None:
         raise ValueError("the rollup cannot answer this query")
     tree = survey.select

@@ -300,6 +300,10 @@ def _through_joins(
       Vault's satellite by the hash key of the hub it describes).
 
     Only inner joins: an outer join keeps every row of one side."""
+    # Each equality of two columns of stored tables is among `found` as a use of each side
+    # (see `_comparison`): without two tables so joined there is no key to hand over.
+    if len({u.table for u in found if u.kind == "join"}) < 2:
+        return []
     timed = {u.table for u in found if u.kind in _TIME_KINDS and _in_time(catalog, u)}
     # a lookup by the table's own key finds a row or a few, not a fact's rows of one store
     looked_up = {
