@@ -81,7 +81,7 @@ from domain.analysis.latest import (
 from domain.analysis.layout import Layout, new_names, plan_layout, schema_name
 from domain.analysis.migrate import migrations, slicing_issues, slicings
 from domain.analysis.names import TRINO, TableName, normalize, trino_sql
-from domain.analysis.parse import ParsedQuery, parse_ddl, parse_issues, parse_query
+from domain.analysis.parse import ParsedQuery, parse_ahead, parse_ddl, parse_issues, parse_query
 from domain.analysis.profile import (
     Profile,
     QueryProfile,
@@ -269,13 +269,13 @@ def _passes(
     # What the first query of each text found: a query repeated (the same text, another
     # queryid, runs or time) is not parsed nor walked again, its findings are the first's.
     firsts: dict[str, _First] = {}
-    for index, query in enumerate(workload.queries):
+    for index, query, parsed in parse_ahead(workload.queries):
         first = firsts.get(query.query) if isinstance(query.query, str) else None
         if first is not None:
             profiled = first.repeat(index, query, unparsed, aggregates, numbered, early)
             queries.append(profiled)
             continue
-        parsed = parse_query(query, index)
+        assert parsed is not None, "a text's first query has its parse (see `parse_ahead`)"
         if parsed.error is not None:
             unparsed.append(parsed)
         nodes = resolver = None
