@@ -56,7 +56,7 @@ def _select_sql(generator: Generator, select: exp.Select) -> str:
         select.args.get("qualify") is None
         and select.args.get("distinct") is None
         and not any(j.args.get("kind") in ("SEMI", "ANTI") for j in select.args.get("joins") or ())
-        and not any(type(p) not in _NO_EXPLODE and p.find(exp.Explode) for p in select.expressions)
+        and not any(_may_explode(p) for p in select.expressions)
     ):
         return generator.select_sql(select)
     transform: Callable[[Generator, exp.Select], str] = TRINO.generator_class.TRANSFORMS[exp.Select]
@@ -65,6 +65,15 @@ def _select_sql(generator: Generator, select: exp.Select) -> str:
 
 # Projections that cannot hold an explode() call: a column (its name parts), a literal.
 _NO_EXPLODE = frozenset({exp.Column, exp.Literal, exp.Identifier})
+
+
+def _may_explode(projection: exp.Expr) -> bool:
+    """Whether a projection holds an explode() call (one of `_NO_EXPLODE`, aliased or not,
+    holds none: most projections are, and a search of the tree costs more than printing it)."""
+    inner = projection.this if type(projection) is exp.Alias else projection
+    if type(inner) in _NO_EXPLODE:
+        return False
+    return projection.find(exp.Explode) is not None
 
 
 def _table_sql(generator: Generator, table: exp.Table) -> str:
