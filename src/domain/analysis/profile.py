@@ -375,34 +375,39 @@ def _reference(table: exp.Table, text: str, catalog: Catalog) -> Reference:
         if isinstance(p, exp.Identifier)
     ]
     name = catalog.session.resolve(parts)
-    span, table_part = _span(identifiers, text)
-    written_name = ".".join(written(p) for p in identifiers)
+    texts = [written(p) for p in identifiers]
+    span, table_part = _span(identifiers, text, texts)
+    history = table.args.get("version") is not None
     aliasable = (
         table.args.get("alias") is None
-        and table.args.get("version") is None
+        and not history
         and isinstance(table.parent, _ALIASABLE_PARENTS)
         # `TABLE orders` (read as SELECT * FROM orders) takes no alias
         # (the last five characters: upper() maps each character on its own)
         and not (span is not None and text[: span[0]].rstrip()[-5:].upper().endswith("TABLE"))
     )
-    history = table.args.get("version") is not None
     known = catalog.get(name) is not None and not history
-    return Reference(written_name, name, known, span, table_part, aliasable, history)
+    return Reference(".".join(texts), name, known, span, table_part, aliasable, history)
 
 
-def _span(parts: Sequence[exp.Identifier], text: str) -> tuple[Span | None, str]:
+def _span(
+    parts: Sequence[exp.Identifier], text: str, texts: Sequence[str] | None = None
+) -> tuple[Span | None, str]:
     """Where the name made of `parts` is in `text`, and its last part as written there;
-    no span when a position is missing or does not match the text."""
+    no span when a position is missing or does not match the text. `texts` are the parts
+    `written`, when the caller has them."""
     if not parts:
         return None, ""
-    for part in parts:
+    if texts is None:
+        texts = [written(p) for p in parts]
+    for part, part_text in zip(parts, texts, strict=True):
         meta = part.meta
         if "start" not in meta or "end" not in meta:
-            return None, written(parts[-1])
-        if text[int(meta["start"]) : int(meta["end"]) + 1] != written(part):
-            return None, written(parts[-1])
+            return None, texts[-1]
+        if text[int(meta["start"]) : int(meta["end"]) + 1] != part_text:
+            return None, texts[-1]
     start, end = int(parts[0].meta["start"]), int(parts[-1].meta["end"])
-    return (start, end), written(parts[-1])
+    return (start, end), texts[-1]
 
 
 def _qualifier(column: exp.Column) -> list[exp.Identifier]:

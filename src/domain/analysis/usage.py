@@ -161,7 +161,13 @@ def scan(statement: exp.Expr) -> Nodes:
         nodes.casts,
     )
     kinds = _SCANNED
-    for node in statement.walk(bfs=False):
+    # `statement.walk(bfs=False)`'s order (depth first, each node's arguments in order),
+    # walked here: a generator per node, and the walk into names and literals, which hold
+    # no node, cost more than the rest of the scan.
+    stack: list[exp.Expr] = [statement]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
         cls = type(node)
         kind = kinds.get(cls)
         if kind is None:
@@ -170,7 +176,20 @@ def scan(statement: exp.Expr) -> Nodes:
             buckets[kind].append(node)
         elif kind == _CTE_KIND:
             nodes.ctes.add(normalize(node.alias))
+        if cls in _LEAVES:
+            continue
+        for value in reversed(node.args.values()):
+            if isinstance(value, list):
+                for item in reversed(value):
+                    if isinstance(item, exp.Expr):
+                        push(item)
+            elif isinstance(value, exp.Expr):
+                push(value)
     return nodes
+
+
+# Nodes whose arguments are text and flags only.
+_LEAVES = frozenset({exp.Identifier, exp.Literal})
 
 
 # The bucket of `scan` each node class goes to (by its index in `_SCAN_ORDER`), -1 for none.

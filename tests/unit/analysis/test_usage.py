@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import pytest
 import sqlglot
+from hypothesis import given
 from sqlglot import exp
 
 from domain.analysis.catalog import Catalog, Column, SourceTable
 from domain.analysis.names import Session, TableName
-from domain.analysis.usage import QueryUsage, column_uses
+from domain.analysis.parse import parse_statements
+from domain.analysis.usage import Nodes, QueryUsage, column_uses, scan
+from domain.workload import Workload
+from tests.unit.analysis.strategies import World, workloads
+from tests.unit.analysis.support import EXAMPLES, example
+
+EXAMPLE_NAMES = sorted(path.stem for path in EXAMPLES.glob("*.json"))
 
 T = TableName("lake", "s", "t")
 U = TableName("lake", "s", "u")
@@ -297,3 +304,69 @@ def test_a_lookup_by_key_hands_the_joined_table_its_few_keys(condition: str) -> 
 )
 def test_no_keys_are_carried_where_a_lookup_makes_none(sql: str) -> None:
     assert looked_up(sql) == []
+
+
+def _walked(statement: exp.Expr) -> Nodes:
+    """`scan`'s buckets filled from sqlglot's own depth-first walk."""
+    nodes = Nodes([], [], set(), [], [], [], [])
+    for node in statement.walk(bfs=False):
+        if isinstance(node, exp.Column):
+            nodes.columns.append(node)
+        elif isinstance(node, exp.Table):
+            nodes.tables.append(node)
+        elif isinstance(node, (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
+            nodes.comparisons.append(node)
+        elif isinstance(node, exp.Select):
+            nodes.selects.append(node)
+        elif isinstance(node, exp.Join):
+            nodes.joins.append(node)
+        elif isinstance(node, exp.SetOperation):
+            nodes.set_operations.append(node)
+        elif isinstance(node, exp.AggFunc):
+            nodes.aggregates.append(node)
+        elif isinstance(node, exp.Star):
+            nodes.stars.append(node)
+        elif isinstance(node, (exp.Window, exp.Unnest, exp.Lateral, exp.Placeholder)):
+            nodes.unrollable.append(node)
+        elif isinstance(node, exp.Cast):
+            nodes.casts.append(node)
+        elif isinstance(node, exp.CTE):
+            nodes.ctes.add(node.alias.lower())
+    return nodes
+
+
+def _ids(nodes: Nodes) -> list[object]:
+    buckets = (
+        nodes.columns,
+        nodes.tables,
+        nodes.comparisons,
+        nodes.selects,
+        nodes.joins,
+        nodes.set_operations,
+        nodes.aggregates,
+        nodes.stars,
+        nodes.unrollable,
+        nodes.casts,
+    )
+    return [[id(n) for n in bucket] for bucket in buckets] + [sorted(nodes.ctes)]
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_scan_finds_the_nodes_of_sqlglots_walk_in_its_order_on_every_example_query(
+    name: str,
+) -> None:
+    # given every query of an example that parses
+    for query in example(name).queries:
+        for statement in parse_statements(query.query)[0]:
+            # when scanned, then its buckets hold what sqlglot's depth-first walk finds
+            assert _ids(scan(statement)) == _ids(_walked(statement)), query.queryid
+
+
+@given(generated=workloads())
+def test_scan_finds_the_nodes_of_sqlglots_walk_on_generated_queries(
+    generated: tuple[World, Workload],
+) -> None:
+    _, workload = generated
+    for query in workload.queries:
+        for statement in parse_statements(query.query)[0]:
+            assert _ids(scan(statement)) == _ids(_walked(statement))
