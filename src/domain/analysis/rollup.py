@@ -403,13 +403,13 @@ def _survey(statement: exp.Expr, nodes: Nodes | None = None) -> _Survey | None:
         outer = call.parent if isinstance(call.parent, exp.Filter) else call
         if not any(isinstance(a, (exp.AggFunc, exp.Filter)) for a in _ancestors(outer)):
             aggregates.append(outer)
-    inside = {id(n) for a in aggregates for n in a.walk() if isinstance(n, exp.Column)}
+    outermost = {id(a) for a in aggregates}
     outputs = {normalize(s.alias) for s in statement.expressions if s.alias}
     kept = []
     for column in found.columns:
-        if id(column) in inside:
-            continue
-        clause = _clause(column)
+        clause = _clause(column, outermost)
+        if clause is exp.AggFunc:
+            continue  # an aggregate's argument
         if clause is exp.Join:
             continue  # part of the source itself: the rollup reads the same join
         if clause is exp.Order and not column.table and normalize(column.name) in outputs:
@@ -418,12 +418,18 @@ def _survey(statement: exp.Expr, nodes: Nodes | None = None) -> _Survey | None:
     return _Survey(statement, tuple(aggregates), tuple(kept), tuple(found.tables))
 
 
-def _clause(node: exp.Expr) -> type[exp.Expr] | None:
-    """The clause of its query `node` is in, where it matters: a join or the ORDER BY."""
-    for ancestor in _ancestors(node):
-        if isinstance(ancestor, (exp.Join, exp.Order)):
-            return type(ancestor)
-    return None
+def _clause(node: exp.Expr, aggregates: Collection[int]) -> type[exp.Expr] | None:
+    """The clause of its query `node` is in, where it matters: one of `aggregates` (the ids
+    of the outermost aggregate calls: `exp.AggFunc`), else a join or the ORDER BY."""
+    clause: type[exp.Expr] | None = None
+    parent = node.parent
+    while parent is not None:
+        if id(parent) in aggregates:
+            return exp.AggFunc
+        if clause is None and isinstance(parent, (exp.Join, exp.Order)):
+            clause = type(parent)
+        parent = parent.parent
+    return clause
 
 
 def _ancestors(node: exp.Expr) -> Iterable[exp.Expr]:
