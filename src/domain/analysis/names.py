@@ -68,10 +68,15 @@ _NO_EXPLODE = frozenset({exp.Column, exp.Literal, exp.Identifier})
 
 
 def _may_explode(projection: exp.Expr) -> bool:
-    """Whether a projection holds an explode() call (one of `_NO_EXPLODE`, aliased or not,
-    holds none: most projections are, and a search of the tree costs more than printing it)."""
+    """Whether a projection holds an explode() call. One of `_NO_EXPLODE`, aliased or not,
+    holds none, nor a call of those alone (``sum(x)``, ``count(*)``): most projections are
+    one, and a search of the tree costs more than printing it."""
     inner = projection.this if type(projection) is exp.Alias else projection
     if type(inner) in _NO_EXPLODE:
+        return False
+    if not isinstance(inner, exp.Explode) and all(
+        type(child) in _NO_EXPLODE or type(child) is exp.Star for child in inner.iter_expressions()
+    ):
         return False
     return projection.find(exp.Explode) is not None
 
@@ -228,6 +233,7 @@ class TableName:
     schema: str
     table: str
     _hash: int = field(default=0, init=False, repr=False, compare=False)
+    _sql: str = field(default="", init=False, repr=False, compare=False)  # see `sql`
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_hash", hash((self.catalog, self.schema, self.table)))
@@ -242,7 +248,12 @@ class TableName:
         return cls(normalize(catalog), normalize(schema), normalize(table))
 
     def sql(self) -> str:
-        return ".".join(identifier_sql(p) for p in (self.catalog, self.schema, self.table))
+        """The name as Trino reads it (written once: names are shared, see `of`)."""
+        text = self._sql
+        if not text:
+            text = ".".join(identifier_sql(p) for p in (self.catalog, self.schema, self.table))
+            object.__setattr__(self, "_sql", text)
+        return text
 
     def node(self) -> exp.Table:
         """The name as a table node, written as `sql` writes it (without parsing it)."""
