@@ -81,7 +81,7 @@ from domain.analysis.latest import (
 from domain.analysis.layout import Layout, new_names, plan_layout, schema_name
 from domain.analysis.migrate import migrations, slicing_issues, slicings
 from domain.analysis.names import TRINO, TableName, normalize, trino_sql
-from domain.analysis.parse import ParsedQuery, parse_ahead, parse_ddl, parse_issues, parse_query
+from domain.analysis.parse import ParsedQuery, parse_batches, parse_ddl, parse_issues, parse_query
 from domain.analysis.profile import (
     Profile,
     QueryProfile,
@@ -269,65 +269,51 @@ def _passes(
     # What the first query of each text found: a query repeated (the same text, another
     # queryid, runs or time) is not parsed nor walked again, its findings are the first's.
     firsts: dict[str, _First] = {}
-    for index, query, parsed in parse_ahead(workload.queries):
-        first = firsts.get(query.query) if isinstance(query.query, str) else None
-        if first is not None:
-            profiled = first.repeat(index, query, unparsed, aggregates, numbered, early)
+    for batch in parse_batches(workload.queries):
+        # Each pass runs over the whole batch before the next (see `parse_batches`).
+        staged = [_Staged.of(i, q, p, catalog) for i, q, p in batch if p is not None]
+        for one in staged:
+            one.recognize(catalog, statistics)
+        for one in staged:
+            one.find_windows(catalog)
+        for one in staged:
+            one.rewrite_early(catalog, names)
+        by_index = {one.index: one for one in staged}
+        for index, query, _ in batch:
+            first = firsts.get(query.query) if isinstance(query.query, str) else None
+            if first is not None:
+                profiled = first.repeat(index, query, unparsed, aggregates, numbered, early)
+                queries.append(profiled)
+                continue
+            one = by_index[index]
+            parsed, profiled = one.parsed, one.profiled
+            if parsed.error is not None:
+                unparsed.append(parsed)
             queries.append(profiled)
-            continue
-        assert parsed is not None, "a text's first query has its parse (see `parse_ahead`)"
-        if parsed.error is not None:
-            unparsed.append(parsed)
-        nodes = resolver = None
-        if parsed.statement is not None:  # one scan and one resolver for the passes below
-            nodes = scan(parsed.statement)
-            resolver = Resolver(parsed.statement, catalog, nodes.ctes)
-        profiled = profile_query(parsed, catalog, nodes, resolver)
-        queries.append(profiled)
-        aggregate = None
-        if profiled.reads_only and parsed.statement is not None and might_aggregate(profiled.words):
-            aggregate = recognize(
-                parsed.statement,
-                catalog,
-                index=index,
-                queryid=query.queryid,
-                runs=max(profiled.runs, 1.0),
-                nodes=nodes,
-            )
-            if aggregate is not None:
-                aggregates.append(aggregate)
-                # The tree of a query a rollup may answer is kept for its rewrite, unless
-                # early_rewrite below changes it in place (it runs only where `needs_tree`).
-                if not profiled.needs_tree and may_be_answered(aggregate, catalog, statistics):
-                    trees[index] = (parsed.statement, nodes)
-        if profiled.reads_only and parsed.statement is not None and "row_number" in profiled.words:
-            found = windows_of(parsed.statement, _known(catalog))
-            if found:
-                numbered[index] = [w for w, _ in found]
-        untouched = True
-        rewritten = None
-        if profiled.needs_tree and parsed.statement is not None:
-            rewritten, untouched = try_early_rewrite(
-                parsed.statement, profiled, catalog, names, nodes, resolver
-            )
-            if rewritten is not None:
-                early[index] = rewritten
-        for use in profiled.uses:
-            if use.date_like or use.cast_to is not None:
-                dated.setdefault(use.table, set()).add(use.column)
-        if (
-            untouched
-            and dated
-            and parsed.statement is not None
-            and index not in trees
-            and index not in numbered
-            and _may_be_fixed(profiled, dated)
-        ):
-            unchanged[index] = (parsed.statement, nodes)
-        if isinstance(query.query, str):
-            firsts[query.query] = _First(
-                parsed.error, profiled, aggregate, numbered.get(index), rewritten
-            )
+            if one.aggregate is not None:
+                aggregates.append(one.aggregate)
+                if one.kept and one.statement is not None:
+                    trees[index] = (one.statement, one.nodes)
+            if one.windows:
+                numbered[index] = one.windows
+            if one.rewritten is not None:
+                early[index] = one.rewritten
+            for use in profiled.uses:
+                if use.date_like or use.cast_to is not None:
+                    dated.setdefault(use.table, set()).add(use.column)
+            if (
+                one.untouched
+                and dated
+                and one.statement is not None
+                and index not in trees
+                and index not in numbered
+                and _may_be_fixed(profiled, dated)
+            ):
+                unchanged[index] = (one.statement, one.nodes)
+            if isinstance(query.query, str):
+                firsts[query.query] = _First(
+                    parsed.error, profiled, one.aggregate, numbered.get(index), one.rewritten
+                )
     firsts.clear()
 
     yield "profile"
@@ -542,6 +528,75 @@ def _answer_from_results(rewrites: list[Rewrite], stored: Mapping[int, Result]) 
             rewrites[index].queryid, result.read_sql(), REWRITTEN, reason, kinds
         )
     return answered
+
+
+@dataclasses.dataclass(slots=True)
+class _Staged:
+    """What the per-query passes of `_passes` find for the first query of a text, pass by
+    pass over a batch (see `parse_batches`)."""
+
+    index: int
+    query: Query
+    parsed: ParsedQuery
+    profiled: QueryProfile
+    nodes: Nodes | None = None  # one scan and one resolver for the passes below
+    resolver: Resolver | None = None
+    aggregate: AggregateQuery | None = None
+    # whether the tree is kept for a rollup to answer the query (see `trees` in `_passes`)
+    kept: bool = False
+    windows: list[Window] | None = None
+    rewritten: Rewrite | None = None
+    untouched: bool = True  # the tree is as parsed: no early rewrite changed it
+
+    @classmethod
+    def of(cls, index: int, query: Query, parsed: ParsedQuery, catalog: Catalog) -> _Staged:
+        """The query scanned and profiled."""
+        nodes = resolver = None
+        if parsed.statement is not None:
+            nodes = scan(parsed.statement)
+            resolver = Resolver(parsed.statement, catalog, nodes.ctes)
+        profiled = profile_query(parsed, catalog, nodes, resolver)
+        return cls(index, query, parsed, profiled, nodes, resolver)
+
+    @property
+    def statement(self) -> exp.Expr | None:
+        return self.parsed.statement
+
+    def recognize(self, catalog: Catalog, statistics: WorkloadStatistics | None) -> None:
+        """What a rollup needs to answer the query, if one may."""
+        profiled, statement = self.profiled, self.statement
+        if not profiled.reads_only or statement is None or not might_aggregate(profiled.words):
+            return
+        self.aggregate = recognize(
+            statement,
+            catalog,
+            index=self.index,
+            queryid=self.query.queryid,
+            runs=max(profiled.runs, 1.0),
+            nodes=self.nodes,
+        )
+        # The tree of a query a rollup may answer is kept for its rewrite, unless
+        # `rewrite_early` changes it in place (it runs only where `needs_tree`).
+        self.kept = (
+            self.aggregate is not None
+            and not profiled.needs_tree
+            and may_be_answered(self.aggregate, catalog, statistics)
+        )
+
+    def find_windows(self, catalog: Catalog) -> None:
+        """The windows keeping the latest row per key, if the query has any."""
+        profiled, statement = self.profiled, self.statement
+        if profiled.reads_only and statement is not None and "row_number" in profiled.words:
+            found = windows_of(statement, _known(catalog))
+            if found:
+                self.windows = [w for w, _ in found]
+
+    def rewrite_early(self, catalog: Catalog, names: Mapping[TableName, TableName]) -> None:
+        """The rewrites that need no advice (see `try_early_rewrite`), made in place."""
+        if self.profiled.needs_tree and self.statement is not None:
+            self.rewritten, self.untouched = try_early_rewrite(
+                self.statement, self.profiled, catalog, names, self.nodes, self.resolver
+            )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

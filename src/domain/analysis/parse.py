@@ -157,41 +157,42 @@ def parse_query(query: Query, index: int = 0) -> ParsedQuery:
     return ParsedQuery(index, query, statements[0])
 
 
-# How many queries `parse_ahead` parses in a row.
-PARSE_AHEAD = 32
+# How many queries `parse_batches` parses in a row.
+BATCH = 32
 
 
-def parse_ahead(
-    queries: Sequence[Query], batch: int = PARSE_AHEAD
-) -> Iterator[tuple[int, Query, ParsedQuery | None]]:
-    """Each query with its position and its parse, None for a text parsed before (a query
-    repeated): the passes take the first query's findings for it.
+def parse_batches(
+    queries: Sequence[Query], size: int = BATCH
+) -> Iterator[list[tuple[int, Query, ParsedQuery | None]]]:
+    """The queries `size` at a time, each with its position and its parse; None for a text
+    parsed before (a query repeated): the passes take the first query's findings for it.
 
-    The queries are parsed `batch` at a time, ahead of the passes that walk each tree. A
-    parse runs sqlglot's compiled tokenizer and parser over their own tables; interleaved
-    with the other passes, one query at a time, those were out of the processor's caches
-    and each parse took about 40% longer than in a row (1.3 s against 0.9 s for the 9,110
-    distinct queries of the engine's benchmark). The trees held at once cost memory: more
-    of them outlive the young collections, and their garbage waits for a full one (peak
-    255 MiB against 231 on the benchmark; 289 at 64 a time, for no more speed).
+    A batch is parsed in a row, and the engine runs each of its per-query passes over the
+    whole batch before the next pass (see `engine._passes`). sqlglot's compiled parser and
+    the passes each work over their own code and tables; run one query at a time, each
+    evicted the others' from the processor's caches: on the engine's benchmark (1,000
+    tables, 9,110 distinct queries) parsing a batch in a row saved a tenth of the time, and
+    running each pass over the batch another tenth. The trees held at once cost memory:
+    more of them outlive the young collections, and their garbage waits for a full one
+    (peak 320 MiB against 231 one query at a time; 269 in batches of 16, a tenth slower).
 
-    >>> [(i, p is None) for i, _, p in parse_ahead([Query("a", "SELECT 1"),
-    ...     Query("b", "SELECT 2"), Query("c", "SELECT 1")], batch=2)]
-    [(0, False), (1, False), (2, True)]
+    >>> [[(i, p is None) for i, _, p in b] for b in parse_batches([Query("a", "SELECT 1"),
+    ...     Query("b", "SELECT 2"), Query("c", "SELECT 1")], size=2)]
+    [[(0, False), (1, False)], [(2, True)]]
     """
     seen: set[str] = set()
-    for start in range(0, len(queries), batch):
-        parsed: list[tuple[int, Query, ParsedQuery | None]] = []
-        for index in range(start, min(start + batch, len(queries))):
+    for start in range(0, len(queries), size):
+        batch: list[tuple[int, Query, ParsedQuery | None]] = []
+        for index in range(start, min(start + size, len(queries))):
             query = queries[index]
             text = query.query
             if isinstance(text, str) and text in seen:
-                parsed.append((index, query, None))
+                batch.append((index, query, None))
                 continue
             if isinstance(text, str):
                 seen.add(text)
-            parsed.append((index, query, parse_query(query, index)))
-        yield from parsed
+            batch.append((index, query, parse_query(query, index)))
+        yield batch
 
 
 def parse_queries(queries: Sequence[Query]) -> list[ParsedQuery]:
