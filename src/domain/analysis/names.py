@@ -241,6 +241,18 @@ class TableName:
     def __hash__(self) -> int:
         return self._hash
 
+    def __eq__(self, other: object) -> bool:
+        """The dataclass's equality, first by identity: `of` shares names, so most are."""
+        if self is other:
+            return True
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.catalog, self.schema, self.table) == (
+            other.catalog,
+            other.schema,
+            other.table,
+        )
+
     @classmethod
     def of(cls, catalog: str, schema: str, table: str) -> TableName:
         if cls is TableName:
