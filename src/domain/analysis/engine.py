@@ -271,7 +271,11 @@ def _passes(
     firsts: dict[str, _First] = {}
     for batch in parse_batches(workload.queries):
         # Each pass runs over the whole batch before the next (see `parse_batches`).
-        staged = [_Staged.of(i, q, p, catalog) for i, q, p in batch if p is not None]
+        scanned = [(i, q, p, *_scanned(p, catalog)) for i, q, p in batch if p is not None]
+        staged = [
+            _Staged(i, q, p, profile_query(p, catalog, nodes, resolver), nodes, resolver)
+            for i, q, p, nodes, resolver in scanned
+        ]
         for one in staged:
             one.recognize(catalog, statistics)
         for one in staged:
@@ -530,6 +534,14 @@ def _answer_from_results(rewrites: list[Rewrite], stored: Mapping[int, Result]) 
     return answered
 
 
+def _scanned(parsed: ParsedQuery, catalog: Catalog) -> tuple[Nodes | None, Resolver | None]:
+    """The nodes of a parsed query (`scan`) and a resolver of it, shared by the passes."""
+    if parsed.statement is None:
+        return None, None
+    nodes = scan(parsed.statement)
+    return nodes, Resolver(parsed.statement, catalog, nodes.ctes)
+
+
 @dataclasses.dataclass(slots=True)
 class _Staged:
     """What the per-query passes of `_passes` find for the first query of a text, pass by
@@ -547,16 +559,6 @@ class _Staged:
     windows: list[Window] | None = None
     rewritten: Rewrite | None = None
     untouched: bool = True  # the tree is as parsed: no early rewrite changed it
-
-    @classmethod
-    def of(cls, index: int, query: Query, parsed: ParsedQuery, catalog: Catalog) -> _Staged:
-        """The query scanned and profiled."""
-        nodes = resolver = None
-        if parsed.statement is not None:
-            nodes = scan(parsed.statement)
-            resolver = Resolver(parsed.statement, catalog, nodes.ctes)
-        profiled = profile_query(parsed, catalog, nodes, resolver)
-        return cls(index, query, parsed, profiled, nodes, resolver)
 
     @property
     def statement(self) -> exp.Expr | None:
