@@ -490,7 +490,8 @@ def _answer_from_rollups(
     answered: dict[int, Rewrite] = {}
     kept = trees if trees is not None else {}
     # the rewrites by query text and rollup (None: it cannot): a query repeated is rewritten once
-    done: dict[tuple[str, TableName], str | None] = {}
+    done: dict[tuple[str, TableName], exp.Expr | None] = {}
+    answering: list[tuple[int, str, tuple[str, TableName], Rollup]] = []
     for index, rollup in plan.serving.items():
         query = workload.queries[index]
         statement, nodes = kept.pop(index, (None, None))
@@ -498,22 +499,22 @@ def _answer_from_rollups(
             query = dataclasses.replace(query, query=texts[index])
             statement = nodes = None
         key = (query.query, rollup.name)
-        if key in done:
-            sql = done[key]
-        else:
+        if key not in done:
             if statement is None:
                 statement = parse_query(query, index).statement
             if statement is None:
                 continue
             try:
-                sql = rewrite_for_rollup(statement, rollup, catalog, nodes)
+                done[key] = rewrite_for_rollup(statement, rollup, catalog, nodes)
             except ValueError:
-                sql = None
-            done[key] = sql
-        if sql is None:
-            continue
+                done[key] = None
+        if done[key] is not None:
+            answering.append((index, query.queryid, key, rollup))
+    # printed in a row, once all are rewritten (as the queries are parsed: see `parse_batches`)
+    printed = {key: trino_sql(tree, copy=False) for key, tree in done.items() if tree is not None}
+    for index, queryid, key, rollup in answering:
         reason = f"answered from the rollup {rollup.name.sql()} (pre-aggregated)"
-        answered[index] = Rewrite(query.queryid, sql, REWRITTEN, reason, ("pre_aggregated",))
+        answered[index] = Rewrite(queryid, printed[key], REWRITTEN, reason, ("pre_aggregated",))
     kept.clear()
     plan = with_serving(plan, answered)
     served = {i: r for i, r in answered.items() if i in plan.serving}

@@ -988,8 +988,9 @@ def _measure_names(
 
 def rewrite_for_rollup(
     statement: exp.Expr, rollup: Rollup, catalog: Catalog, nodes: Nodes | None = None
-) -> str:
-    """`statement` (one `recognize` accepted) reading `rollup` instead of its source.
+) -> exp.Select:
+    """`statement` (one `recognize` accepted) reading `rollup` instead of its source, as a
+    tree: the caller prints it (`trino_sql`), with the others, after all are rewritten.
 
     The tree is rewritten in place: the caller parses it for this. Raises ValueError when it
     cannot: the caller then keeps the query on the base table. `nodes` are the statement's
@@ -1024,7 +1025,7 @@ def rewrite_for_rollup(
     table = rollup.name.node()
     table.set("alias", exp.to_identifier("r"))  # as `.as_("r")` sets it
     tree.set("from_", exp.From(this=table))
-    return trino_sql(tree, copy=False)
+    return tree
 
 
 def _rollup_column(name: str) -> exp.Column:
