@@ -9,14 +9,15 @@
     rewrite     restructure (the queries that gain) ▶ retarget ▶ answer from the rollups
     report      report
 
-Each statement is parsed once (a query a rollup answers that early_rewrite also changed
+Each statement is parsed once (a query a rollup answers that an early rewrite also changed
 twice, to rewrite it), and a query whose text an earlier one had is not parsed at all: what
 the passes find depends on the text alone, so the first query's findings are taken with the
 repeat's own queryid, position, runs and time (the rewrites likewise, by text). Names are
 looked up in dicts keyed by normalized table name, so the work grows with the size of the
 workload, not with tables × queries. Each query's tree is walked once (`usage.scan`) and
 its SELECTs' scopes built once (`usage.Resolver`) for every pass that reads it, profiled
-as soon as it is parsed and dropped: the profile keeps the positions the rewrite needs.
+with the others of its batch as soon as they are parsed, each pass over the whole batch
+(see `parse.parse_batches`), and dropped: the profile keeps the positions the rewrite needs.
 The only trees kept are those of the aggregate queries a rollup may answer
 (`rollup.may_be_answered`), for their rewrite, and, until the type fixes are known, those
 of the queries a type fix may rewrite (they name a column compared with date-like strings
@@ -80,7 +81,7 @@ from domain.analysis.latest import (
 )
 from domain.analysis.layout import Layout, new_names, plan_layout, schema_name
 from domain.analysis.migrate import migrations, slicing_issues, slicings
-from domain.analysis.names import TRINO, TableName, normalize, trino_sql
+from domain.analysis.names import TRINO, Session, TableName, normalize, trino_sql
 from domain.analysis.parse import ParsedQuery, parse_batches, parse_ddl, parse_issues, parse_query
 from domain.analysis.profile import (
     Profile,
@@ -95,10 +96,11 @@ from domain.analysis.results import Result, plan_results, result_issues, results
 from domain.analysis.retarget import (
     REWRITTEN,
     UNCHANGED,
+    EarlyRewrite,
     Rewrite,
     adapt_type_fixes,
+    restructure_early,
     rewrite_queries,
-    try_early_rewrite,
 )
 from domain.analysis.rollup import (
     AggregateQuery,
@@ -281,7 +283,9 @@ def _passes(
         for one in staged:
             one.find_windows(catalog)
         for one in staged:
-            one.rewrite_early(catalog, names)
+            one.restructure(catalog)
+        for one in staged:
+            one.print_early(names, catalog.session)
         by_index = {one.index: one for one in staged}
         for index, query, _ in batch:
             first = firsts.get(query.query) if isinstance(query.query, str) else None
@@ -558,6 +562,7 @@ class _Staged:
     # whether the tree is kept for a rollup to answer the query (see `trees` in `_passes`)
     kept: bool = False
     windows: list[Window] | None = None
+    early: EarlyRewrite | None = None  # restructured, to print
     rewritten: Rewrite | None = None
     untouched: bool = True  # the tree is as parsed: no early rewrite changed it
 
@@ -594,12 +599,18 @@ class _Staged:
             if found:
                 self.windows = [w for w, _ in found]
 
-    def rewrite_early(self, catalog: Catalog, names: Mapping[TableName, TableName]) -> None:
-        """The rewrites that need no advice (see `try_early_rewrite`), made in place."""
+    def restructure(self, catalog: Catalog) -> None:
+        """The rewrites that need no advice (see `restructure_early`), made in place."""
         if self.profiled.needs_tree and self.statement is not None:
-            self.rewritten, self.untouched = try_early_rewrite(
-                self.statement, self.profiled, catalog, names, self.nodes, self.resolver
+            self.early, self.untouched = restructure_early(
+                self.statement, self.profiled, catalog, self.nodes, self.resolver
             )
+
+    def print_early(self, names: Mapping[TableName, TableName], session: Session) -> None:
+        """The early rewrite printed, reading the new tables."""
+        if self.early is not None:
+            self.rewritten = self.early.printed(names, session)
+            self.early = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

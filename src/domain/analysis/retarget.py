@@ -59,15 +59,15 @@ __all__ = [
     "REWRITTEN",
     "UNCHANGED",
     "Adaptation",
+    "EarlyRewrite",
     "Retargeted",
     "Rewrite",
     "adapt_type_fixes",
-    "early_rewrite",
     "reads_fixed",
+    "restructure_early",
     "retarget",
     "retarget_sql",
     "rewrite_queries",
-    "try_early_rewrite",
 ]
 
 REWRITTEN = "rewritten"
@@ -148,30 +148,46 @@ def retarget_sql(sql: str, session: Session, names: Mapping[TableName, TableName
     return retarget(sql, profile.references, profile.columns, names, session).sql
 
 
-def early_rewrite(
+@dataclass(frozen=True, slots=True)
+class EarlyRewrite:
+    """A query's tree restructured in place by `restructure_early`, to print."""
+
+    statement: exp.Expr
+    queryid: str
+    kinds: tuple[str, ...]
+    # the tables and the columns qualified with a schema that the tree held before
+    found: tuple[list[exp.Table], list[exp.Column]]
+
+    def printed(self, names: Mapping[TableName, TableName], session: Session) -> Rewrite | None:
+        """The rewrite, with the tables renamed to the new ones; None when it cannot be
+        printed (the plain retarget is still exact)."""
+        try:
+            # Without type fixes a rewrite adds no table, and copies no column but those it
+            # replaces (a table it detaches is renamed for nothing): the tables found before
+            # are the ones to rename, and the columns qualified with a schema are found again
+            # only when there were any.
+            found = table_nodes(self.statement) if self.found[1] else self.found
+            text = rename_and_generate(self.statement, names, session, found)
+        except Exception:
+            return None
+        kinds = self.kinds
+        reason = "rewritten for the new layout: " + ", ".join(k.replace("_", " ") for k in kinds)
+        return Rewrite(self.queryid, text, REWRITTEN, reason, kinds)
+
+
+def restructure_early(
     statement: exp.Expr,
     query: QueryProfile,
     catalog: Catalog,
-    names: Mapping[TableName, TableName],
-    nodes: Nodes | None = None,
-) -> Rewrite | None:
-    """The rewrites that need no advice (prunable predicates, ORDER BY without effect), made
-    on the tree the profile pass parsed, so that most rewritten queries are parsed once;
-    None when there is nothing to rewrite. Mutates `statement`. `nodes` are the statement's
-    (`usage.scan`) when the caller scanned it already, and nothing changed it since."""
-    return try_early_rewrite(statement, query, catalog, names, nodes)[0]
-
-
-def try_early_rewrite(
-    statement: exp.Expr,
-    query: QueryProfile,
-    catalog: Catalog,
-    names: Mapping[TableName, TableName],
     nodes: Nodes | None = None,
     resolver: Resolver | None = None,
-) -> tuple[Rewrite | None, bool]:
-    """`early_rewrite`, and whether `statement` is still as it was (nothing to rewrite);
-    `resolver` is a resolver of the statement over `catalog`, when the caller has one."""
+) -> tuple[EarlyRewrite | None, bool]:
+    """The rewrites that need no advice (prunable predicates, ORDER BY without effect), made
+    in place on the tree the profile pass parsed, so that most rewritten queries are parsed
+    once; None when there is nothing to rewrite. And whether `statement` is still as it was.
+    The caller prints it (`EarlyRewrite.printed`), with the others of its batch, after all
+    are made. `nodes` are the statement's (`usage.scan`) when the caller scanned it already,
+    and nothing changed it since; `resolver` a resolver of it over `catalog`."""
     if query.error is not None or not query.reads_only or query.unknown or not query.needs_tree:
         return None, True
     try:
@@ -179,20 +195,11 @@ def try_early_rewrite(
             nodes = scan(statement)
         found = stored_nodes(nodes)
         made = restructure(statement, catalog, _Types(catalog), {}, nodes, resolver)
-        if not made:
-            return None, True
-        # Without type fixes a rewrite adds no table, and copies no column but those it
-        # replaces (a table it detaches is renamed for nothing): the tables found before
-        # are the ones to rename, and the columns qualified with a schema are found again
-        # only when there were any.
-        text = rename_and_generate(
-            statement, names, catalog.session, table_nodes(statement) if found[1] else found
-        )
     except Exception:
         return None, False  # the plain retarget is still exact
-    kinds = tuple(sorted(made))
-    reason = "rewritten for the new layout: " + ", ".join(k.replace("_", " ") for k in kinds)
-    return Rewrite(query.queryid, text, REWRITTEN, reason, kinds), False
+    if not made:
+        return None, True
+    return EarlyRewrite(statement, query.queryid, tuple(sorted(made)), found), False
 
 
 class _Types(Mapping[TableName, Mapping[str, "exp.DataType | None"]]):
@@ -223,7 +230,7 @@ def rewrite_queries(
 ) -> list[Rewrite]:
     """Every query of the profile, in input order, retargeted to the layout's tables and,
     where the `restructure` pass finds something to gain, rewritten. `early` holds the
-    rewrites `early_rewrite` made, by query index, `adapted` those `adapt_type_fixes` made
+    rewrites `restructure_early` made, by query index, `adapted` those `adapt_type_fixes` made
     (None: nothing to change); a query reading a column whose type is fixed that is not
     there is rewritten again from its text, with the fixes."""
     names = {source: target.name for source, target in layout.targets.items()}
