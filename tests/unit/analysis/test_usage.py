@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import sqlglot
 from hypothesis import given
@@ -336,19 +338,9 @@ def _walked(statement: exp.Expr) -> Nodes:
 
 
 def _ids(nodes: Nodes) -> list[object]:
-    buckets = (
-        nodes.columns,
-        nodes.tables,
-        nodes.comparisons,
-        nodes.selects,
-        nodes.joins,
-        nodes.set_operations,
-        nodes.aggregates,
-        nodes.stars,
-        nodes.unrollable,
-        nodes.casts,
-    )
-    return [[id(n) for n in bucket] for bucket in buckets] + [sorted(nodes.ctes)]
+    """Every bucket of `nodes`, its nodes by identity (the CTE names sorted)."""
+    found = (getattr(nodes, f.name) for f in dataclasses.fields(nodes))
+    return [sorted(b) if isinstance(b, set) else [id(n) for n in b] for b in found]
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
